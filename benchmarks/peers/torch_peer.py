@@ -1,0 +1,258 @@
+"""PyTorch peer benchmark: the lesson's MNIST network in plain eager PyTorch.
+
+Run with the peer venv (benchmarks/setup_peers.sh), one process per measurement set:
+
+    benchmarks/.venv-peers/bin/python benchmarks/peers/torch_peer.py --data DIR [--seed 0]
+        [--parts epoch,target,infer] [--epochs-timing 3] [--epochs-target 15]
+        [--batch-target 32] [--threads N] [--slice N] [--quick]
+
+The network is nn.Sequential(Flatten, Linear(784, 256), ReLU, Linear(256, 10)) with PyTorch's
+default initialisation, trained with CrossEntropyLoss on the logits (the same loss as Keras's
+softmax + sparse categorical cross-entropy) and torch.optim.Adam(lr=1e-3). The data are read from
+the four IDX .gz files in --data and made float32 /255 once, before any timing. Batches are
+taken by a fresh random permutation of indices each epoch (no DataLoader, the fastest eager way).
+torch.set_num_threads(--threads, default os.cpu_count()). On a shared machine this matters: with
+2 OpenMP threads and the other core busy, each op waits at OpenMP barriers and a batch-32 step
+was seen to take ~85 ms instead of ~1.5 ms; pass --threads 1 to measure one core.
+
+Parts (--parts, comma-separated):
+  epoch   seconds per epoch at batch 32 and at batch 128 (--epochs-timing epochs each, a fresh
+          model per batch size; the median is reported beside the list).
+  target  train at --batch-target until test accuracy >= 98.0% or --epochs-target epochs; the
+          10,000 test images are evaluated after every epoch, and that evaluation is NOT counted:
+          "seconds" is training time only.
+  infer   one forward pass over the 10,000 test images (median of --infer-runs runs, after one
+          warm-up), and one image at a time (median over --single-calls calls), all under
+          torch.inference_mode() with the model in eval mode. Uses the model trained by
+          `target` when that part ran, else a fresh one (weights do not change the timing).
+
+--slice N uses only the first N training images (a smoke run); --quick cuts every count down
+(1 timing epoch, at most 2 target epochs, 3 batch and 50 single inference runs).
+
+Prints one JSON object to stdout and nothing else (library chatter goes to stderr):
+  framework            "pytorch"
+  version              torch.__version__
+  python               Python version
+  threads              torch.get_num_threads() while training
+  cpu_count            os.cpu_count()
+  seed, train_images, test_images, parts, quick
+  import_seconds       wall time of `import torch` inside this process (the runner measures the
+                       cold `python -c "import torch"` time itself)
+  epoch_seconds        {"32": [s, ...], "128": [s, ...]}   seconds of each timed epoch
+  epoch_seconds_median {"32": s, "128": s}
+  target               {"goal": 0.98, "batch_size", "max_epochs", "reached", "epoch" (1-based,
+                       null if not reached), "seconds" (training seconds up to that epoch, or all
+                       epochs if not reached), "epoch_seconds": [...], "test_accuracy": [...],
+                       "timing": "training only; per-epoch test evaluation excluded"}
+  infer                {"batch_10000_ms", "batch_runs", "single_ms_median", "single_ms_p90",
+                       "single_calls", "method"}
+  peak_rss_mb_after_training   ru_maxrss after the training parts, MB
+  peak_rss_mb          ru_maxrss at the end, MB
+  loadavg_start, loadavg_end   os.getloadavg() (1, 5, 15 min) before and after: the machine
+                       may be shared, and a busy second core skews every figure
+Keys of parts that did not run are absent.
+"""
+
+import time
+
+_t0 = time.perf_counter()
+import torch  # noqa: E402
+
+IMPORT_SECONDS = time.perf_counter() - _t0
+
+import argparse  # noqa: E402
+import gzip  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import pathlib  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+
+import numpy as np  # noqa: E402
+from torch import nn  # noqa: E402
+
+GOAL = 0.98
+
+
+def read_idx(path, offset):
+    with gzip.open(path, "rb") as f:
+        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+
+
+def load_mnist(folder, n_train=None):
+    """(x_train, y_train, x_test, y_test) as torch tensors: float32 /255 (N, 28, 28), int64 (N,)."""
+    folder = pathlib.Path(folder)
+    x_train = read_idx(folder / "train-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)
+    y_train = read_idx(folder / "train-labels-idx1-ubyte.gz", 8)
+    x_test = read_idx(folder / "t10k-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)
+    y_test = read_idx(folder / "t10k-labels-idx1-ubyte.gz", 8)
+    if n_train is not None:
+        x_train, y_train = x_train[:n_train], y_train[:n_train]
+
+    def images(x):
+        return torch.from_numpy(x.astype(np.float32) / np.float32(255.0))
+
+    def labels(y):
+        return torch.from_numpy(y.astype(np.int64))
+
+    return images(x_train), labels(y_train), images(x_test), labels(y_test)
+
+
+def make_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def train_epoch(model, opt, loss_fn, x, y, batch_size, gen):
+    """One epoch over a fresh permutation; returns its wall time in seconds."""
+    model.train()
+    n = x.shape[0]
+    start = time.perf_counter()
+    perm = torch.randperm(n, generator=gen)
+    for i in range(0, n, batch_size):
+        idx = perm[i:i + batch_size]
+        logits = model(x[idx])
+        loss = loss_fn(logits, y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - start
+
+
+@torch.inference_mode()
+def accuracy(model, x, y):
+    model.eval()
+    return float((model(x).argmax(dim=1) == y).float().mean())
+
+
+def fresh(seed):
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = make_model()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    return model, opt, nn.CrossEntropyLoss(), gen
+
+
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KB
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="PyTorch peer benchmark (see module docstring).")
+    p.add_argument("--data", required=True, help="folder with the four MNIST IDX .gz files")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--parts", default="epoch,target,infer")
+    p.add_argument("--epochs-timing", type=int, default=3)
+    p.add_argument("--epochs-target", type=int, default=15)
+    p.add_argument("--batch-target", type=int, default=32)
+    p.add_argument("--infer-runs", type=int, default=10)
+    p.add_argument("--single-calls", type=int, default=500)
+    p.add_argument("--threads", type=int, default=os.cpu_count(),
+                   help="torch.set_num_threads (default: the core count)")
+    p.add_argument("--slice", type=int, default=None, help="use the first N training images")
+    p.add_argument("--quick", action="store_true", help="smoke run: cut every count down")
+    args = p.parse_args(argv)
+    parts = [s.strip() for s in args.parts.split(",") if s.strip()]
+    unknown = set(parts) - {"epoch", "target", "infer"}
+    if unknown:
+        p.error(f"--parts: expected a comma list of epoch,target,infer, received {args.parts!r}")
+    if args.quick:
+        args.epochs_timing = 1
+        args.epochs_target = min(args.epochs_target, 2)
+        args.infer_runs = 3
+        args.single_calls = 50
+
+    # Everything but the JSON goes to stderr, including C-level prints to fd 1.
+    json_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    torch.set_num_threads(args.threads)
+    x_train, y_train, x_test, y_test = load_mnist(args.data, args.slice)
+    result = {
+        "framework": "pytorch",
+        "version": torch.__version__,
+        "python": platform.python_version(),
+        "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "seed": args.seed,
+        "train_images": int(x_train.shape[0]),
+        "test_images": int(x_test.shape[0]),
+        "parts": parts,
+        "quick": args.quick,
+        "loadavg_start": [round(v, 2) for v in os.getloadavg()],
+        "import_seconds": round(IMPORT_SECONDS, 3),
+    }
+
+    if "epoch" in parts:
+        result["epoch_seconds"] = {}
+        for batch_size in (32, 128):
+            model, opt, loss_fn, gen = fresh(args.seed)
+            times = [train_epoch(model, opt, loss_fn, x_train, y_train, batch_size, gen)
+                     for _ in range(args.epochs_timing)]
+            result["epoch_seconds"][str(batch_size)] = [round(t, 4) for t in times]
+        result["epoch_seconds_median"] = {
+            k: round(statistics.median(v), 4) for k, v in result["epoch_seconds"].items()}
+
+    model = None
+    if "target" in parts:
+        model, opt, loss_fn, gen = fresh(args.seed)
+        epoch_times, accs, reached_at = [], [], None
+        for epoch in range(1, args.epochs_target + 1):
+            epoch_times.append(
+                train_epoch(model, opt, loss_fn, x_train, y_train, args.batch_target, gen))
+            accs.append(accuracy(model, x_test, y_test))  # not timed
+            if accs[-1] >= GOAL:
+                reached_at = epoch
+                break
+        result["target"] = {
+            "goal": GOAL,
+            "batch_size": args.batch_target,
+            "max_epochs": args.epochs_target,
+            "reached": reached_at is not None,
+            "epoch": reached_at,
+            "seconds": round(sum(epoch_times), 3),
+            "epoch_seconds": [round(t, 4) for t in epoch_times],
+            "test_accuracy": [round(a, 4) for a in accs],
+            "timing": "training only; per-epoch test evaluation excluded",
+        }
+    result["peak_rss_mb_after_training"] = round(rss_mb(), 1)
+
+    if "infer" in parts:
+        if model is None:
+            model, *_ = fresh(args.seed)
+        model.eval()
+        with torch.inference_mode():
+            model(x_test)  # warm-up
+            batch = []
+            for _ in range(args.infer_runs):
+                start = time.perf_counter()
+                model(x_test).argmax(dim=1)
+                batch.append(time.perf_counter() - start)
+            singles = []
+            for i in range(args.single_calls + 5):
+                one = x_test[i % x_test.shape[0]].unsqueeze(0)  # (1, 28, 28)
+                start = time.perf_counter()
+                model(one).argmax(dim=1)
+                singles.append(time.perf_counter() - start)
+            singles = sorted(singles[5:])  # the first few are warm-up
+        result["infer"] = {
+            "batch_10000_ms": round(1000 * statistics.median(batch), 3),
+            "batch_runs": args.infer_runs,
+            "single_ms_median": round(1000 * statistics.median(singles), 4),
+            "single_ms_p90": round(1000 * singles[int(0.9 * (len(singles) - 1))], 4),
+            "single_calls": args.single_calls,
+            "method": "model(x).argmax(1) under torch.inference_mode(), model.eval()",
+        }
+
+    result["peak_rss_mb"] = round(rss_mb(), 1)
+    result["loadavg_end"] = [round(v, 2) for v in os.getloadavg()]
+    json.dump(result, json_out)
+    json_out.write("\n")
+    json_out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
