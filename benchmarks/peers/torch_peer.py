@@ -4,7 +4,7 @@ Run with the peer venv (benchmarks/setup_peers.sh), one process per measurement 
 
     benchmarks/.venv-peers/bin/python benchmarks/peers/torch_peer.py --data DIR [--seed 0]
         [--parts epoch,target,infer] [--epochs-timing 3] [--epochs-target 15]
-        [--batch-target 32] [--threads N] [--slice N] [--quick]
+        [--batch-target 64] [--threads N] [--slice N] [--quick]
 
 The network is nn.Sequential(Flatten, Linear(784, 256), ReLU, Linear(256, 10)) with PyTorch's
 default initialisation, trained with CrossEntropyLoss on the logits (the same loss as Keras's
@@ -20,7 +20,9 @@ Parts (--parts, comma-separated):
           model per batch size; the median is reported beside the list).
   target  train at --batch-target until test accuracy >= 98.0% or --epochs-target epochs; the
           10,000 test images are evaluated after every epoch, and that evaluation is NOT counted:
-          "seconds" is training time only.
+          "seconds" is training time only. Batch 64 is the default: in a check over seeds 0, 1, 2
+          (one thread) batch 32 needed 5, 8, 8 epochs at ~3.0 s each and batch 64 needed
+          10, 8, 11 epochs at ~1.5 s each, so 64 reached 98% sooner in two seeds of three.
   infer   one forward pass over the 10,000 test images (median of --infer-runs runs, after one
           warm-up), and one image at a time (median over --single-calls calls), all under
           torch.inference_mode() with the model in eval mode. Uses the model trained by
@@ -145,7 +147,7 @@ def main(argv=None):
     p.add_argument("--parts", default="epoch,target,infer")
     p.add_argument("--epochs-timing", type=int, default=3)
     p.add_argument("--epochs-target", type=int, default=15)
-    p.add_argument("--batch-target", type=int, default=32)
+    p.add_argument("--batch-target", type=int, default=64)
     p.add_argument("--infer-runs", type=int, default=10)
     p.add_argument("--single-calls", type=int, default=500)
     p.add_argument("--threads", type=int, default=os.cpu_count(),

@@ -200,11 +200,13 @@ class Sequential:
     # ---- fit / evaluate / predict ----------------------------------------------------------
 
     def fit(self, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0, augment=None):
         """Train for `epochs` passes over (x, y); returns a History (also kept as model.history).
 
         As in Keras: batch_size defaults to 32, the data is shuffled every epoch, and
         validation_split holds out the last fraction of the data (before shuffling).
+        `augment(x_batch, rng) -> x_batch`, if given, changes each batch before the step
+        (digitlens's own addition, for random shifts and rotations).
         """
         if self.optimizer is None:
             raise NotBuiltError("this model has not been compiled: call compile(optimizer, loss) first")
@@ -248,6 +250,8 @@ class Sequential:
                     idx = order[step * batch_size:(step + 1) * batch_size]
                     xb = np.take(x, idx, axis=0, out=x_batch[:len(idx)])
                     yb = y[idx]
+                    if augment is not None:
+                        xb = augment(xb, self.rng)
                     loss, probs = self.train_step(xb, yb)
                     correct = int(np.count_nonzero(probs.argmax(axis=1) == yb))
                     total_loss += loss * len(idx)
@@ -327,7 +331,8 @@ class Sequential:
             hint = f"; for one image use x[None]" if x.shape == expected else ""
             raise DigitlensError(f"{argument}: expected images of shape {want}, received {x.shape}{hint}")
         if x.dtype == np.uint8:
-            x = x.astype(np.float32) * np.float32(1.0 / 255.0)
+            x = x.astype(np.float32)
+            x *= np.float32(1.0 / 255.0)       # in place: no second copy of the data
         elif np.issubdtype(x.dtype, np.number):
             x = x.astype(np.float32, copy=False)
         else:

@@ -1,0 +1,84 @@
+"""What the commands share: options, the model they work on, output for people and for scripts."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from ..errors import DigitlensError
+
+DEFAULT_MODEL = "digitlens-mnist.keras"
+
+
+def add_data_option(parser):
+    parser.add_argument("--data", metavar="DIR", help="directory with the four MNIST IDX files "
+                        "(.gz or not); default: $DIGITLENS_DATA, then the cache, then download")
+    parser.add_argument("--dataset", default="mnist", choices=("mnist", "fashion_mnist"),
+                        help="which dataset the files hold (default: mnist)")
+
+
+def add_json_option(parser):
+    parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+
+
+def load_dataset(args):
+    from ..datasets import mnist
+
+    return mnist.load_dataset(args.data, dataset=args.dataset, progress=sys.stderr.isatty())
+
+
+def state_file():
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "digitlens" / "last-model"
+
+
+def remember_model(path):
+    """Note the last trained model, so later commands can leave MODEL out."""
+    try:
+        target = state_file()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(str(Path(path).resolve()))
+    except OSError:
+        pass   # only a convenience
+
+
+def last_model():
+    try:
+        path = Path(state_file().read_text().strip())
+    except OSError:
+        return None
+    return path if path.is_file() else None
+
+
+def model_path(given, required=True):
+    """MODEL as given, else the last model `digitlens train` saved."""
+    if given:
+        return Path(given)
+    path = last_model()
+    if path is None and required:
+        raise DigitlensError("no MODEL given and no trained model found: run 'digitlens train' "
+                             "first or pass a .keras/.h5 file")
+    return path
+
+
+def load_model(path):
+    from ..io import load_model as load
+
+    path = Path(path)
+    if not path.exists():
+        raise DigitlensError(f"{path}: no such model file")
+    return load(path)
+
+
+def print_json(obj):
+    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+
+
+def console(stderr=False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def percent(value):
+    return f"{100 * value:.2f}%"

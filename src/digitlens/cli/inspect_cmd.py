@@ -1,0 +1,90 @@
+"""`digitlens summary` and `digitlens evaluate`: what a model is, and how well it reads digits."""
+
+import numpy as np
+
+from .common import (add_data_option, add_json_option, console, load_dataset, load_model, model_path,
+                     percent, print_json)
+
+
+def add_parsers(commands):
+    summary = commands.add_parser(
+        "summary", help="the model's layers and parameter counts, with the arithmetic",
+        description="Print Keras's summary table for a model - layers, output shapes, parameter "
+        "counts - and where each count comes from. With no MODEL: the last model 'digitlens train' "
+        "saved, or else the lesson's network before training.")
+    summary.add_argument("model", nargs="?", metavar="MODEL", help=".keras or .h5 file")
+    summary.add_argument("--hidden", metavar="LAYERS", help="instead of a file, the lesson's network with "
+                         "these hidden layers (e.g. 128:relu,64:tanh)")
+    add_json_option(summary)
+    summary.set_defaults(run=run_summary)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="test loss and accuracy, overall and per class",
+        description="Measure a model on the 10,000 test images: loss, accuracy, and accuracy for "
+        "each digit. With no MODEL: the last model 'digitlens train' saved.")
+    evaluate.add_argument("model", nargs="?", metavar="MODEL", help=".keras or .h5 file")
+    add_data_option(evaluate)
+    add_json_option(evaluate)
+    evaluate.set_defaults(run=run_evaluate)
+
+
+def run_summary(args):
+    from .. import recipes
+    from ..nn.summary import layer_rows, summary_text
+
+    if args.hidden:
+        model = recipes.build_model(recipes.parse_hidden(args.hidden)).build()
+        source = "the lesson's network with hidden layers " + args.hidden
+    else:
+        path = model_path(args.model, required=False)
+        if path is None:
+            model = recipes.build_model().build()
+            source = "the lesson's network (untrained: run 'digitlens train' to train it)"
+        else:
+            model = load_model(path)
+            source = str(path)
+    rows = layer_rows(model)
+    if args.json:
+        total = sum(row["params"] for row in rows)
+        print_json({"model": source, "name": model.name, "layers": rows, "total_params": total,
+                    "trainable_params": total, "non_trainable_params": 0})
+        return 0
+    out = console()
+    out.print(f"[dim]{source}[/dim]")
+    out.print(summary_text(model), markup=False)
+    return 0
+
+
+def run_evaluate(args):
+    path = model_path(args.model)
+    model = load_model(path)
+    ds = load_dataset(args)
+    if model.loss is None:
+        model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    probs = model.predict(ds.x_test)
+    y = ds.y_test.astype(np.intp)
+    predicted = probs.argmax(axis=1)
+    loss = float(model.loss.per_example(probs, y).mean())
+    accuracy = float(np.mean(predicted == y))
+    per_class = []
+    for label, name in enumerate(ds.class_names):
+        mask = y == label
+        per_class.append({"class": label, "name": name, "count": int(mask.sum()),
+                          "accuracy": float(np.mean(predicted[mask] == label)) if mask.any() else None})
+    if args.json:
+        print_json({"model": str(path), "test_accuracy": accuracy, "test_loss": loss,
+                    "test_images": int(len(y)), "per_class": per_class})
+        return 0
+    from rich.table import Table
+
+    out = console()
+    out.print(f"[bold]{path}[/bold] on {ds.describe()}, {len(y):,} test images")
+    out.print(f"test accuracy [bold]{percent(accuracy)}[/bold] ({int((predicted == y).sum()):,} right, "
+              f"{int((predicted != y).sum()):,} wrong), test loss {loss:.4f}")
+    table = Table(title="accuracy per class", title_justify="left")
+    for column in ("class", "images", "accuracy"):
+        table.add_column(column, justify="right" if column != "class" else "left")
+    for row in per_class:
+        table.add_row(row["name"], f"{row['count']:,}", percent(row["accuracy"]) if row["accuracy"] is not None else "-")
+    out.print(table)
+    return 0

@@ -1,0 +1,157 @@
+"""What every explanation needs from a model: its Dense layers, its image shape, one prepared image,
+and a way to turn results into JSON.
+
+The explain functions work on any built Sequential made of Flatten, Dense and Dropout layers (the
+lesson's network, other sizes, more hidden layers, or a Keras file read by digitlens.io). They only
+read the model: nothing here changes a weight.
+
+`to_json(result)` turns any result of this package into plain lists, floats, ints and strings
+(NumPy arrays become nested lists, NaN becomes None), ready for `json.dumps`.
+"""
+
+import math
+
+import numpy as np
+
+from ..errors import DigitlensError
+from ..nn.layers import Dense
+
+
+def dense_layers(model):
+    """The model's Dense layers in order: [(position in model.layers, layer), ...]."""
+    model._require_built()
+    found = [(i, layer) for i, layer in enumerate(model.layers) if isinstance(layer, Dense)]
+    if not found:
+        raise DigitlensError(f"model {model.name!r} has no Dense layers: there is nothing to explain")
+    return found
+
+
+def dense_layer(model, layer=0):
+    """The `layer`-th Dense layer (0 = the first, -1 = the output layer)."""
+    layers = dense_layers(model)
+    try:
+        return layers[layer][1]
+    except IndexError:
+        raise DigitlensError(f"layer: expected a Dense layer number from 0 to {len(layers) - 1} "
+                             f"(or -1 for the output layer), received {layer}") from None
+
+
+def image_shape(model):
+    """(height, width) of the model's input images: (28, 28) for MNIST models.
+
+    A model declared with a flat input of 784 values is read as 28 x 28 (any square size works).
+    """
+    model._require_built()
+    shape = tuple(model.input_shape)
+    if len(shape) == 2:
+        return shape
+    side = math.isqrt(shape[0]) if len(shape) == 1 else 0
+    if side * side != shape[0]:
+        raise DigitlensError(f"model input: expected images (H, W) or a square number of pixels, "
+                             f"received input shape {shape}")
+    return side, side
+
+
+def prepare_one(model, image, argument="image"):
+    """One image as the model sees it: a (1, *input_shape) float32 batch, pixels 0-1.
+
+    image: (28, 28) or (784,) uint8 0-255 (scaled to 0-1) or floats (used as given), or a batch
+    of one. Returns the batch.
+    """
+    image = np.asarray(image)
+    size = math.prod(model.input_shape) if model.built else None
+    if size is not None and image.size == size:
+        image = image.reshape((1,) + tuple(model.input_shape))
+    elif image.ndim in (1, 2):
+        image = image[None]
+    x = model.prepare_inputs(image, argument)
+    if len(x) != 1:
+        raise DigitlensError(f"{argument}: expected one image, received a batch of {len(x)}")
+    return x
+
+
+def run_layer(layer, a):
+    """One layer's prediction-time output for the batch a, without touching its training caches."""
+    if isinstance(layer, Dense):
+        return layer.activation.forward(layer.weighted_sum(a))
+    return layer.forward(a, training=False)
+
+
+def hidden_input(model, x):
+    """What the output layer receives for the batch x: the last hidden layer's activations.
+
+    Returns (inputs to the output layer (N, n_in), the output layer).
+    """
+    last_index, last = dense_layers(model)[-1]
+    a = x
+    for layer in model.layers[:last_index]:
+        a = run_layer(layer, a)
+    return np.array(a, copy=True).reshape(len(x), -1), last
+
+
+def first_dense_input(model, x):
+    """The flattened pixels the first Dense layer receives, (N, 784), and that layer."""
+    first_index, first = dense_layers(model)[0]
+    a = x
+    for layer in model.layers[:first_index]:
+        a = run_layer(layer, a)
+    a = np.array(a, copy=True).reshape(len(x), -1)
+    if a.shape[1] != math.prod(image_shape(model)):
+        raise DigitlensError("the first Dense layer does not receive the image's pixels directly")
+    return a, first
+
+
+def check_unit(unit, units, argument):
+    """unit as an int, checked to be one of 0..units-1."""
+    unit = int(unit)
+    if not 0 <= unit < units:
+        raise DigitlensError(f"{argument}: expected a number from 0 to {units - 1}, received {unit}")
+    return unit
+
+
+def top_indices(values, k, largest=True):
+    """Indices of the k largest (or smallest) values, best first; ties keep index order."""
+    values = np.asarray(values)
+    order = np.argsort(-values if largest else values, kind="stable")
+    return order[:min(k, len(order))]
+
+
+def to_json(obj):
+    """Any explain result -> plain Python (lists, floats, ints, str, None) for json.dumps."""
+    if isinstance(obj, dict):
+        return {str(key): to_json(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_json(value) for value in obj]
+    if isinstance(obj, np.ndarray):
+        return to_json(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if obj is None or isinstance(obj, str):
+        return obj
+    if hasattr(obj, "to_json"):
+        return obj.to_json()
+    raise TypeError(f"to_json: cannot convert {type(obj).__name__}")
+
+
+def dense_outputs(model, x, layer=0, chunk=10_000):
+    """The weighted sums z and activations a of the `layer`-th Dense layer for a batch of images.
+
+    x: images (N, 28, 28) / (N, 784), uint8 or float. Returns (z, a), each (N, units) float32.
+    """
+    x = model.prepare_inputs(x, "x")
+    position = dense_layers(model)[layer][0]
+    zs, outs = [], []
+    for start in range(0, len(x), chunk):
+        a = x[start:start + chunk]
+        for current in model.layers[:position]:
+            a = run_layer(current, a)
+        target = model.layers[position]
+        z = target.weighted_sum(a)
+        zs.append(z)
+        outs.append(target.activation.forward(z.copy()))
+    return np.concatenate(zs), np.concatenate(outs)

@@ -1,0 +1,82 @@
+"""Turning what the page sends into the 28x28 digit the network reads.
+
+The page sends either a picture - the drawing canvas as a PNG, or an image file the learner chose,
+base64-encoded - which goes through `prepare_image`, the same MNIST-style preparation the CLI's
+`predict` uses; or `pixels`, 784 numbers 0-255 of a digit that is already prepared (one it got back
+earlier, or an MNIST sample), used as they are.
+"""
+
+import base64
+import binascii
+import io
+
+import numpy as np
+
+from ..datasets.images import prepare_image
+from ..errors import ImageError
+
+MAX_IMAGE_BYTES = 8 * 1024 * 1024   # a phone photo fits; anything bigger is not a digit
+MAX_IMAGE_SIDE = 8192               # checked from the header, before any pixel is decoded
+SIZE = 28
+
+
+def decode_data_url(text, argument="image"):
+    """'data:image/png;base64,iVBOR...' (or just the base64) -> the file's bytes."""
+    if text.startswith("data:"):
+        header, _, text = text.partition(",")
+        if ";base64" not in header:
+            raise ImageError(f"{argument}: expected a base64 data URL (data:image/png;base64,...)")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageError(f"{argument}: expected base64-encoded image bytes, received text that is not base64") from None
+    if not data:
+        raise ImageError(f"{argument}: the image is empty")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ImageError(f"{argument}: at most {MAX_IMAGE_BYTES // 2**20} MB, received {len(data):,} bytes")
+    return data
+
+
+def check_dimensions(data, argument="image"):
+    """Refuse a picture whose header claims a huge size before Pillow decodes it (decompression bombs)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except UnidentifiedImageError:
+        raise ImageError(f"{argument}: not an image (expected PNG, JPEG, GIF, BMP or WebP)") from None
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise ImageError(f"{argument}: damaged or oversized image ({e})") from None
+    if max(width, height) > MAX_IMAGE_SIDE:
+        raise ImageError(f"{argument}: at most {MAX_IMAGE_SIDE} pixels on a side, received {width}x{height}")
+
+
+def from_picture(text):
+    """A base64 picture -> (the 28x28 uint8 digit, the preparation steps from prepare_image)."""
+    data = decode_data_url(text)
+    if not data.startswith(b"\x93NUMPY"):
+        check_dimensions(data)
+    return prepare_image(data, return_steps=True)
+
+
+def from_pixels(pixels, argument="pixels"):
+    """784 (or 28x28) prepared values 0-255 -> a (28, 28) uint8 digit."""
+    try:
+        values = np.asarray(pixels, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ImageError(f"{argument}: expected 28x28 or 784 numbers 0-255, received ragged or non-numeric lists") from None
+    if values.size != SIZE * SIZE or values.shape not in ((SIZE * SIZE,), (SIZE, SIZE)):
+        raise ImageError(f"{argument}: expected 28x28 or 784 numbers 0-255, received shape {values.shape}")
+    if not np.isfinite(values).all() or values.min() < 0 or values.max() > 255:
+        raise ImageError(f"{argument}: expected values from 0 to 255, received {values.min():g} to {values.max():g}")
+    return np.rint(values).astype(np.uint8).reshape(SIZE, SIZE)
+
+
+def png_data_url(array):
+    """A uint8 grayscale array as a PNG data URL, for the page's <img> tags."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8)).save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
