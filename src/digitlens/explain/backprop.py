@@ -50,8 +50,8 @@ def backprop_step(model, image, label, learning_rate=None, optimizer=None, top=1
     optimizer object (copied, not modified). learning_rate: overrides the optimizer's rate.
 
     Returns {"label", "loss_before", "loss_after", "probs_before", "probs_after" (lists),
-    "prediction_before", "prediction_after", "optimizer": {"name", "learning_rate", "step",
-    "source"}, "note", "output_error" (probs - onehot: the blame at the output, list),
+    "prediction_before", "prediction_after", "optimizer": {"name", "learning_rate", "step" (this
+    step's number, from 1), "source"}, "note", "output_error" (probs - onehot: the blame at the output, list),
     "layers": [per Dense layer {"name", "kernel_shape", "gradient": {"kernel", "bias"},
     "delta": {"kernel", "bias"}, "blame" (dL/dz per unit, list), "top_strengthened",
     "top_weakened"}] (arrays), "top_strengthened", "top_weakened": [(layer name, from, to, delta)]
@@ -61,6 +61,11 @@ def backprop_step(model, image, label, learning_rate=None, optimizer=None, top=1
     label = check_unit(label, model.output_shape[-1], "label")
     y = np.array([label], dtype=np.intp)
     twin, source = make_twin(model, optimizer, learning_rate)
+
+    opt = twin.optimizer
+    about = {"name": opt.name, "learning_rate": opt.current_learning_rate(), "step": opt.iterations + 1,
+             "source": source}
+    note = _note(opt, source)
 
     probs_before = model.predict(x)[0]
     before = twin.params.copy()
@@ -80,16 +85,13 @@ def backprop_step(model, image, label, learning_rate=None, optimizer=None, top=1
         change_maps = np.ascontiguousarray(first["delta"]["kernel"].T).reshape(-1, height, width)
     onehot = np.zeros_like(probs_before)
     onehot[label] = 1.0
-    opt = twin.optimizer
     return {"label": label,
             "loss_before": float(loss(probs_before[None], y)),
             "loss_after": float(loss(probs_after[None], y)),
             "probs_before": probs_before.tolist(), "probs_after": probs_after.tolist(),
             "prediction_before": int(np.argmax(probs_before)),
             "prediction_after": int(np.argmax(probs_after)),
-            "optimizer": {"name": opt.name, "learning_rate": opt.current_learning_rate(),
-                          "step": opt.iterations, "source": source},
-            "note": _note(opt, source),
+            "optimizer": about, "note": note,
             "output_error": (probs_before - onehot).tolist(),
             "layers": layers,
             "top_strengthened": sorted(every, key=lambda c: -c[3])[:top],

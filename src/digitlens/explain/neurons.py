@@ -140,3 +140,38 @@ def neuron_detail(model, image, neuron):
             "pixel_contributions": contributions,
             "outgoing": following.kernel[neuron].tolist() if following is not None else [],
             "next_layer": following.name if following is not None else None}
+
+
+def neuron_order(model, x=None, by="output"):
+    """An order for drawing the first layer's neurons, and what each one is for.
+
+    by: "output" groups neurons by the output they push up most (their largest outgoing weight),
+    strongest first within a group; "activity" puts the most often active first (needs x);
+    "index" keeps 0, 1, 2, ...
+    Returns {"order": neuron numbers in drawing order, "favourite_output" (units,) (-1 when the
+    next layer is not the output layer), "favourite_weight" (units,), "fraction_active" and
+    "dead" ((units,) arrays, or None without x)}.
+    """
+    dense = [layer for _, layer in dense_layers(model)]
+    first = dense[0]
+    units = first.units
+    if len(dense) == 2:
+        outgoing = dense[1].kernel                       # (units, classes)
+        favourite = outgoing.argmax(axis=1)
+        strength = outgoing.max(axis=1)
+    else:
+        favourite, strength = np.full(units, -1), np.zeros(units, np.float32)
+    activity = neuron_activity(model, x, 0) if x is not None else None
+    if by == "output":
+        order = np.lexsort((-strength, favourite))
+    elif by == "activity":
+        if activity is None:
+            raise DigitlensError('by="activity": give images x to measure how often each neuron fires')
+        order = np.argsort(-activity["fraction_active"], kind="stable")
+    elif by == "index":
+        order = np.arange(units)
+    else:
+        raise DigitlensError(f'by: expected "output", "activity" or "index", received {by!r}')
+    return {"order": order, "favourite_output": favourite, "favourite_weight": strength,
+            "fraction_active": None if activity is None else activity["fraction_active"],
+            "dead": None if activity is None else activity["dead"]}

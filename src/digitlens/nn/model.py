@@ -210,7 +210,7 @@ class Sequential:
         """
         if self.optimizer is None:
             raise NotBuiltError("this model has not been compiled: call compile(optimizer, loss) first")
-        x = self.prepare_inputs(x, "x")
+        x = self.prepare_inputs(x, "x", keep_uint8=True)   # scaled batch by batch: 4x less memory
         y = self.prepare_labels(y, len(x), "y")
         if validation_split and validation_data is None:
             keep = int(len(x) * (1.0 - validation_split))
@@ -248,7 +248,11 @@ class Sequential:
                 started = time.perf_counter()
                 for step in range(steps):
                     idx = order[step * batch_size:(step + 1) * batch_size]
-                    xb = np.take(x, idx, axis=0, out=x_batch[:len(idx)])
+                    xb = x_batch[:len(idx)]
+                    if x.dtype == np.uint8:
+                        np.multiply(x[idx], np.float32(1.0 / 255.0), out=xb)   # pixels 0-255 -> 0-1
+                    else:
+                        np.take(x, idx, axis=0, out=xb)
                     yb = y[idx]
                     if augment is not None:
                         xb = augment(xb, self.rng)
@@ -319,8 +323,9 @@ class Sequential:
 
     # ---- checking inputs -------------------------------------------------------------------
 
-    def prepare_inputs(self, x, argument="x"):
-        """float32 images of the model's input shape; uint8 pixels are scaled from 0-255 to 0-1."""
+    def prepare_inputs(self, x, argument="x", keep_uint8=False):
+        """float32 images of the model's input shape; uint8 pixels are scaled from 0-255 to 0-1
+        (or, with keep_uint8, left as they are for the caller to scale a batch at a time)."""
         x = np.asarray(x)
         if not self.built:
             self.build(self.declared_input_shape or x.shape[1:])
@@ -330,7 +335,9 @@ class Sequential:
             want = " or ".join(str(("N",) + s).replace("'", "") for s in _spellings(expected))
             hint = f"; for one image use x[None]" if x.shape == expected else ""
             raise DigitlensError(f"{argument}: expected images of shape {want}, received {x.shape}{hint}")
-        if x.dtype == np.uint8:
+        if x.dtype == np.uint8 and keep_uint8:
+            pass
+        elif x.dtype == np.uint8:
             x = x.astype(np.float32)
             x *= np.float32(1.0 / 255.0)       # in place: no second copy of the data
         elif np.issubdtype(x.dtype, np.number):

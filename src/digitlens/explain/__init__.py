@@ -1,0 +1,34 @@
+"""The numbers behind the lesson: what the network does with an image, and how it learns from it.
+
+    flatten      pixel (row, col) <-> input 28 * row + col; the image as its rows laid end to end
+    parameters   every layer's kernel and bias counted, with the total and its memory
+    path         one image through every layer: weighted sums, activations, the softmax step by
+                 step, and which neurons and pixels pushed each output
+    neurons      each neuron's weights as a 28x28 image, each output's effective template,
+                 neurons that never fire
+    backprop     one real training step: the gradient and the change of every weight
+    evaluation   accuracy, confusion matrix, the most confident mistakes
+    history      training curves per epoch and per batch
+    explanation  all of the above for one model and image, displaying itself in Jupyter
+
+Results are plain dicts of lists and numbers (NumPy arrays where a docstring says so); `to_json`
+turns any of them into JSON-ready Python. Pictures of these numbers live in digitlens.viz; nothing
+here draws, and nothing here changes a model.
+"""
+
+from .backprop import backprop_step, make_twin
+from .common import to_json
+from .evaluation import evaluate
+from .explanation import Explanation, explain, model_html
+from .flatten import flatten_strip, index_to_pixel, pixel_to_index
+from .history import curves
+from .neurons import dead_neurons, neuron_activity, neuron_detail, neuron_order, output_templates, \
+    weight_images
+from .parameters import parameter_table
+from .path import output_contributions, pixel_contributions, softmax_steps, trace
+
+__all__ = ["Explanation", "backprop_step", "curves", "dead_neurons", "evaluate", "explain",
+           "flatten_strip", "index_to_pixel", "make_twin", "model_html", "neuron_activity",
+           "neuron_detail", "neuron_order", "output_contributions", "output_templates", "parameter_table",
+           "pixel_contributions", "pixel_to_index", "softmax_steps", "to_json", "trace",
+           "weight_images"]

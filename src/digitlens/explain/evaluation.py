@@ -1,0 +1,52 @@
+"""How a model does on a test set: accuracy, loss, the confusion matrix, accuracy per class and the
+mistakes it was most sure of.
+
+    report = evaluate(model, x_test, y_test)
+    report["accuracy"]                  # 0.98
+    report["confusion"][4][9]           # how many 4s were read as 9
+    report["confident_mistakes"][0]     # the wrong answer given with the highest probability
+
+Loss is the model's own (sparse categorical cross-entropy: the mean of -log p[right digit]).
+"""
+
+import numpy as np
+
+from ..nn import losses
+
+
+def evaluate(model, x, y, class_names=None, mistakes=24):
+    """Score the model on images x (N, 28, 28) with labels y (N,).
+
+    Returns {"count", "accuracy", "loss", "class_names", "per_class_accuracy" (None for a class
+    with no examples), "per_class_count", "confusion" (classes x classes ints, row = true label,
+    column = prediction), "top_confusions": [{"label", "predicted", "count"}] (the most common
+    mistakes), "confident_mistakes": [{"index", "label", "predicted", "confidence", "probabilities"}]
+    (at most `mistakes`, most confident first)}.
+    """
+    probs = model.predict(x)
+    y = model.prepare_labels(y, len(probs), "y")
+    classes = probs.shape[1]
+    predicted = probs.argmax(axis=1)
+    loss = model.loss or losses.get("sparse_categorical_crossentropy")
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(confusion, (y, predicted), 1)
+    counts = confusion.sum(axis=1)
+    per_class = [float(confusion[k, k] / counts[k]) if counts[k] else None for k in range(classes)]
+
+    wrong = np.flatnonzero(predicted != y)
+    confidence = probs[wrong, predicted[wrong]]
+    order = wrong[np.argsort(-confidence, kind="stable")][:mistakes]
+    confident = [{"index": int(i), "label": int(y[i]), "predicted": int(predicted[i]),
+                  "confidence": float(probs[i, predicted[i]]), "probability_of_label": float(probs[i, y[i]]),
+                  "probabilities": probs[i].tolist()} for i in order]
+
+    off_diagonal = confusion * (1 - np.eye(classes, dtype=np.int64))
+    pairs = np.argsort(-off_diagonal, axis=None, kind="stable")[:10]
+    top_confusions = [{"label": int(k // classes), "predicted": int(k % classes),
+                       "count": int(off_diagonal.flat[k])} for k in pairs if off_diagonal.flat[k] > 0]
+    names = list(class_names) if class_names is not None else [str(k) for k in range(classes)]
+    return {"count": int(len(y)), "accuracy": float(np.mean(predicted == y)) if len(y) else None,
+            "loss": float(loss.per_example(probs, y).mean()) if len(y) else None,
+            "class_names": names, "per_class_accuracy": per_class, "per_class_count": counts.tolist(),
+            "confusion": confusion.tolist(), "top_confusions": top_confusions,
+            "confident_mistakes": confident}

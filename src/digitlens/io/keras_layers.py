@@ -1,0 +1,248 @@
+"""Keras layer configs <-> digitlens layers, shared by the .keras and the legacy .h5 formats.
+
+A Keras file describes its model as JSON: a Sequential (or a functional Model) holding a list of
+layers, each `{"class_name": "Dense", "config": {"name": "dense", "units": 256, "activation":
+"relu", ...}}`. Reading turns that list into digitlens layers, refusing - in one line that names
+the file - anything digitlens cannot compute exactly as Keras would. Writing produces the config
+Keras 3 writes, with `dtype` as the plain string "float32", which every Keras 3 release reads.
+
+Readers ignore config keys they do not know: every Keras release adds a few.
+
+Left out: the weights themselves (keras_file.py and keras_h5.py), and compile settings
+(keras_compile.py).
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from ..errors import DigitlensError, ModelFileError
+from ..nn import activations
+from ..nn.layers import Dense, Dropout, Flatten, InputLayer
+
+SUPPORTED = ("digitlens supports InputLayer, Flatten, Dense (linear, relu, sigmoid, tanh, softmax) "
+             "and Dropout")
+
+
+def snake_case(name):
+    """Keras's name for a class in files and default layer names: "InputLayer" -> "input_layer"."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+# ---- reading ----------------------------------------------------------------------------------
+
+@dataclass
+class ParsedModel:
+    """A model config turned into digitlens layers, before any weights are read."""
+
+    name: str
+    input_shape: tuple | None      # per example, e.g. (28, 28); None if the file does not say
+    input_layer: InputLayer | None
+    layers: list = field(default_factory=list)   # digitlens layers, without the InputLayer
+    groups: list = field(default_factory=list)   # the .keras weight group of each layer
+
+
+def parse_model(model_config, where):
+    """Digitlens layers from a serialized Keras model {"class_name": ..., "config": ...}."""
+    if not isinstance(model_config, dict) or "class_name" not in model_config:
+        raise ModelFileError(f"{where}: the model config is not a serialized Keras model")
+    kind = model_config["class_name"]
+    config = model_config.get("config") or {}
+    if kind == "Sequential":
+        # Keras 2.0-2.2 stored the layer list itself as the config.
+        entries = config if isinstance(config, list) else config.get("layers", [])
+        functional = False
+    elif kind in ("Functional", "Model"):
+        entries = _single_chain(config, where)
+        functional = True
+    else:
+        raise ModelFileError(f"{where}: the model is a {kind}; digitlens reads Sequential models "
+                             "and functional models that are a single chain of layers")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ModelFileError(f"{where}: the model config has no list of layers")
+
+    name = (config.get("name") if isinstance(config, dict) else None) or "sequential"
+    parsed = ParsedModel(name=name, input_shape=None, input_layer=None)
+    used = {}
+    for entry in entries:
+        layer = parse_layer(entry, where)
+        kind = entry.get("class_name")
+        # The weight group Keras 3 files use: the class name in snake_case, made unique in
+        # order. A Sequential model's list leaves its InputLayer out; a functional model's has it.
+        if isinstance(layer, InputLayer):
+            if functional:
+                _unique(snake_case(kind), used)
+            if parsed.layers or parsed.input_layer is not None:
+                raise ModelFileError(f"{where}: an InputLayer appears after other layers")
+            parsed.input_layer = layer
+            parsed.input_shape = layer.declared_input_shape
+            continue
+        parsed.groups.append(_unique(snake_case(kind), used))
+        parsed.layers.append(layer)
+        if parsed.input_shape is None and len(parsed.layers) == 1:
+            parsed.input_shape = layer.declared_input_shape
+    if not parsed.layers:
+        raise ModelFileError(f"{where}: the model has no layers")
+    if parsed.input_shape is None and isinstance(config, dict):
+        parsed.input_shape = _shape_after_batch(config.get("build_input_shape"))
+    if parsed.input_shape is None:
+        build_config = model_config.get("build_config") or {}
+        parsed.input_shape = _shape_after_batch(build_config.get("input_shape"))
+    return parsed
+
+
+def parse_layer(entry, where):
+    """One digitlens layer from one serialized Keras layer, or a one-line refusal."""
+    kind = entry.get("class_name")
+    config = entry.get("config")
+    if not isinstance(config, dict):
+        config = {}
+    name = config.get("name") or entry.get("name")
+    label = f"layer {name!r}" if name else "a layer"
+    input_shape = _shape_after_batch(config.get("batch_input_shape") or config.get("batch_shape"))
+    try:
+        if kind == "InputLayer":
+            shape = input_shape or _tuple(config.get("shape") or config.get("input_shape"))
+            if shape is None:
+                raise ModelFileError(f"{where}: the InputLayer {name!r} does not give its shape")
+            return InputLayer(shape, name=name)
+        if kind == "Flatten":
+            if config.get("data_format", "channels_last") != "channels_last":
+                raise ModelFileError(f"{where}: {label} is a Flatten with data_format "
+                                     f"{config.get('data_format')!r}; digitlens flattens channels_last")
+            return Flatten(name=name, input_shape=input_shape)
+        if kind == "Dense":
+            return Dense(int(config["units"]), activation_name(config, label, where),
+                         use_bias=bool(config.get("use_bias", True)), name=name,
+                         input_shape=input_shape)
+        if kind == "Dropout":
+            return Dropout(float(config.get("rate", 0.0)), seed=config.get("seed"), name=name)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFileError(f"{where}: {label} ({kind}) has a config digitlens cannot read: "
+                             f"{_describe(e)}") from None
+    raise ModelFileError(f"{where}: {label} is a {kind}; {SUPPORTED}")
+
+
+def activation_name(config, label, where):
+    """The activation's name, checked against digitlens's table (the one the CLI uses)."""
+    activation = config.get("activation", "linear")
+    if isinstance(activation, dict):    # {"module": "keras.activations", ..., "config": "relu"}
+        inner = activation.get("config")
+        activation = inner if isinstance(inner, str) else activation.get("class_name")
+    if activation is None:
+        activation = "linear"
+    if not isinstance(activation, str) or activation.lower() not in activations.ACTIVATIONS:
+        raise ModelFileError(f"{where}: {label} uses the activation {activation!r}; digitlens "
+                             f"supports {', '.join(activations.ACTIVATIONS)}")
+    return activation.lower()
+
+
+def _single_chain(config, where):
+    """A functional model's layers, if each takes the previous one's output and nothing else."""
+    entries = config.get("layers") if isinstance(config, dict) else None
+    if not isinstance(entries, list):
+        raise ModelFileError(f"{where}: the functional model config has no list of layers")
+    previous = None
+    for entry in entries:
+        name = entry.get("name") or (entry.get("config") or {}).get("name")
+        sources = _inbound_layer_names(entry.get("inbound_nodes") or [])
+        expected = [] if previous is None else [previous]
+        if sources != expected:
+            raise ModelFileError(f"{where}: the functional model is not a single chain of layers "
+                                 f"(layer {name!r} takes {sources or 'no inputs'}); "
+                                 "digitlens reads Sequential models and single chains")
+        previous = name
+    return entries
+
+
+def _inbound_layer_names(nodes):
+    """Names of the layers feeding a functional layer, in Keras 3's or tf.keras 2's notation."""
+    names = []
+    for node in nodes:
+        if isinstance(node, dict):         # Keras 3: {"args": [{"config": {"keras_history": [...]}}]}
+            for arg in node.get("args", []):
+                history = (arg.get("config") or {}).get("keras_history") if isinstance(arg, dict) else None
+                names.append(history[0] if history else "?")
+        else:                              # tf.keras 2: [["flatten", 0, 0, {}]]
+            names.extend(item[0] for item in node)
+    return names
+
+
+def _unique(name, used):
+    if name in used:
+        used[name] += 1
+        return f"{name}_{used[name]}"
+    used[name] = 0
+    return name
+
+
+def _shape_after_batch(batch_shape):
+    """[null, 28, 28] -> (28, 28)."""
+    if not isinstance(batch_shape, (list, tuple)) or len(batch_shape) < 2:
+        return None
+    return _tuple(batch_shape[1:])
+
+
+def _tuple(shape):
+    if not isinstance(shape, (list, tuple)) or not all(isinstance(d, int) and d > 0 for d in shape):
+        return None
+    return tuple(shape)
+
+
+def _describe(error):
+    return f"missing {error}" if isinstance(error, KeyError) else str(error)
+
+
+# ---- writing ----------------------------------------------------------------------------------
+
+def model_config(model):
+    """The Keras 3 config of a built digitlens Sequential: {"module", "class_name", "config", ...}.
+
+    Input shapes come from the model, which is built: (None, 28, 28) for the lesson's model.
+    """
+    batch_shape = [None, *model.input_shape]
+    input_name = model.input_layer.name if model.input_layer is not None else "input_layer"
+    layers = [{"module": "keras.layers", "class_name": "InputLayer",
+               "config": {"batch_shape": batch_shape, "dtype": "float32", "sparse": False,
+                          "name": input_name},
+               "registered_name": None}]
+    for layer in model.layers:
+        layers.append({"module": "keras.layers", "class_name": type(layer).__name__,
+                       "config": layer_config(layer), "registered_name": None,
+                       "build_config": {"input_shape": [None, *layer.input_shape]}})
+    return {"module": "keras", "class_name": "Sequential",
+            "config": {"name": model.name, "trainable": True, "dtype": "float32",
+                       "layers": layers, "build_input_shape": batch_shape},
+            "registered_name": None, "build_config": {"input_shape": batch_shape}}
+
+
+def layer_config(layer):
+    """What Keras 3's get_config() gives for the same layer (keys every Keras 3 reads)."""
+    config = {"name": layer.name, "trainable": True, "dtype": "float32"}
+    if isinstance(layer, Flatten):
+        config["data_format"] = "channels_last"
+    elif isinstance(layer, Dense):
+        config.update(units=layer.units, activation=layer.activation.name, use_bias=layer.use_bias,
+                      kernel_initializer=_initializer("GlorotUniform", {"seed": None}),
+                      bias_initializer=_initializer("Zeros", {}),
+                      kernel_regularizer=None, bias_regularizer=None,
+                      kernel_constraint=None, bias_constraint=None)
+    elif isinstance(layer, Dropout):
+        config.update(rate=layer.rate, seed=layer.seed, noise_shape=None)
+    else:
+        raise DigitlensError(f"cannot save a {type(layer).__name__} layer in a Keras file; "
+                             f"{SUPPORTED}")
+    return config
+
+
+def _initializer(class_name, config):
+    return {"module": "keras.initializers", "class_name": class_name, "config": config,
+            "registered_name": None}
+
+
+def legacy_model_config(config):
+    """The same config as Keras 3 writes it into a legacy .h5: no module or build_config."""
+    inner = dict(config["config"])
+    inner["layers"] = [{"class_name": e["class_name"], "config": e["config"]} for e in inner["layers"]]
+    return {"class_name": config["class_name"], "config": inner}

@@ -1,0 +1,164 @@
+"""Pictures of what neurons look for: weight images, output templates, one neuron in detail.
+
+    weight_grid(model, x_test)          # every first-layer neuron's 784 weights as a 28x28 tile
+    weight_mosaic(model)                # the same tiles as one RGB array, no labels
+    templates_figure(model, x_test)     # each output's effective template through the hidden layer
+    neuron_figure(model, image, 17)     # one neuron: weights, pixel x weight, z, its votes
+
+Colours: blue = positive weight (ink there raises the neuron's sum), red = negative (ink there
+lowers it), white = 0. The numbers come from digitlens.explain.neurons.
+"""
+
+import numpy as np
+
+from ..explain import neurons as numbers
+from ..explain.common import dense_layer
+from .style import (DIVERGING, HIGHLIGHT, NEUTRAL, TEXT, colorize, diverging_colorbar,
+                    drawn_in_house_style, ink, new_figure, symmetric_limit)
+
+DEAD_TINT = np.array([200, 200, 200], dtype=np.uint8)
+
+
+def weight_mosaic(model, order=None, columns=16, gap=1, dead=None):
+    """All first-layer weight images as one RGB uint8 array, each tile on its own symmetric scale.
+
+    order: neuron numbers to draw (default all, in index order). dead: optional (units,) bool;
+    dead neurons are drawn greyed out. Returns (rows * (28 + gap) - gap, columns * (28 + gap) - gap, 3).
+    """
+    images = numbers.weight_images(model, 0)
+    order = np.arange(len(images)) if order is None else np.asarray(order)
+    h, w = images.shape[1:]
+    rows = -(-len(order) // columns)
+    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap, 3), 255, np.uint8)
+    for slot, neuron in enumerate(order):
+        tile = colorize(images[neuron], symmetric_limit(images[neuron]))
+        if dead is not None and dead[neuron]:
+            tile = (0.35 * tile + 0.65 * DEAD_TINT).astype(np.uint8)
+        r, c = divmod(slot, columns)
+        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = tile
+    return out
+
+
+@drawn_in_house_style
+def weight_grid(model, x=None, by="output", neurons=None, columns=16, width=12.0):
+    """Figure: every first-layer neuron's incoming weights as a 28x28 tile, labelled.
+
+    x: images to find dead neurons on (optional). by: "output" (grouped by the digit each neuron
+    pushes up most), "activity" (most often active first; needs x) or "index".
+    neurons: only these neuron numbers (a filter), in the chosen order.
+    """
+    info = numbers.neuron_order(model, x, by)
+    order = info["order"]
+    if neurons is not None:
+        keep = set(int(n) for n in neurons)
+        order = np.array([n for n in order if n in keep], dtype=int)
+    dead = info["dead"]
+    gap = 9
+    mosaic = weight_mosaic(model, order, columns, gap, dead)
+    rows = -(-len(order) // columns)
+    fig = new_figure(width, width * mosaic.shape[0] / mosaic.shape[1] + 1.1)
+    ax = fig.add_subplot()
+    ax.imshow(mosaic, extent=(0, mosaic.shape[1], mosaic.shape[0], 0))
+    ax.set_xlim(0, mosaic.shape[1])
+    ax.set_ylim(mosaic.shape[0], -gap)
+    ax.axis("off")
+    favourite = info["favourite_output"]
+    for slot, neuron in enumerate(order):
+        r, c = divmod(slot, columns)
+        label = f"{neuron}" + (f" \u2192{favourite[neuron]}" if favourite[neuron] >= 0 else "")
+        is_dead = dead is not None and dead[neuron]
+        ax.text(c * (28 + gap) + 14, r * (28 + gap) - 1.5, label + (" dead" if is_dead else ""),
+                ha="center", va="bottom", fontsize=6.5, color=NEUTRAL if is_dead else TEXT)
+    units = dense_layer(model, 0).units
+    shown = f"{len(order)} of {units}" if len(order) != units else f"all {units}"
+    grouped = {"output": "grouped by the digit each one pushes up most (label: neuron \u2192digit)",
+               "activity": "most often active first", "index": "in order"}[by]
+    ax.set_title(f"What each hidden neuron looks for: {shown} neurons' 784 incoming weights as 28x28 "
+                 f"images, {grouped}", loc="left")
+    _relative_colorbar(fig, ax)
+    if dead is not None and dead.any():
+        fig.text(0.01, 0.0, f"{int(dead.sum())} dead neuron(s), greyed: never active on the "
+                 f"{len(x):,} images given, so they never affect a prediction.", fontsize=9, color=TEXT)
+    return fig
+
+
+@drawn_in_house_style
+def templates_figure(model, x=None, class_names=None, width=12.0):
+    """Figure: each output's effective template (see explain.neurons.output_templates), one shared
+    colour scale so the templates can be compared."""
+    templates = numbers.output_templates(model, x)
+    limit = symmetric_limit(templates, 99.5)
+    classes = len(templates)
+    columns = min(classes, 10)
+    rows = -(-classes // columns)
+    fig = new_figure(width, 1.45 * rows * width / 12 + 0.9)
+    axes = fig.subplots(rows, columns, squeeze=False)
+    names = class_names or [str(k) for k in range(classes)]
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < classes:
+            image = ax.imshow(templates[k], cmap=DIVERGING, vmin=-limit, vmax=limit)
+            ax.set_title(names[k], fontsize=12)
+    how = (f"averaged over {len(x):,} images" if x is not None and len(x) > 1 else
+           "for this image" if x is not None else "as if every hidden neuron were active")
+    fig.suptitle(f"What each output looks for: its effective template through the hidden layer "
+                 f"({how})", x=0.01, ha="left", fontsize=11, weight="bold")
+    diverging_colorbar(fig, image, limit, "ink here raises (+) / lowers (-) the score",
+                       ax=axes.ravel().tolist(), shrink=0.8, pad=0.01)
+    return fig
+
+
+@drawn_in_house_style
+def neuron_figure(model, image, neuron, class_names=None, width=12.0):
+    """Figure: one first-layer neuron and one image - the image, the neuron's weights, pixel x
+    weight (which sums with the bias to its z), and its outgoing weights to the outputs."""
+    d = numbers.neuron_detail(model, image, neuron)
+    fig = new_figure(width, 3.4)
+    axes = fig.subplots(1, 4, width_ratios=[1, 1, 1, 1.35])
+    pixels = np.asarray(image)
+    axes[0].imshow(ink(pixels.reshape(d["weights"].shape)))
+    axes[0].set_title("the image")
+    limit = symmetric_limit(d["weights"])
+    shown = axes[1].imshow(d["weights"], cmap=DIVERGING, vmin=-limit, vmax=limit)
+    axes[1].set_title(f"neuron {neuron}'s weights")
+    diverging_colorbar(fig, shown, limit, "weight", ax=axes[1], shrink=0.8)
+    contributions = d["pixel_contributions"]
+    climit = symmetric_limit(contributions)
+    shown = axes[2].imshow(contributions, cmap=DIVERGING, vmin=-climit, vmax=climit)
+    axes[2].set_title("pixel x weight")
+    diverging_colorbar(fig, shown, climit, "contribution to z", ax=axes[2], shrink=0.8)
+    total = float(contributions.sum())
+    for ax in axes[:3]:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[2].set_xlabel(f"sum {total:+.2f} + bias {d['bias']:+.2f} = z {d['z']:+.2f}\n"
+                       f"activation = {d['activation']:.2f}"
+                       + ("  (silent: z < 0)" if d["activation"] == 0 and d["z"] < 0 else ""))
+    ax = axes[3]
+    outgoing = np.asarray(d["outgoing"])
+    if outgoing.size:
+        names = class_names or [str(k) for k in range(len(outgoing))]
+        ax.bar(range(len(outgoing)), outgoing, color=colorize(outgoing, symmetric_limit(outgoing)) / 255,
+               edgecolor="#555555", linewidth=0.5)
+        ax.axhline(0, color="#555555", lw=0.8)
+        ax.set_xticks(range(len(outgoing)), names)
+        ax.set_title(f"its weights to {d['next_layer']}")
+        ax.set_ylabel("weight (its vote for each output)")
+        favourite = int(np.argmax(outgoing))
+        ax.get_xticklabels()[favourite].set_color(HIGHLIGHT)
+        ax.get_xticklabels()[favourite].set_fontweight("bold")
+    else:
+        ax.axis("off")
+    return fig
+
+
+def _relative_colorbar(fig, ax):
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    mappable = ScalarMappable(Normalize(-1, 1), DIVERGING)
+    bar = fig.colorbar(mappable, ax=ax, orientation="horizontal", shrink=0.45, aspect=40, pad=0.01)
+    bar.set_ticks([-1, 0, 1])
+    bar.set_ticklabels(["most negative", "0", "most positive"])
+    bar.set_label("weight, each tile on its own scale: blue = ink here excites the neuron, "
+                  "red = ink here inhibits it")

@@ -1,0 +1,139 @@
+"""The API for one digit: predict it with every number on the way, and ask why.
+
+    POST /api/predict   a drawing, an image file or prepared pixels -> the preparation steps, the
+                        flatten strip, every layer's weighted sums and activations, the softmax
+    POST /api/neuron    one hidden neuron: its 784 weights as a picture, z, bias, activation, and
+                        which pixels drove it
+    POST /api/output    one output: which hidden neurons pushed it up or down
+    POST /api/backprop  one real training step on this digit and a label: what changed
+
+Each handler turns the request into a 28x28 digit (digits.py) and hands it to digitlens.explain,
+which does all the arithmetic; the handler only picks what the page needs.
+"""
+
+import time
+
+from fastapi import APIRouter, Request
+
+from ..explain.backprop import backprop_step
+from ..explain.flatten import flatten_strip, index_to_pixel
+from ..explain.neurons import neuron_detail
+from ..explain.path import output_contributions, trace
+from . import digits
+from .common import send, session_of
+from .packing import pack
+from .schemas import BackpropStep, Digit, NeuronQuestion, OutputQuestion
+
+router = APIRouter(prefix="/api", tags=["one digit"])
+
+
+@router.post("/predict", summary="Predict a digit, keeping every number on the way")
+def predict(body: Digit, request: Request):
+    """The prediction with all activations: what the Draw tab shows, about ten times a second.
+
+    Returns {"version" (of the model), "image" (the prepared 28x28 digit, 0-255), "steps" (for a
+    picture: "cropped", "scaled" as PNG data URLs, "box" [top, bottom, left, right] of the crop in
+    the picture of "size" [height, width], "inverted"), "flatten" ({"strip", "starts", "width"}),
+    "layers" ([{"name", "type", "units", "activation_name", "z", "activation"}] for each Dense
+    layer), "softmax", "probabilities", "prediction", "class_names", "ms" (server time)}.
+    """
+    started = time.perf_counter()
+    session = session_of(request)
+    steps = None
+    if body.image is not None:
+        image, found = digits.from_picture(body.image)
+        steps = {"cropped": digits.png_data_url(found["cropped"]), "scaled": digits.png_data_url(found["scaled"]),
+                 "box": found["box"], "size": found["grayscale"].shape, "inverted": found["inverted"]}
+    else:
+        image = digits.from_pixels(body.pixels)
+    with session.lock:
+        model = session.require_model()
+        path = trace(model, image, session.class_names())
+        version = session.version
+    strip = flatten_strip(image)
+    layers = [{key: layer[key] for key in ("name", "type", "units", "activation_name", "z", "activation")}
+              for layer in path["layers"] if layer["type"] == "Dense"]
+    result = {"version": version, "image": image, "steps": steps,
+              "flatten": {"strip": strip["strip"], "starts": strip["starts"], "width": strip["width"]},
+              "layers": layers, "softmax": path["softmax"], "probabilities": path["probabilities"],
+              "prediction": path["prediction"], "class_names": path["class_names"],
+              "ms": round((time.perf_counter() - started) * 1000, 2)}
+    return send(result, started=started)
+
+
+@router.post("/neuron", summary="One hidden neuron and the current digit")
+def neuron(body: NeuronQuestion, request: Request):
+    """First-layer neuron `neuron` for the prepared digit `pixels`.
+
+    Returns {"neuron", "layer", "weights" (28x28: its 784 incoming weights in the image's layout),
+    "z" (its weighted sum), "bias", "activation", "pixel_contributions" (28x28: pixel x weight,
+    which sums with the bias to z), "outgoing" (its weights to the next layer), "next_layer"}.
+    """
+    started = time.perf_counter()
+    session = session_of(request)
+    image = digits.from_pixels(body.pixels)
+    with session.lock:
+        detail = neuron_detail(session.require_model(), image, body.neuron)
+        detail["version"] = session.version
+        detail["class_names"] = session.class_names()
+    return send(detail, started=started)
+
+
+@router.post("/output", summary="Which hidden neurons pushed one output up or down")
+def output(body: OutputQuestion, request: Request):
+    """Output `output` for the prepared digit `pixels`: its weighted sum z = bias + sum of
+    activation_j x weight_j over the hidden neurons j, each term listed.
+
+    Returns {"output", "layer", "z", "bias", "contributions" (one per hidden neuron), "activations",
+    "weights", "top_up", "top_down" ([{"neuron", "activation", "weight", "contribution"}])}.
+    """
+    started = time.perf_counter()
+    session = session_of(request)
+    image = digits.from_pixels(body.pixels)
+    with session.lock:
+        result = output_contributions(session.require_model(), image, body.output, top=body.top)
+        result["version"] = session.version
+        result["class_names"] = session.class_names()
+    return send(result, started=started)
+
+
+@router.post("/backprop", summary="One real training step on this digit")
+def backprop(body: BackpropStep, request: Request):
+    """Take one training step on (pixels, label) - forward, loss, backward, optimizer - on a twin
+    of the model (the model the other tabs use is not changed) and report what changed.
+
+    Returns {"label", "loss_before", "loss_after", "probs_before", "probs_after",
+    "prediction_before", "prediction_after", "optimizer", "note", "output_error" (probs - onehot),
+    "layers" ([{"name", "kernel_shape", "blame" (dL/dz per unit)}]), "change_maps" (packed
+    (units, 28, 28) float32: each first-layer neuron's weight changes as a picture), "output_delta"
+    (packed (hidden, outputs) changes of the output layer's kernel), "top_strengthened",
+    "top_weakened" ([{"layer", "from", "to", "pixel" ([row, col] for a pixel, else null), "delta"}])}.
+    """
+    started = time.perf_counter()
+    session = session_of(request)
+    image = digits.from_pixels(body.pixels)
+    optimizer = None if body.optimizer == "model" else body.optimizer
+    with session.lock:
+        model = session.require_model()
+        step = backprop_step(model, image, body.label, learning_rate=body.learning_rate, optimizer=optimizer)
+        version = session.version
+        names = session.class_names()
+    first_layer = step["layers"][0]["name"]
+
+    def connection(row):
+        layer, source, target, delta = row
+        pixel = list(index_to_pixel(source)) if layer == first_layer else None
+        return {"layer": layer, "from": source, "to": target, "pixel": pixel, "delta": delta}
+
+    last = step["layers"][-1]
+    result = {key: step[key] for key in ("label", "loss_before", "loss_after", "probs_before", "probs_after",
+                                         "prediction_before", "prediction_after", "optimizer", "note",
+                                         "output_error")}
+    result.update(version=version, class_names=names,
+                  layers=[{"name": row["name"], "kernel_shape": row["kernel_shape"], "blame": row["blame"]}
+                          for row in step["layers"]],
+                  change_maps=pack(step["change_maps"]) if step["change_maps"] is not None else None,
+                  output_delta=pack(last["delta"]["kernel"]) if len(step["layers"]) > 1 else None,
+                  top_strengthened=[connection(row) for row in step["top_strengthened"]],
+                  top_weakened=[connection(row) for row in step["top_weakened"]])
+    return send(result, started=started)

@@ -1,0 +1,121 @@
+"""The API for the model as a whole and the data it learned from.
+
+    GET  /api/status       which model, which training job, whether the data is there
+    GET  /api/model        the summary with the parameter arithmetic, and how it was trained
+    GET  /api/weights      the first layer's weights, one 28x28 picture per neuron
+    GET  /api/data         how many digits of each class, and a few samples of each
+    GET  /api/evaluation   accuracy on the test set, the confusion matrix, the surest mistakes
+"""
+
+import numpy as np
+from fastapi import APIRouter, Query, Request
+
+from ..explain.evaluation import evaluate
+from ..explain.history import curves
+from ..explain.neurons import weight_images
+from ..explain.parameters import parameter_table
+from ..nn.layers import Dense
+from ..nn.summary import summary_text
+from .common import send, session_of
+from .packing import pack
+
+router = APIRouter(prefix="/api", tags=["model and data"])
+
+SAMPLES_PER_CLASS = 12
+
+
+def model_info(session):
+    """Who the current model is, in a few fields every tab needs (None without a model)."""
+    model = session.model
+    if model is None:
+        return None
+    layers = [{"name": layer.name, "type": type(layer).__name__, "units": getattr(layer, "units", None),
+               "activation": layer.activation.name if isinstance(layer, Dense) else None,
+               "output_shape": list(layer.output_shape)} for layer in model.layers]
+    dense = [layer for layer in layers if layer["type"] == "Dense"]
+    return {"name": model.name, "origin": session.origin, "version": session.version,
+            "input_shape": list(model.input_shape), "layers": layers, "hidden": dense[:-1],
+            "outputs": dense[-1]["units"], "class_names": session.class_names(),
+            "params": model.count_params(), "compiled": model.optimizer is not None,
+            "optimizer": model.optimizer.name if model.optimizer is not None else None}
+
+
+@router.get("/status", summary="The current model, training job and data")
+def status(request: Request):
+    session = session_of(request)
+    with session.lock:
+        info = model_info(session)
+    job = session.job
+    return send({"model": info, "version": session.version,
+                 "training": {"state": job.state, "events": len(job.events)} if job else None})
+
+
+@router.get("/model", summary="The model's summary and parameter arithmetic")
+def model_summary(request: Request):
+    """Keras's summary table as text, one row per layer with where its parameter count comes from,
+    and the training curves if this model remembers how it was trained."""
+    session = session_of(request)
+    with session.lock:
+        model = session.require_model()
+        history = getattr(model, "history", None)
+        result = {"info": model_info(session), "summary": summary_text(model),
+                  "parameters": parameter_table(model),
+                  "history": curves(history) if history is not None and history.epoch else None}
+    return send(result)
+
+
+@router.get("/weights", summary="The first layer's weights as pictures")
+def weights(request: Request, first: int = Query(0, ge=0), count: int = Query(4096, ge=1, le=4096)):
+    """Neurons first..first+count of the first Dense layer, each neuron's 784 incoming weights laid
+    out as the 28x28 image they look at. Packed: {"shape", "dtype", "base64"} of float32 values."""
+    session = session_of(request)
+    with session.lock:
+        images = weight_images(session.require_model())[first:first + count]
+        version = session.version
+    return send({"version": version, "first": first, "weights": pack(images)})
+
+
+@router.get("/data", summary="The dataset: counts per class and samples")
+def data(request: Request):
+    """{"description", "class_names", "train_counts", "test_counts", "samples": per class a list of
+    {"index" (in the test set), "image" (28x28)}}."""
+    session = session_of(request)
+    ds = session.dataset()
+    classes = len(ds.class_names)
+    samples = []
+    for k in range(classes):
+        indices = np.flatnonzero(ds.y_test == k)[:SAMPLES_PER_CLASS]
+        samples.append([{"index": int(i), "image": ds.x_test[i]} for i in indices])
+    return send({"description": ds.describe(), "name": ds.info.name, "class_names": list(ds.class_names),
+                 "image_shape": list(ds.x_train.shape[1:]),
+                 "train_counts": np.bincount(ds.y_train, minlength=classes),
+                 "test_counts": np.bincount(ds.y_test, minlength=classes), "samples": samples})
+
+
+@router.get("/data/test/{index}", summary="One digit of the test set")
+def test_digit(index: int, request: Request):
+    ds = session_of(request).dataset()
+    if not 0 <= index < len(ds.x_test):
+        from ..errors import DigitlensError
+        raise DigitlensError(f"index: expected a test image number from 0 to {len(ds.x_test) - 1}, received {index}")
+    return send({"index": index, "label": int(ds.y_test[index]), "image": ds.x_test[index]})
+
+
+@router.get("/evaluation", summary="How the model does on the test set")
+def evaluation(request: Request):
+    """Accuracy, loss, the confusion matrix (row = true digit, column = prediction), accuracy per
+    class, and the mistakes the model was surest of, each with its 28x28 image."""
+    session = session_of(request)
+    ds = session.dataset()
+
+    def compute():
+        model = session.require_model()
+        report = evaluate(model, ds.x_test, ds.y_test, class_names=session.class_names())
+        for mistake in report["confident_mistakes"]:
+            mistake["image"] = ds.x_test[mistake["index"]]
+        return report
+
+    with session.lock:
+        report = session.cached("evaluation", compute)
+        version = session.version
+    return send({"version": version, **report})

@@ -1,0 +1,113 @@
+"""The API for training: start one job, watch it live, pause, resume or stop it.
+
+    POST /api/train                 start training a fresh model (409 while another job runs)
+    GET  /api/train                 the job's state, settings, last progress and epochs
+    GET  /api/train/events?since=N  the job's events as Server-Sent Events, from number N on
+    POST /api/train/pause | resume | stop
+
+Server-Sent Events are plain HTTP (one long response of "event:/data:" lines), so the page reads
+them with the browser's EventSource and nothing extra is needed on the server. A page that
+reconnects sends Last-Event-ID and continues where it stopped.
+"""
+
+import asyncio
+import json
+import random
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from .common import send, session_of
+from .schemas import TrainSettings
+from .session import Conflict
+from .training import TrainingJob
+
+router = APIRouter(prefix="/api/train", tags=["training"])
+
+HEARTBEAT_SECONDS = 15
+
+
+def current_job(session):
+    if session.job is None:
+        raise Conflict("no training job has been started: POST /api/train first")
+    return session.job
+
+
+@router.post("", status_code=202, summary="Train a fresh model from random weights")
+def start(settings: TrainSettings, request: Request):
+    """Starts training in the background; the result replaces the current model when it ends."""
+    session = session_of(request)
+    with session.lock:
+        if session.job is not None and session.job.active:
+            raise Conflict("a training job is already running: stop it first (POST /api/train/stop)")
+        dataset = session.dataset()
+        seed = settings.seed if settings.seed is not None else random.randrange(10_000)
+        job_settings = {"hidden": [[settings.hidden_units, settings.activation]], "recipe": settings.recipe,
+                        "epochs": settings.epochs, "batch_size": settings.batch_size,
+                        "optimizer": settings.optimizer, "learning_rate": settings.learning_rate,
+                        "samples": min(settings.samples, len(dataset.x_train)), "seed": seed}
+
+        def finished(model, note):
+            session.set_model(model, note)
+            if session.after_training is not None:
+                session.after_training(model)
+
+        session.job = TrainingJob(job_settings, dataset, finished).start()
+    return send(session.job.status(), status=202)
+
+
+@router.get("", summary="The training job's state")
+def status(request: Request):
+    return send(current_job(session_of(request)).status())
+
+
+@router.post("/pause", summary="Pause training between two steps")
+def pause(request: Request):
+    job = current_job(session_of(request))
+    job.pause()
+    return send({"state": job.state})
+
+
+@router.post("/resume", summary="Resume paused training")
+def resume(request: Request):
+    job = current_job(session_of(request))
+    job.resume()
+    return send({"state": job.state})
+
+
+@router.post("/stop", summary="Stop training after the current step")
+def stop(request: Request):
+    job = current_job(session_of(request))
+    job.stop()
+    return send({"state": job.state})
+
+
+@router.get("/events", summary="The job's events as Server-Sent Events",
+            response_class=StreamingResponse)
+async def events(request: Request, since: int = Query(0, ge=0)):
+    """A text/event-stream: each event is `id: N`, `event: TYPE` and `data: {json}`; the stream
+    ends after the `done` event. Types: start, progress, weights, epoch, state, done."""
+    job = current_job(session_of(request))
+    last = request.headers.get("last-event-id")
+    if last is not None and last.isdigit():
+        since = int(last) + 1
+
+    async def stream():
+        position = since
+        waited = 0.0
+        while True:
+            batch, ended = await asyncio.to_thread(job.events_since, position, 0.25)
+            for event in batch:
+                yield f"id: {event['id']}\nevent: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+            position += len(batch)
+            if ended:
+                return
+            waited = 0.0 if batch else waited + 0.25
+            if waited >= HEARTBEAT_SECONDS:
+                waited = 0.0
+                yield ": still here\n\n"
+            if await request.is_disconnected():
+                return
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,94 @@
+"""The web app: one page (static/), a JSON API under /api, and the OpenAPI schema describing it.
+
+    app = create_app(model, data_dir="~/mnist")      # for tests, or any ASGI server
+    serve("digitlens-mnist.keras")                   # what `digitlens serve` runs (server.py)
+
+Every number the page shows comes from an /api call into digitlens.explain, the same code the CLI
+uses; the page itself only draws. Every error a learner can cause - a wrong shape, a file that is
+not an image, no model yet - comes back as a 4xx with {"detail": "one line"}.
+
+Left out: users and sessions. One learner, one model, one training job at a time.
+"""
+
+import sys
+import traceback
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from ..errors import DataError, DigitlensError, ImageError, ModelFileError, NotBuiltError
+from . import api_digit, api_model, api_train
+from .guard import KB, MB, Guard, allowed_host_names
+from .session import Conflict, Session
+
+STATIC = resources.files("digitlens.web") / "static"
+
+# The largest body each path accepts; the first matching prefix wins.
+BODY_LIMITS = [("/api/model/upload", 64 * MB), ("/api/predict", 12 * MB)]
+DEFAULT_BODY_LIMIT = 256 * KB
+
+
+def status_of(error):
+    if isinstance(error, (Conflict, DataError, NotBuiltError)):
+        return 409          # a fine request the app cannot answer in its current state
+    if isinstance(error, (ImageError, ModelFileError)):
+        return 422          # the content sent is not usable
+    return 400
+
+
+def create_app(model=None, data_dir=None, *, dataset=None, allowed_hosts=None, origin="given at start",
+               after_training=None):
+    """The ASGI app.
+
+    model: the Sequential every tab starts with (None: the learner trains or loads one).
+    data_dir: where MNIST's files are (None: $DIGITLENS_DATA, then the cache; never downloads).
+    dataset: an already loaded datasets.Dataset, instead of data_dir.
+    allowed_hosts: the host names requests may be addressed to (default: this machine's loopback
+        names); anything else is refused, which defeats DNS rebinding.
+    after_training: called with each model a training job finishes (serve() saves it).
+    """
+    app = FastAPI(title="digitlens", version=__version__,
+                  description="Draw a digit, watch the network think, train it live.",
+                  docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.session = Session(model, data_dir=data_dir, dataset=dataset, origin=origin,
+                                after_training=after_training)
+
+    @app.exception_handler(DigitlensError)
+    async def digitlens_error(request: Request, error: DigitlensError):
+        return JSONResponse({"detail": str(error)}, status_code=status_of(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError):
+        return JSONResponse({"detail": describe_validation(error)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, error: Exception):
+        traceback.print_exception(error, file=sys.stderr)
+        return JSONResponse({"detail": f"internal error ({type(error).__name__}): this is a bug in digitlens"},
+                            status_code=500)
+
+    for module in (api_digit, api_model, api_train):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def index():
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    hosts = allowed_hosts if allowed_hosts is not None else allowed_host_names("127.0.0.1")
+    app.add_middleware(Guard, allowed_hosts=hosts, limits=BODY_LIMITS, default_limit=DEFAULT_BODY_LIMIT)
+    return app
+
+
+def describe_validation(error):
+    """Pydantic's list of problems -> one line: "neuron: Input should be a valid integer; ..."."""
+    parts = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem.get("loc", ()) if part not in ("body", "query", "path"))
+        message = problem.get("msg", "invalid").removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts) or "invalid request"

@@ -1,0 +1,26 @@
+"""What every route shares: the session, and answering with JSON quickly.
+
+FastAPI would walk a big nested result (28x28 weight pictures, 784-value strips) through its
+generic encoder; these results are already plain lists and numbers once `explain.common.to_json`
+has converted the arrays, so they are written with json.dumps directly.
+"""
+
+import json
+import time
+
+from fastapi import Request, Response
+
+from ..explain.common import to_json
+
+
+def session_of(request: Request):
+    return request.app.state.session
+
+
+def send(obj, status=200, started=None):
+    """obj (dicts, lists, NumPy arrays, numbers) as a JSON response; `started` adds Server-Timing."""
+    body = json.dumps(to_json(obj), separators=(",", ":"), allow_nan=False)
+    headers = None
+    if started is not None:
+        headers = {"Server-Timing": f"app;dur={(time.perf_counter() - started) * 1000:.2f}"}
+    return Response(body, status_code=status, media_type="application/json", headers=headers)

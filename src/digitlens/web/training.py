@@ -1,0 +1,209 @@
+"""A training job the page can watch: one model trained in a background thread, reported as events.
+
+The job trains a fresh model from random weights with `recipes.train`, the same function the CLI's
+`digitlens train` uses, and listens through a callback with Keras's hook names. The callback turns
+what `fit` reports into events the page draws:
+
+    start     the settings, the step count, and the first layer's random weights as images
+    progress  at most ~10 a second: every batch's loss and accuracy since the last one, the running
+              loss and accuracy of the epoch, the progress and the time left
+    weights   about once a second: the first layer's weight images as they change
+    epoch     at the end of each epoch: loss, accuracy, and on the test set val_loss, val_accuracy
+    state     paused, running again, or stopping
+    done      finished, stopped or failed, with the test accuracy
+
+Events are kept in order, so a page that connects late (or reconnects) replays them all. Pausing
+blocks the training thread between two steps; stopping sets `model.stop_training`, Keras's way.
+The model is not shared with anyone until the job ends, when `on_finish(model, note)` hands it over.
+"""
+
+import sys
+import threading
+import time
+import traceback
+
+from .. import recipes
+from ..errors import DigitlensError
+from ..explain.neurons import weight_images
+from ..nn import Callback
+from .packing import pack
+
+PROGRESS_EVERY = 0.1    # seconds between progress events
+WEIGHTS_EVERY = 1.0     # seconds between weight pictures
+WEIGHT_IMAGES = 64      # how many of the first layer's neurons the page shows while training
+
+
+def weight_snapshot(model):
+    """The first layer's first WEIGHT_IMAGES neurons as 28x28 weight images, packed float32."""
+    return pack(weight_images(model)[:WEIGHT_IMAGES])
+
+
+class TrainingJob:
+    def __init__(self, settings, dataset, on_finish):
+        """settings: {"hidden": [(units, activation)], "recipe", "epochs", "batch_size", "optimizer",
+        "learning_rate", "samples", "seed"}; dataset: a datasets.Dataset; on_finish(model, note)."""
+        self.settings = settings
+        self.dataset = dataset
+        self.on_finish = on_finish
+        self.events = []
+        self.changed = threading.Condition()
+        self.state = "starting"
+        self.running = threading.Event()   # cleared while paused
+        self.running.set()
+        self.stop_requested = False
+        self.paused_seconds = 0.0
+        self.result = None
+        self.thread = threading.Thread(target=self._run, name="digitlens-training", daemon=True)
+
+    # ---- control, from the web handlers ------------------------------------------------------
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    @property
+    def active(self):
+        return self.state in ("starting", "running", "paused", "stopping")
+
+    def pause(self):
+        if self.state == "running":
+            self.running.clear()
+            self._set_state("paused")
+
+    def resume(self):
+        if self.state == "paused":
+            self._set_state("running")
+            self.running.set()
+
+    def stop(self):
+        if self.active:
+            self.stop_requested = True
+            self._set_state("stopping")
+            self.running.set()
+
+    # ---- events ---------------------------------------------------------------------------------
+
+    def publish(self, event):
+        with self.changed:
+            event["id"] = len(self.events)
+            self.events.append(event)
+            self.changed.notify_all()
+
+    def events_since(self, first, timeout=0.0):
+        """(events numbered `first` onwards, whether the job has ended), waiting up to `timeout`
+        seconds for an event to arrive."""
+        with self.changed:
+            if timeout and len(self.events) <= first and self.active:
+                self.changed.wait(timeout)
+            return self.events[first:], not self.active
+
+    def _set_state(self, state):
+        with self.changed:
+            self.state = state
+            self.publish({"type": "state", "state": state})
+
+    def status(self):
+        """A summary for GET /api/train: the state, the settings and the last progress and epochs."""
+        with self.changed:
+            progress = next((e for e in reversed(self.events) if e["type"] == "progress"), None)
+            epochs = [e for e in self.events if e["type"] == "epoch"]
+            return {"state": self.state, "settings": self.settings, "progress": progress, "epochs": epochs,
+                    "result": self.result, "events": len(self.events)}
+
+    # ---- the training thread ----------------------------------------------------------------
+
+    def _run(self):
+        s = self.settings
+        try:
+            ds = self.dataset
+            x, y = ds.x_train[:s["samples"]], ds.y_train[:s["samples"]]
+            recipe = recipes.get_recipe(s["recipe"], epochs=s["epochs"], batch_size=s["batch_size"],
+                                        optimizer=s["optimizer"], learning_rate=s["learning_rate"])
+            model = recipes.build_model([tuple(h) for h in s["hidden"]], classes=len(ds.class_names),
+                                        input_shape=ds.x_train.shape[1:], seed=s["seed"])
+            model.build()
+            model.class_names = list(ds.class_names)
+            model.dataset = ds.info.name
+            self.model = model
+            self.state = "running"
+            recipes.train(model, x, y, recipe, validation_data=(ds.x_test, ds.y_test),
+                          callbacks=[LiveProgress(self)])
+            test_loss, test_accuracy = model.evaluate(ds.x_test, ds.y_test)
+            stopped = self.stop_requested
+            done_steps = len(model.history.batches)
+            layers = "-".join(str(units) for units, _ in s["hidden"])
+            note = (f"trained here: {layers} {s['hidden'][0][1]}, "
+                    + (f"stopped after {done_steps:,} steps" if stopped else
+                       f"{len(model.history.epoch)} epoch{'s' if len(model.history.epoch) != 1 else ''}")
+                    + f", {test_accuracy:.1%} on the test set")
+            self.result = {"test_accuracy": test_accuracy, "test_loss": test_loss, "note": note}
+            self.on_finish(model, note)
+            self._end("stopped" if stopped else "finished", self.result)
+        except Exception as error:   # the thread must report, never die silently
+            if not isinstance(error, DigitlensError):
+                traceback.print_exc(file=sys.stderr)
+            message = str(error) if isinstance(error, DigitlensError) else f"training failed: {type(error).__name__}: {error}"
+            self.result = {"detail": message}
+            self._end("failed", self.result)
+
+    def _end(self, state, result):
+        with self.changed:        # the state and the last event change together
+            self.state = state
+            self.publish({"type": "done", "state": state, **result})
+
+
+class LiveProgress(Callback):
+    """Keras hooks -> the job's events; also where pausing and stopping take effect."""
+
+    def __init__(self, job):
+        self.job = job
+        self.points = []            # [global step, batch loss, batch accuracy] not yet sent
+
+    def on_train_begin(self, logs=None):
+        self.steps = self.params["steps"]
+        self.total = self.params["epochs"] * self.steps
+        self.done = 0
+        self.started = time.perf_counter()
+        self.last_progress = self.last_weights = self.started
+        self.job.publish({"type": "start", "settings": self.job.settings, "epochs": self.params["epochs"],
+                          "steps_per_epoch": self.steps, "total_steps": self.total,
+                          "samples": self.params["samples"], "weights": weight_snapshot(self.model)})
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.done += 1
+        self.points.append([self.done, round(float(logs["batch_loss"]), 5),
+                            round(float(logs["batch_accuracy"]), 4)])
+        now = time.perf_counter()
+        last_step = batch + 1 == self.steps
+        if now - self.last_progress >= PROGRESS_EVERY or last_step:
+            self._progress(batch, logs, now)
+        if now - self.last_weights >= WEIGHTS_EVERY:
+            self.last_weights = now
+            self.job.publish({"type": "weights", "step": self.done, "weights": weight_snapshot(self.model)})
+        if not self.job.running.is_set():
+            self._progress(batch, logs, now)
+            paused = time.perf_counter()
+            self.job.running.wait()
+            self.job.paused_seconds += time.perf_counter() - paused
+        if self.job.stop_requested:
+            self.model.stop_training = True
+
+    def _progress(self, batch, logs, now):
+        self.last_progress = now
+        elapsed = now - self.started - self.job.paused_seconds
+        eta = elapsed / self.done * (self.total - self.done)
+        self.job.publish({"type": "progress", "epoch": self.epoch, "batch": batch + 1, "step": self.done,
+                          "total_steps": self.total, "points": self.points, "loss": float(logs["loss"]),
+                          "accuracy": float(logs["accuracy"]), "elapsed": round(elapsed, 2),
+                          "eta": round(eta, 2)})
+        self.points = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.job.publish({"type": "epoch", "epoch": epoch, "step": self.done,
+                          **{key: float(value) for key, value in logs.items()}})
+
+    def on_train_end(self, logs=None):
+        self.job.publish({"type": "weights", "step": self.done, "weights": weight_snapshot(self.model)})

@@ -1,0 +1,24 @@
+"""A smoke run of the benchmark on a small slice: it runs end to end and its JSON holds every
+figure. The timings themselves are never checked - they are for benchmarks/run.py to report."""
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_benchmark_smoke_run(mnist_dir, tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--data", str(mnist_dir),
+                             "--smoke", "--peers", "pytorch", "--peer-python", sys.executable, "--out", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(out.read_text())
+    names = [r["name"] for r in record["results"]]
+    assert names[0] == "digitlens"
+    assert "pytorch" in names or "pytorch" in record["missing_peers"]
+    ours = record["results"][0]
+    for key in ("epoch_32", "epoch_128", "infer_10000_ms", "infer_single_ms", "rss_mb", "import_s", "cli_help_s"):
+        assert ours[key] > 0, key
+    assert "s/epoch, batch 32" in result.stdout

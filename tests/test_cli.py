@@ -1,0 +1,204 @@
+"""The `digitlens` command through its real entry point: output for people and scripts, and a
+clear one-line error with exit code 2 for every kind of bad input, with nothing left behind."""
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def digitlens(*args, env=None, cwd=None):
+    result = subprocess.run([sys.executable, "-m", "digitlens", *map(str, args)], capture_output=True,
+                            text=True, env=env, cwd=cwd, timeout=600)
+    return result
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture
+def env(clean_home):
+    env = dict(os.environ)
+    for name in ("HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "KERAS_HOME"):
+        env[name] = str(clean_home / name.lower())
+    env.pop("DIGITLENS_DATA", None)
+    env["DIGITLENS_MNIST_MIRRORS"] = "http://127.0.0.1:9/"      # no network in tests
+    return env
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, mnist_dir):
+    """A model trained by `digitlens train --json` for one epoch on real MNIST."""
+    folder = tmp_path_factory.mktemp("trained")
+    env = dict(os.environ, XDG_STATE_HOME=str(folder / "state"))
+    result = digitlens("train", "--epochs", "1", "--seed", "3", "--data", mnist_dir, "--json",
+                       "--out", folder / "model.keras", env=env)
+    assert result.returncode == 0, result.stderr
+    return folder / "model.keras", json.loads(result.stdout), env
+
+
+@pytest.mark.parametrize("command", ["", "data", "train", "summary", "evaluate", "predict", "explain",
+                                     "diagram", "export", "serve"])
+def test_help_reads_well(command):
+    result = digitlens(*([command] if command else []), "--help")
+    assert result.returncode == 0
+    assert "usage: digitlens" in result.stdout
+    assert len(result.stdout.splitlines()) > 4
+
+
+def test_data_describes_mnist(mnist_dir, env):
+    result = digitlens("data", "--data", mnist_dir, "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    facts = json.loads(result.stdout)
+    assert facts["shapes"] == {"x_train": [60000, 28, 28], "y_train": [60000], "x_test": [10000, 28, 28],
+                               "y_test": [10000]}
+    assert facts["train_counts"] == TRAIN_COUNTS and facts["test_counts"] == TEST_COUNTS
+    assert (facts["pixel_min"], facts["pixel_max"]) == (0, 255)
+    assert facts["pixel_mean"] == pytest.approx(33.3184, abs=1e-3)
+    assert facts["verified"] is True
+    human = digitlens("data", "--data", mnist_dir, env=env)
+    assert "5,923" in human.stdout and "60,000" in human.stdout
+
+
+def test_data_from_environment_variable(mnist_dir, env):
+    result = digitlens("data", "--json", env=dict(env, DIGITLENS_DATA=str(mnist_dir)))
+    assert result.returncode == 0 and json.loads(result.stdout)["source"] == str(mnist_dir)
+
+
+def damaged_copy(mnist_dir, tmp_path, name, damage):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for file in mnist_dir.glob("*.gz"):
+        shutil.copy(file, folder / file.name)
+    target = folder / (name + ".gz")
+    damage(target)
+    return folder
+
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[:1000])
+
+
+def wrong_magic(path):
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[2:4] = b"\x08\x02"
+    path.write_bytes(gzip.compress(bytes(raw)))
+
+
+def wrong_dims(path):
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[8:12] = (27).to_bytes(4, "big")
+    path.write_bytes(gzip.compress(bytes(raw)))
+
+
+def fewer_labels(path):
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[4:8] = (59999).to_bytes(4, "big")
+    path.write_bytes(gzip.compress(bytes(raw[:-1])))
+
+
+def label_ten(path):
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[8] = 10
+    path.write_bytes(gzip.compress(bytes(raw)))
+
+
+def not_gzip(path):
+    path.write_bytes(b"this is not gzip data at all" * 10)
+
+
+@pytest.mark.parametrize("name, damage, fragment", [
+    ("train-images-idx3-ubyte", truncate, "train-images-idx3-ubyte.gz"),
+    ("train-images-idx3-ubyte", not_gzip, "train-images-idx3-ubyte.gz"),
+    ("t10k-images-idx3-ubyte", wrong_magic, "magic"),
+    ("train-images-idx3-ubyte", wrong_dims, "27"),
+    ("train-labels-idx1-ubyte", fewer_labels, "found 59,999"),
+    ("t10k-labels-idx1-ubyte", label_ten, "10"),
+])
+def test_damaged_data_gives_one_clear_line(mnist_dir, tmp_path, env, name, damage, fragment):
+    folder = damaged_copy(mnist_dir, tmp_path, name, damage)
+    result = digitlens("data", "--data", folder, env=env)
+    assert_one_line_error(result, fragment)
+    assert not list((tmp_path / "xdg_cache_home").rglob("*")) if (tmp_path / "xdg_cache_home").exists() else True
+
+
+def test_missing_data_directory(tmp_path, env):
+    result = digitlens("data", "--data", tmp_path / "nowhere", env=env)
+    assert_one_line_error(result, "nowhere")
+
+
+def test_no_network_says_where_to_put_the_files(env, clean_home):
+    result = digitlens("data", env=env)
+    assert_one_line_error(result, "--data")
+    cache = clean_home / "xdg_cache_home"
+    assert not [p for p in cache.rglob("*") if p.is_file()]          # no partial download left
+
+
+def test_train_json_and_saved_model(trained):
+    path, report, _ = trained
+    assert path.is_file()
+    assert report["model"] == str(path)
+    assert 0.95 < report["test_accuracy"] <= 1.0
+    assert report["train_seconds"] > 0
+    (epoch,) = report["epochs"]
+    assert set(epoch) >= {"epoch", "seconds", "loss", "accuracy", "val_accuracy"}
+    assert epoch["val_accuracy"] == pytest.approx(report["test_accuracy"], abs=1e-9)
+
+
+def test_summary_evaluate_predict_on_a_trained_model(trained, mnist_dir, tmp_path, mnist):
+    path, report, env = trained
+    summary = digitlens("summary", path, "--json", env=env)
+    assert summary.returncode == 0, summary.stderr
+    assert [row["params"] for row in json.loads(summary.stdout)["layers"]] == [0, 200_960, 2_570]
+    evaluation = json.loads(digitlens("evaluate", "--data", mnist_dir, "--json", env=env).stdout)  # last model
+    assert evaluation["test_accuracy"] == pytest.approx(report["test_accuracy"], abs=1e-6)
+    assert [row["count"] for row in evaluation["per_class"]] == TEST_COUNTS
+
+    (_, _), (x_test, y_test) = mnist
+    np.save(tmp_path / "digit.npy", x_test[0])
+    big = Image.fromarray(255 - np.kron(x_test[1], np.ones((10, 10), np.uint8)))   # 280x280, dark ink on white
+    big.save(tmp_path / "digit.png")
+    result = digitlens("predict", path, tmp_path / "digit.npy", tmp_path / "digit.png", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    predictions = json.loads(result.stdout)["predictions"]
+    assert [p["digit"] for p in predictions] == [int(y_test[0]), int(y_test[1])]
+    assert sum(predictions[0]["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_summary_without_a_model_shows_the_lesson(env):
+    result = digitlens("summary", env=env)
+    assert result.returncode == 0
+    assert "Total params: 203,530 (795.04 KB)" in result.stdout
+    assert "784 inputs x 256 units = 200,704 weights + 256 biases = 200,960" in result.stdout
+
+
+def test_bad_options_and_files(tmp_path, env, trained):
+    path, _, _ = trained
+    assert_one_line_error(digitlens("train", "--epochs", "zero", env=env), "--epochs")
+    assert_one_line_error(digitlens("train", "--hidden", "256:swish", env=env), "--hidden")
+    assert_one_line_error(digitlens("train", "--out", tmp_path / "model.txt", env=env), "--out")
+    assert_one_line_error(digitlens("evaluate", env=env), "digitlens train")
+    assert_one_line_error(digitlens("summary", tmp_path / "missing.keras", env=env), "missing.keras")
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image")
+    assert_one_line_error(digitlens("predict", path, text, env=env), "notes.txt")
+    fake = tmp_path / "fake.keras"
+    fake.write_text("not a zip")
+    assert_one_line_error(digitlens("summary", fake, env=env), "fake.keras")
+    assert_one_line_error(digitlens("export", path, tmp_path / "out.txt", env=env), "out.txt")
