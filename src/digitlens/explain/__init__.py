@@ -23,12 +23,12 @@ from .explanation import Explanation, explain, model_html
 from .flatten import flatten_strip, index_to_pixel, pixel_to_index
 from .history import curves
 from .neurons import dead_neurons, neuron_activity, neuron_detail, neuron_order, output_templates, \
-    weight_images
+    pixel_usage, weight_images
 from .parameters import parameter_table
 from .path import output_contributions, pixel_contributions, softmax_steps, trace
 
 __all__ = ["Explanation", "backprop_step", "curves", "dead_neurons", "evaluate", "explain",
            "flatten_strip", "index_to_pixel", "make_twin", "model_html", "neuron_activity",
            "neuron_detail", "neuron_order", "output_contributions", "output_templates", "parameter_table",
-           "pixel_contributions", "pixel_to_index", "softmax_steps", "to_json", "trace",
+           "pixel_contributions", "pixel_to_index", "pixel_usage", "softmax_steps", "to_json", "trace",
            "weight_images"]

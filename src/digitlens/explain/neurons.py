@@ -98,6 +98,16 @@ def _through_hidden(model, x):
     return grad
 
 
+def pixel_usage(model, x):
+    """(28, 28): the fraction of the images x in which each pixel has any ink (value > 0).
+
+    A weight from a pixel that is almost never inked hardly ever matters - and hardly ever learns,
+    since its gradient is pixel x blame - so pictures fade those pixels out.
+    """
+    x = model.prepare_inputs(x, "x")
+    return (x > 0).reshape(len(x), *image_shape(model)).mean(axis=0)
+
+
 def neuron_activity(model, x, layer=0):
     """How the `layer`-th Dense layer's neurons behave on the images x.
 

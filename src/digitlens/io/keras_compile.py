@@ -129,8 +129,8 @@ def weight_slices(model):
 
 def compile_from_config(model, config, where):
     """Compile `model` as the file says; returns False (and warns) if digitlens cannot."""
-    if not isinstance(config, dict):
-        return False
+    if not isinstance(config, dict) or not (config.get("optimizer") or config.get("optimizer_config")):
+        return False                      # never compiled: Keras writes {} or nothing
     try:
         optimizer = optimizer_from_config(config.get("optimizer") or config.get("optimizer_config"))
         loss = loss_name(config.get("loss"))

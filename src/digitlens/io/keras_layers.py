@@ -65,23 +65,32 @@ def parse_model(model_config, where):
     name = (config.get("name") if isinstance(config, dict) else None) or "sequential"
     parsed = ParsedModel(name=name, input_shape=None, input_layer=None)
     used = {}
+    unsupported = []
     for entry in entries:
         layer = parse_layer(entry, where)
         kind = entry.get("class_name")
+        if layer is None:
+            name = (entry.get("config") or {}).get("name") or entry.get("name")
+            unsupported.append(f"layer {name!r} is a {kind}")
+            continue
         # The weight group Keras 3 files use: the class name in snake_case, made unique in
         # order. A Sequential model's list leaves its InputLayer out; a functional model's has it.
         if isinstance(layer, InputLayer):
             if functional:
-                _unique(snake_case(kind), used)
+                unique_name(snake_case(kind), used)
             if parsed.layers or parsed.input_layer is not None:
                 raise ModelFileError(f"{where}: an InputLayer appears after other layers")
             parsed.input_layer = layer
             parsed.input_shape = layer.declared_input_shape
             continue
-        parsed.groups.append(_unique(snake_case(kind), used))
+        parsed.groups.append(unique_name(snake_case(kind), used))
         parsed.layers.append(layer)
         if parsed.input_shape is None and len(parsed.layers) == 1:
             parsed.input_shape = layer.declared_input_shape
+    if unsupported:
+        listed = " and ".join([", ".join(unsupported[:-1]), unsupported[-1]] if len(unsupported) > 1
+                              else unsupported)
+        raise ModelFileError(f"{where}: {listed}; {SUPPORTED}")
     if not parsed.layers:
         raise ModelFileError(f"{where}: the model has no layers")
     if parsed.input_shape is None and isinstance(config, dict):
@@ -93,7 +102,7 @@ def parse_model(model_config, where):
 
 
 def parse_layer(entry, where):
-    """One digitlens layer from one serialized Keras layer, or a one-line refusal."""
+    """One digitlens layer from one serialized Keras layer; None for a kind digitlens lacks."""
     kind = entry.get("class_name")
     config = entry.get("config")
     if not isinstance(config, dict):
@@ -121,7 +130,7 @@ def parse_layer(entry, where):
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{where}: {label} ({kind}) has a config digitlens cannot read: "
                              f"{_describe(e)}") from None
-    raise ModelFileError(f"{where}: {label} is a {kind}; {SUPPORTED}")
+    return None                           # a layer digitlens does not have: parse_model says so
 
 
 def activation_name(config, label, where):
@@ -136,6 +145,37 @@ def activation_name(config, label, where):
         raise ModelFileError(f"{where}: {label} uses the activation {activation!r}; digitlens "
                              f"supports {', '.join(activations.ACTIVATIONS)}")
     return activation.lower()
+
+
+def weight_count(layer):
+    """How many arrays a layer keeps in a Keras file: Dense kernel (and bias); others none."""
+    return 1 + layer.use_bias if isinstance(layer, Dense) else 0
+
+
+def build_model(parsed, arrays, where, model_class):
+    """The digitlens model, built and holding the file's weights.
+
+    `arrays` has one list per layer of `parsed.layers`: [kernel, bias] for a Dense, [] otherwise.
+    """
+    layers = ([parsed.input_layer] if parsed.input_layer is not None else []) + parsed.layers
+    model = model_class(layers, name=parsed.name)
+    shape = parsed.input_shape
+    if shape is None:                     # nothing says: the first kernel's rows are the inputs
+        first = next((a[0] for a in arrays if a), None)
+        shape = (first.shape[0],) if first is not None and first.ndim == 2 else None
+    if shape is None:
+        raise ModelFileError(f"{where}: the file does not say the model's input shape")
+    try:
+        model.build(shape)
+    except (DigitlensError, ValueError) as e:
+        raise ModelFileError(f"{where}: {e}") from None
+    for layer, values in zip(model.layers, arrays):
+        for (key, expected), value in zip(layer.param_shapes().items(), values):
+            if value.shape != expected:
+                raise ModelFileError(f"{where}: layer {layer.name!r} {key} has shape "
+                                     f"{value.shape} in the file, but its config makes it {expected}")
+            getattr(layer, key)[...] = value
+    return model
 
 
 def _single_chain(config, where):
@@ -169,7 +209,7 @@ def _inbound_layer_names(nodes):
     return names
 
 
-def _unique(name, used):
+def unique_name(name, used):
     if name in used:
         used[name] += 1
         return f"{name}_{used[name]}"
@@ -208,13 +248,21 @@ def model_config(model):
                           "name": input_name},
                "registered_name": None}]
     for layer in model.layers:
-        layers.append({"module": "keras.layers", "class_name": type(layer).__name__,
+        layers.append({"module": "keras.layers", "class_name": keras_class_name(layer),
                        "config": layer_config(layer), "registered_name": None,
                        "build_config": {"input_shape": [None, *layer.input_shape]}})
     return {"module": "keras", "class_name": "Sequential",
             "config": {"name": model.name, "trainable": True, "dtype": "float32",
                        "layers": layers, "build_input_shape": batch_shape},
             "registered_name": None, "build_config": {"input_shape": batch_shape}}
+
+
+def keras_class_name(layer):
+    """"Dense", "Flatten" or "Dropout" (also for subclasses, such as the Keras facade's)."""
+    for name, cls in (("Dense", Dense), ("Flatten", Flatten), ("Dropout", Dropout)):
+        if isinstance(layer, cls):
+            return name
+    raise DigitlensError(f"cannot save a {type(layer).__name__} layer in a Keras file; {SUPPORTED}")
 
 
 def layer_config(layer):
@@ -230,9 +278,6 @@ def layer_config(layer):
                       kernel_constraint=None, bias_constraint=None)
     elif isinstance(layer, Dropout):
         config.update(rate=layer.rate, seed=layer.seed, noise_shape=None)
-    else:
-        raise DigitlensError(f"cannot save a {type(layer).__name__} layer in a Keras file; "
-                             f"{SUPPORTED}")
     return config
 
 

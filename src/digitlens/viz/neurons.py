@@ -9,29 +9,34 @@ Colours: blue = positive weight (ink there raises the neuron's sum), red = negat
 lowers it), white = 0. The numbers come from digitlens.explain.neurons.
 """
 
+import textwrap
+
 import numpy as np
 
 from ..explain import neurons as numbers
 from ..explain.common import dense_layer
-from .style import (DIVERGING, HIGHLIGHT, NEUTRAL, TEXT, colorize, diverging_colorbar,
-                    drawn_in_house_style, ink, new_figure, symmetric_limit)
+from .style import (DIVERGING, RARE_PIXEL, fade_rare_pixels, HIGHLIGHT, NEUTRAL, TEXT, colorize, diverging_colorbar,
+                    drawn_in_house_style, image_axes, ink, new_figure, symmetric_limit)
 
 DEAD_TINT = np.array([200, 200, 200], dtype=np.uint8)
 
 
-def weight_mosaic(model, order=None, columns=16, gap=1, dead=None):
+def weight_mosaic(model, order=None, columns=16, gap=1, dead=None, usage=None):
     """All first-layer weight images as one RGB uint8 array, each tile on its own symmetric scale.
 
     order: neuron numbers to draw (default all, in index order). dead: optional (units,) bool;
-    dead neurons are drawn greyed out. Returns (rows * (28 + gap) - gap, columns * (28 + gap) - gap, 3).
+    dead neurons are drawn greyed out. usage: optional (28, 28) share of images inking each pixel
+    (explain.neurons.pixel_usage); rarely inked pixels are faded and left out of each tile's scale.
+    Returns (rows * (28 + gap) - gap, columns * (28 + gap) - gap, 3).
     """
     images = numbers.weight_images(model, 0)
+    used = np.ones(images.shape[1:], bool) if usage is None else np.asarray(usage) >= RARE_PIXEL
     order = np.arange(len(images)) if order is None else np.asarray(order)
     h, w = images.shape[1:]
     rows = -(-len(order) // columns)
     out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap, 3), 255, np.uint8)
     for slot, neuron in enumerate(order):
-        tile = colorize(images[neuron], symmetric_limit(images[neuron]))
+        tile = fade_rare_pixels(colorize(images[neuron], symmetric_limit(images[neuron][used])), usage)
         if dead is not None and dead[neuron]:
             tile = (0.35 * tile + 0.65 * DEAD_TINT).astype(np.uint8)
         r, c = divmod(slot, columns)
@@ -53,10 +58,11 @@ def weight_grid(model, x=None, by="output", neurons=None, columns=16, width=12.0
         keep = set(int(n) for n in neurons)
         order = np.array([n for n in order if n in keep], dtype=int)
     dead = info["dead"]
+    usage = numbers.pixel_usage(model, x) if x is not None else None
     gap = 9
-    mosaic = weight_mosaic(model, order, columns, gap, dead)
+    mosaic = weight_mosaic(model, order, columns, gap, dead, usage)
     rows = -(-len(order) // columns)
-    fig = new_figure(width, width * mosaic.shape[0] / mosaic.shape[1] + 1.1)
+    fig = new_figure(width, width * mosaic.shape[0] / mosaic.shape[1] + 1.9)
     ax = fig.add_subplot()
     ax.imshow(mosaic, extent=(0, mosaic.shape[1], mosaic.shape[0], 0))
     ax.set_xlim(0, mosaic.shape[1])
@@ -73,12 +79,15 @@ def weight_grid(model, x=None, by="output", neurons=None, columns=16, width=12.0
     shown = f"{len(order)} of {units}" if len(order) != units else f"all {units}"
     grouped = {"output": "grouped by the digit each one pushes up most (label: neuron \u2192digit)",
                "activity": "most often active first", "index": "in order"}[by]
-    ax.set_title(f"What each hidden neuron looks for: {shown} neurons' 784 incoming weights as 28x28 "
-                 f"images, {grouped}", loc="left")
+    fig.suptitle(f"What each hidden neuron looks for: {shown} neurons' incoming weights, each drawn "
+                 f"as a 28x28 image", x=0.01, ha="left", weight="bold", fontsize=11)
+    title = f"Tiles {grouped}."
+    if dead is not None:
+        title += (f" {int(dead.sum())} dead neuron(s), greyed out: never active on the {len(x):,} "
+                  "images given, so they never affect a prediction. Faded grey pixels are inked in "
+                  "under 1% of those images: their weights hardly ever matter.")
+    ax.set_title(textwrap.fill(title, 150), loc="left", fontsize=9.5, fontweight="normal")
     _relative_colorbar(fig, ax)
-    if dead is not None and dead.any():
-        fig.text(0.01, 0.0, f"{int(dead.sum())} dead neuron(s), greyed: never active on the "
-                 f"{len(x):,} images given, so they never affect a prediction.", fontsize=9, color=TEXT)
     return fig
 
 
@@ -87,24 +96,27 @@ def templates_figure(model, x=None, class_names=None, width=12.0):
     """Figure: each output's effective template (see explain.neurons.output_templates), one shared
     colour scale so the templates can be compared."""
     templates = numbers.output_templates(model, x)
-    limit = symmetric_limit(templates, 99.5)
+    usage = numbers.pixel_usage(model, x) if x is not None else None
+    used = templates[:, usage >= RARE_PIXEL] if usage is not None else templates
+    limit = symmetric_limit(used, 99.5)
     classes = len(templates)
     columns = min(classes, 10)
     rows = -(-classes // columns)
-    fig = new_figure(width, 1.45 * rows * width / 12 + 0.9)
+    fig = new_figure(width, 1.3 * rows * width / 12 + 0.7)
     axes = fig.subplots(rows, columns, squeeze=False)
     names = class_names or [str(k) for k in range(classes)]
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < classes:
-            image = ax.imshow(templates[k], cmap=DIVERGING, vmin=-limit, vmax=limit)
+            ax.imshow(fade_rare_pixels(colorize(templates[k], limit), usage))
             ax.set_title(names[k], fontsize=12)
     how = (f"averaged over {len(x):,} images" if x is not None and len(x) > 1 else
            "for this image" if x is not None else "as if every hidden neuron were active")
     fig.suptitle(f"What each output looks for: its effective template through the hidden layer "
-                 f"({how})", x=0.01, ha="left", fontsize=11, weight="bold")
-    diverging_colorbar(fig, image, limit, "ink here raises (+) / lowers (-) the score",
-                       ax=axes.ravel().tolist(), shrink=0.8, pad=0.01)
+                 f"({how}).\nBlue: ink there raises that digit's score; red: ink there lowers it."
+                 + (" Faded grey: pixels inked in under 1% of the images." if usage is not None else ""),
+                 x=0.01, ha="left", fontsize=11)
+    diverging_colorbar(fig, _mappable(limit), limit, ax=axes.ravel().tolist(), shrink=0.9, pad=0.01)
     return fig
 
 
@@ -117,20 +129,19 @@ def neuron_figure(model, image, neuron, class_names=None, width=12.0):
     axes = fig.subplots(1, 4, width_ratios=[1, 1, 1, 1.35])
     pixels = np.asarray(image)
     axes[0].imshow(ink(pixels.reshape(d["weights"].shape)))
-    axes[0].set_title("the image")
+    axes[0].set_title("the image (x)")
     limit = symmetric_limit(d["weights"])
     shown = axes[1].imshow(d["weights"], cmap=DIVERGING, vmin=-limit, vmax=limit)
-    axes[1].set_title(f"neuron {neuron}'s weights")
-    diverging_colorbar(fig, shown, limit, "weight", ax=axes[1], shrink=0.8)
+    axes[1].set_title(f"neuron {neuron}'s weights (w)")
+    diverging_colorbar(fig, shown, limit, ax=axes[1], shrink=0.8)
     contributions = d["pixel_contributions"]
     climit = symmetric_limit(contributions)
     shown = axes[2].imshow(contributions, cmap=DIVERGING, vmin=-climit, vmax=climit)
-    axes[2].set_title("pixel x weight")
-    diverging_colorbar(fig, shown, climit, "contribution to z", ax=axes[2], shrink=0.8)
+    axes[2].set_title("x times w, pixel by pixel")
+    diverging_colorbar(fig, shown, climit, ax=axes[2], shrink=0.8)
     total = float(contributions.sum())
     for ax in axes[:3]:
-        ax.set_xticks([])
-        ax.set_yticks([])
+        image_axes(ax)
     axes[2].set_xlabel(f"sum {total:+.2f} + bias {d['bias']:+.2f} = z {d['z']:+.2f}\n"
                        f"activation = {d['activation']:.2f}"
                        + ("  (silent: z < 0)" if d["activation"] == 0 and d["z"] < 0 else ""))
@@ -142,8 +153,8 @@ def neuron_figure(model, image, neuron, class_names=None, width=12.0):
                edgecolor="#555555", linewidth=0.5)
         ax.axhline(0, color="#555555", lw=0.8)
         ax.set_xticks(range(len(outgoing)), names)
-        ax.set_title(f"its weights to {d['next_layer']}")
-        ax.set_ylabel("weight (its vote for each output)")
+        ax.set_title(f"its votes: weights to the {len(outgoing)} outputs")
+        ax.set_ylabel("weight")
         favourite = int(np.argmax(outgoing))
         ax.get_xticklabels()[favourite].set_color(HIGHLIGHT)
         ax.get_xticklabels()[favourite].set_fontweight("bold")
@@ -152,12 +163,15 @@ def neuron_figure(model, image, neuron, class_names=None, width=12.0):
     return fig
 
 
-def _relative_colorbar(fig, ax):
+def _mappable(limit):
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
 
-    mappable = ScalarMappable(Normalize(-1, 1), DIVERGING)
-    bar = fig.colorbar(mappable, ax=ax, orientation="horizontal", shrink=0.45, aspect=40, pad=0.01)
+    return ScalarMappable(Normalize(-limit, limit), DIVERGING)
+
+
+def _relative_colorbar(fig, ax):
+    bar = fig.colorbar(_mappable(1.0), ax=ax, orientation="horizontal", shrink=0.45, aspect=40, pad=0.01)
     bar.set_ticks([-1, 0, 1])
     bar.set_ticklabels(["most negative", "0", "most positive"])
     bar.set_label("weight, each tile on its own scale: blue = ink here excites the neuron, "

@@ -81,18 +81,43 @@ def ink(pixels):
     return np.repeat(level[..., None], 3, axis=-1)
 
 
+RARE_PIXEL = 0.01             # pixels inked in fewer than 1% of images are faded out
+FADED = np.array([214, 214, 214], dtype=np.float64)
+
+
+def fade_rare_pixels(rgb, usage, threshold=RARE_PIXEL):
+    """Grey out the pixels of an (..., 28, 28, 3) picture that the data almost never inks."""
+    if usage is None:
+        return rgb
+    rare = np.asarray(usage) < threshold
+    out = np.array(rgb, dtype=np.float64)
+    out[..., rare, :] = 0.3 * out[..., rare, :] + 0.7 * FADED
+    return out.astype(np.uint8)
+
+
 def upscale(rgb, factor):
     """Nearest-neighbour enlargement: each pixel becomes a factor x factor block (crisp pixels)."""
     return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
 
 
-def diverging_colorbar(fig, mappable_or_ax, limit, label, ax=None, **kwargs):
+def diverging_colorbar(fig, mappable, limit, label=None, ax=None, **kwargs):
     """A colour bar for the diverging scale, with its ends and zero marked."""
-    bar = fig.colorbar(mappable_or_ax, ax=ax, **kwargs)
+    bar = fig.colorbar(mappable, ax=ax, **kwargs)
     bar.set_ticks([-limit, 0.0, limit])
     bar.set_ticklabels([f"-{_short(limit)}", "0", f"+{_short(limit)}"])
-    bar.set_label(label)
+    if label:
+        bar.set_label(label)
+    bar.outline.set_linewidth(0.5)
     return bar
+
+
+def image_axes(ax):
+    """Axes showing a picture: no ticks, no frame."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return ax
 
 
 def _short(value):

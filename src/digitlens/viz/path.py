@@ -1,0 +1,145 @@
+"""Pictures of one image's path through the network.
+
+    path_figure(model, image)              input -> every layer's weighted sums and activations
+                                           -> probabilities
+    softmax_figure(trace(model, image))    the softmax step by step: z, z - max, exp, / sum
+    contributions_figure(model, image)     which hidden neurons pushed the prediction up or down,
+                                           and which pixels drove the strongest of them
+
+All numbers come from digitlens.explain.path; these functions only draw them.
+"""
+
+import textwrap
+
+import numpy as np
+
+from ..explain.path import output_contributions, pixel_contributions, trace
+from .style import (DIVERGING, HIGHLIGHT, NEGATIVE, NEUTRAL, POSITIVE, RIGHT, TEXT, diverging_colorbar,
+                    drawn_in_house_style, image_axes, ink, new_figure, symmetric_limit)
+
+
+@drawn_in_house_style
+def path_figure(model, image, label=None, class_names=None, width=12.0):
+    """Figure: the input, then for each Dense layer its weighted sums z (bars) and which units
+    fire, then the output probabilities with the prediction (and the right answer) marked."""
+    t = image if isinstance(image, dict) else trace(model, image, class_names)
+    dense = [row for row in t["layers"] if row["type"] == "Dense"]
+    hidden, output = dense[:-1], dense[-1]
+    fig = new_figure(width, 2.6 * (1 + len(hidden)) + 0.4)
+    grid = fig.add_gridspec(1 + len(hidden), 3, width_ratios=[1, 3, 2.2])
+    ax = fig.add_subplot(grid[0, 0])
+    ax.imshow(ink(np.asarray(t["input"]).reshape(t["image_shape"])))
+    image_axes(ax)
+    ax.set_title("input: 784 pixels, 0 to 1")
+
+    for i, row in enumerate(hidden):
+        ax = fig.add_subplot(grid[i, 1] if i == 0 else grid[i, :2])
+        z = np.asarray(row["z"])
+        active = np.asarray(row["activation"]) > 0
+        colours = np.where(z > 0, POSITIVE, NEGATIVE)
+        ax.bar(np.arange(len(z)), z, width=1.0, color=colours, alpha=1.0)
+        ax.bar(np.flatnonzero(~active), z[~active], width=1.0, color="#f0c8c8")
+        ax.axhline(0, color="#555555", lw=0.8)
+        ax.set_xlim(-0.5, len(z) - 0.5)
+        ax.set_xlabel(f"neuron (0 to {len(z) - 1})")
+        ax.set_ylabel("weighted sum z")
+        name = row["activation_name"]
+        ax.set_title(f"{row['name']}: weighted sums z = x @ kernel + bias of its {len(z)} neurons",
+                     loc="left")
+        if name == "relu":
+            ax.text(0.99, 0.97, f"blue: z > 0, passed on by relu ({int(active.sum())} neurons)\n"
+                    f"pale red: z <= 0, silenced to 0 ({int((~active).sum())} neurons)",
+                    transform=ax.transAxes, ha="right", va="top", fontsize=8.5,
+                    bbox={"facecolor": "white", "edgecolor": "#cccccc", "alpha": 0.9})
+
+    ax = fig.add_subplot(grid[0, 2])
+    probs = np.asarray(t["probabilities"])
+    names = t["class_names"]
+    colours = [NEUTRAL] * len(probs)
+    colours[t["prediction"]] = HIGHLIGHT
+    ax.barh(np.arange(len(probs)), probs, color=colours)
+    for k, p in enumerate(probs):
+        ax.text(min(p, 1.0) + 0.02, k, f"{p:.1%}" if p >= 0.0005 else "<0.1%", va="center", fontsize=8)
+    ax.set_yticks(range(len(probs)), names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.25)
+    ax.set_xticks([0, 0.5, 1.0], ["0", "50%", "100%"])
+    ax.set_xlabel("probability (softmax of z)")
+    guess = names[t["prediction"]]
+    title = f"{output['name']}: prediction {guess}"
+    if label is not None:
+        title += f"\n(right answer: {names[int(label)]}, in green)"
+        ax.get_yticklabels()[int(label)].set_color(RIGHT)
+        ax.get_yticklabels()[int(label)].set_fontweight("bold")
+    ax.set_title(title)
+    return fig
+
+
+@drawn_in_house_style
+def softmax_figure(t, width=12.0):
+    """Figure: the softmax of the output scores, one step per panel, every value written."""
+    s = t["softmax"]
+    names = t["class_names"]
+    steps = [("1. scores z (weighted sums)", s["z"], "{:.2f}"),
+             (f"2. z - max  (max = {s['max']:.2f})", s["z_minus_max"], "{:.2f}"),
+             ("3. exp(z - max)", s["exp"], "{:.3g}"),
+             (f"4. divide by the sum {s['sum']:.4g}", s["probs"], "{:.1%}")]
+    fig = new_figure(width, 3.0)
+    axes = fig.subplots(1, 4, sharey=True)
+    for ax, (title, values, fmt) in zip(axes, steps):
+        values = np.asarray(values)
+        colours = [HIGHLIGHT if k == t["prediction"] else NEUTRAL for k in range(len(values))]
+        ax.barh(np.arange(len(values)), values, color=colours)
+        ax.axvline(0, color="#555555", lw=0.8)
+        span = max(values.max(), 0) - min(values.min(), 0) or 1.0
+        for k, v in enumerate(values):
+            ax.text(v + (0.02 * span if v >= 0 else -0.02 * span), k, fmt.format(v), va="center",
+                    ha="left" if v >= 0 else "right", fontsize=7.5, color=TEXT)
+        ax.set_xlim(min(values.min(), 0) - 0.3 * span * (values.min() < 0), max(values.max(), 0) + 0.35 * span)
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.spines["bottom"].set_visible(False)
+    axes[0].set_yticks(range(len(names)), names)
+    axes[0].invert_yaxis()
+    fig.suptitle("Softmax, step by step: the scores become probabilities that add up to 1 "
+                 "(subtracting the max changes nothing but keeps exp from overflowing)",
+                 x=0.01, ha="left", fontsize=10)
+    return fig
+
+
+@drawn_in_house_style
+def contributions_figure(model, image, output=None, top=7, maps=4, class_names=None, width=12.0):
+    """Figure: for output `output` (default: the prediction), the hidden neurons that pushed its
+    score up and down most (activation x weight), then the pixel x weight maps of the strongest
+    pushers: which pixels made those neurons fire."""
+    if output is None:
+        output = trace(model, image)["prediction"]
+    c = output_contributions(model, image, output, top)
+    names = class_names or [str(k) for k in range(model.output_shape[-1])]
+    rows = c["top_up"] + c["top_down"][::-1]
+    fig = new_figure(width, 3.4 + 2.4)
+    grid = fig.add_gridspec(2, max(maps, 1), height_ratios=[1.4, 1])
+    ax = fig.add_subplot(grid[0, :])
+    values = [r["contribution"] for r in rows]
+    labels = [f"#{r['neuron']}\n{r['activation']:.2f}\nx {r['weight']:+.2f}" for r in rows]
+    ax.bar(range(len(rows)), values, color=[POSITIVE if v > 0 else NEGATIVE for v in values])
+    ax.axhline(0, color="#555555", lw=0.8)
+    ax.set_xticks(range(len(rows)), labels, fontsize=7.5)
+    ax.set_ylabel("push = activation x weight")
+    ax.set_xlabel("hidden neuron: its activation x its weight to this output", fontsize=8.5)
+    silent = sum(1 for a in c["activations"] if a == 0)
+    ax.set_title(textwrap.fill(
+        f"Why output {names[output]} scored z = {c['z']:.2f}: its bias ({c['bias']:+.2f}) plus one push from "
+        f"each of the {len(c['activations'])} hidden neurons. The {len(c['top_up'])} strongest pushes up "
+        f"(blue) and down (red) are shown; the {silent} silent neurons push 0.", 130), loc="left",
+        fontsize=10)
+    for i, r in enumerate(c["top_up"][:maps]):
+        ax = fig.add_subplot(grid[1, i])
+        contributions = pixel_contributions(model, image, r["neuron"])
+        limit = symmetric_limit(contributions)
+        shown = ax.imshow(contributions, cmap=DIVERGING, vmin=-limit, vmax=limit)
+        image_axes(ax)
+        ax.set_title(f"which pixels drove neuron {r['neuron']}", fontsize=9)
+        ax.set_xlabel(f"pixel x weight (sums with the bias\nto the neuron's z)", fontsize=8)
+        diverging_colorbar(fig, shown, limit, ax=ax, shrink=0.8)
+    return fig
