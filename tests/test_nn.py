@@ -263,3 +263,23 @@ def test_summary_matches_keras_numbers():
                      " Non-trainable params: 0 (0.00 B)",
                      "784 inputs x 256 units = 200,704 weights + 256 biases = 200,960"]:
         assert expected in text
+
+
+@pytest.mark.parametrize("fixture, hidden, trained", [
+    ("lesson", [(256, "relu")], False), ("lesson_trained", [(256, "relu")], True),
+    ("second", [(128, "relu"), (64, "relu")], False), ("second_trained", [(128, "relu"), (64, "relu")], True)])
+def test_summary_is_the_same_text_keras_prints(fixture, hidden, trained):
+    """Against model.summary() text captured from real Keras 3.15 (tests/fixtures/make_keras_fixtures.py)."""
+    import json
+    from pathlib import Path
+
+    keras_text = json.loads((Path(__file__).parent / "fixtures" / "keras_summaries.json").read_text())[fixture]["summary"]
+    model = lesson_model(hidden=hidden, seed=0).build()
+    if trained:   # Keras's fixture took one Adam step: then the summary counts the optimizer's variables
+        model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+        model.fit(np.zeros((1, 28, 28), np.uint8), np.zeros(1, int), epochs=1, verbose=0)
+    lines = []
+    model.summary(print_fn=lines.append)
+    ours, arithmetic = lines[0].split("\n\n Where the numbers come from:\n")
+    assert ours == keras_text.rstrip("\n")
+    assert "inputs x" in arithmetic

@@ -73,10 +73,12 @@ def summary_text(model):
         out.append(line((f"{row['name']} ({row['type']})", row["output_shape"], f"{row['params']:,}"), "│"))
         out.append(rule("├", "─", "┼", "┤") if i < len(rows) - 1 else rule("└", "─", "┴", "┘"))
     total = sum(row["params"] for row in rows)
-    out.append(f" Total params: {total:,} ({format_size(total)})")
+    optimizer_params = optimizer_param_count(model)
+    # Like Keras, "Total" counts the optimizer's variables too once it has them.
+    everything = total + (optimizer_params or 0)
+    out.append(f" Total params: {everything:,} ({format_size(everything)})")
     out.append(f" Trainable params: {total:,} ({format_size(total)})")
     out.append(f" Non-trainable params: 0 ({format_size(0)})")
-    optimizer_params = optimizer_param_count(model)
     if optimizer_params is not None:
         out.append(f" Optimizer params: {optimizer_params:,} ({format_size(optimizer_params)})")
     out.append("")

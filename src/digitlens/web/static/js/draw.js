@@ -1,0 +1,227 @@
+// The drawing board: strokes with the mouse, a finger or a pen, smoothed; an uploaded picture; or
+// a digit from MNIST. Whatever is on the board goes to /api/predict, which prepares it the MNIST
+// way and runs the network; this file only draws strokes and sends pictures.
+
+import { ApiError, post, readAsDataURL } from "./api.js";
+import { blankDigit, emit, on, state, toast } from "./state.js";
+
+const MIN_INTERVAL = 50;   // ms between predictions while drawing: up to 20 a second
+let canvas, ctx, hint, sourceNote;
+let strokes = 0;           // strokes on the board since it was cleared
+let drawing = false;
+let points = [];
+let inFlight = false, pending = false, lastSent = 0;
+let boardKind = "empty";   // "empty", "drawing", "picture" (an uploaded photo), "pixels" (an MNIST digit)
+let pendingBody = null;
+
+export function setup() {
+  canvas = document.getElementById("draw-canvas");
+  ctx = canvas.getContext("2d");
+  hint = document.getElementById("canvas-hint");
+  sourceNote = document.getElementById("digit-source");
+  clearBoard();
+  canvas.addEventListener("pointerdown", startStroke);
+  canvas.addEventListener("pointermove", moveStroke);
+  canvas.addEventListener("pointerup", endStroke);
+  canvas.addEventListener("pointercancel", endStroke);
+  document.getElementById("clear").addEventListener("click", clear);
+  document.getElementById("image-file").addEventListener("change", uploadImage);
+  on("load-digit", loadDigit);
+  on("model", () => { if (state.model && boardKind !== "empty") requestPredict(); });
+}
+
+function clearBoard() {
+  ctx.globalCompositeOperation = "source-over";
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  strokes = 0;
+  boardKind = "empty";
+  hint.hidden = false;
+}
+
+export function clear() {
+  clearBoard();
+  pendingBody = null;
+  sourceNote.textContent = "";
+  state.digit = null;
+  state.prediction = null;
+  emit("prediction", null);
+}
+
+function position(event) {
+  const rect = canvas.getBoundingClientRect();
+  return [(event.clientX - rect.left) * canvas.width / rect.width, (event.clientY - rect.top) * canvas.height / rect.height];
+}
+
+function pen() {
+  ctx.strokeStyle = "#fff";
+  ctx.fillStyle = "#fff";
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  ctx.lineWidth = canvas.width / 14;   // about MNIST's stroke once scaled into 20x20
+}
+
+function startStroke(event) {
+  if (event.button !== undefined && event.button > 0) return;
+  event.preventDefault();
+  canvas.setPointerCapture(event.pointerId);
+  if (boardKind === "picture") clearBoard();   // a photo is not drawn on: start afresh
+  drawing = true;
+  hint.hidden = true;
+  boardKind = "drawing";
+  sourceNote.textContent = "your drawing";
+  points = [position(event)];
+  pen();
+  const [x, y] = points[0];
+  ctx.beginPath();
+  ctx.arc(x, y, ctx.lineWidth / 2, 0, 2 * Math.PI);
+  ctx.fill();
+  requestPredict();
+}
+
+function moveStroke(event) {
+  if (!drawing) return;
+  event.preventDefault();
+  const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
+  for (const e of events.length ? events : [event]) points.push(position(e));
+  // Smooth: a quadratic curve through the midpoints of successive pointer positions.
+  pen();
+  while (points.length >= 3) {
+    const [p0, p1, p2] = points;
+    const m0 = [(p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2];
+    const m1 = [(p1[0] + p2[0]) / 2, (p1[1] + p2[1]) / 2];
+    ctx.beginPath();
+    ctx.moveTo(points.length === 3 && strokes === 0 && false ? p0[0] : m0[0], m0[1]);
+    ctx.quadraticCurveTo(p1[0], p1[1], m1[0], m1[1]);
+    ctx.stroke();
+    points.shift();
+  }
+  if (points.length === 2) {       // the first segment of a stroke: from the start point
+    const [p0, p1] = points;
+    ctx.beginPath();
+    ctx.moveTo(p0[0], p0[1]);
+    ctx.lineTo((p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2);
+    ctx.stroke();
+  }
+  requestPredict();
+}
+
+function endStroke(event) {
+  if (!drawing) return;
+  drawing = false;
+  if (points.length >= 2) {
+    const [a, b] = points.slice(-2);
+    pen();
+    ctx.beginPath();
+    ctx.moveTo((a[0] + b[0]) / 2, (a[1] + b[1]) / 2);
+    ctx.lineTo(b[0], b[1]);
+    ctx.stroke();
+  }
+  points = [];
+  strokes += 1;
+  requestPredict(true);
+}
+
+// Send the board at most every MIN_INTERVAL ms, one request at a time; the last state always goes.
+export function requestPredict(force = false) {
+  if (inFlight) { pending = true; return; }
+  const wait = lastSent + MIN_INTERVAL - performance.now();
+  if (wait > 0 && !force) {
+    pending = true;
+    setTimeout(() => { if (pending && !inFlight) { pending = false; requestPredict(true); } }, wait);
+    return;
+  }
+  pending = false;
+  send();
+}
+
+function bodyForBoard() {
+  if (pendingBody) return pendingBody;
+  if (boardKind === "empty") return null;
+  return { image: canvas.toDataURL("image/png") };
+}
+
+async function send() {
+  if (!state.model) return;
+  const body = bodyForBoard();
+  if (!body) return;
+  inFlight = true;
+  lastSent = performance.now();
+  const source = sourceNote.textContent;
+  try {
+    const result = await post("/api/predict", body);
+    if (boardKind === "empty") return;          // cleared while the answer was on its way
+    state.prediction = result;
+    state.digit = { pixels: result.image, source, label: state.digit && state.digit.source === source ? state.digit.label : undefined };
+    if (pendingBody && pendingBody.label !== undefined) state.digit.label = pendingBody.label;
+    emit("prediction", result);
+  } catch (error) {
+    if (error instanceof ApiError) toast(error.message, "error");
+    else toast(`the server did not answer: ${error.message}`, "error");
+  } finally {
+    inFlight = false;
+    if (pending) requestPredict();
+  }
+}
+
+async function uploadImage(event) {
+  const input = event.target;
+  const file = input.files[0];
+  input.value = "";
+  if (!file) return;
+  try {
+    const url = await readAsDataURL(file);
+    clearBoard();
+    hint.hidden = true;
+    boardKind = "picture";
+    sourceNote.textContent = file.name;
+    pendingBody = { image: url };
+    if (file.type.startsWith("image/")) showPicture(url);
+    await send();
+    pendingBody = null;
+  } catch (error) {
+    toast(error.message, "error");
+  }
+}
+
+function showPicture(url) {
+  const image = new Image();
+  image.onload = () => {
+    const scale = Math.min(canvas.width / image.width, canvas.height / image.height);
+    const w = image.width * scale, h = image.height * scale;
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(image, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
+  };
+  image.src = url;
+}
+
+// A prepared 28x28 digit (an MNIST sample, a mistake): shown enlarged on the board, sent as pixels.
+export async function loadDigit({ pixels, source, label }) {
+  clearBoard();
+  hint.hidden = true;
+  const small = document.createElement("canvas");
+  small.width = small.height = 28;
+  const sctx = small.getContext("2d");
+  const img = sctx.createImageData(28, 28);
+  const values = pixels.flat();
+  for (let i = 0; i < 784; i++) {
+    img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = values[i];
+    img.data[4 * i + 3] = 255;
+  }
+  sctx.putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
+  ctx.imageSmoothingEnabled = true;
+  boardKind = "pixels";
+  sourceNote.textContent = source;
+  pendingBody = { pixels, label };
+  state.digit = { pixels, source, label };
+  await send();
+  pendingBody = null;
+  boardKind = "drawing";   // drawing on top of it continues from the board itself
+}
+
+export function currentDigit() {
+  return state.digit ? state.digit.pixels : blankDigit();
+}

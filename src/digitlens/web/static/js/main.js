@@ -1,0 +1,105 @@
+// The page's start: tabs, the model badge, loading a .keras file, and wiring the views together.
+
+import { get, upload } from "./api.js";
+import { emit, on, state, toast } from "./state.js";
+import * as draw from "./draw.js";
+import * as network from "./network.js";
+import * as inspect from "./inspect.js";
+import * as backprop from "./backprop.js";
+import * as train from "./train.js";
+import * as modelTab from "./modeltab.js";
+import * as tour from "./tour.js";
+
+const tabs = [...document.querySelectorAll('[role="tab"]')];
+
+export function showTab(name) {
+  for (const tab of tabs) {
+    const selected = tab.dataset.tab === name;
+    tab.setAttribute("aria-selected", String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+    document.getElementById(tab.getAttribute("aria-controls")).hidden = !selected;
+  }
+  state.tab = name;
+  emit("tab", name);
+}
+
+function setupTabs() {
+  tabs.forEach((tab, i) => {
+    tab.addEventListener("click", () => showTab(tab.dataset.tab));
+    tab.addEventListener("keydown", (event) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (!step) return;
+      const next = tabs[(i + step + tabs.length) % tabs.length];
+      showTab(next.dataset.tab);
+      next.focus();
+    });
+  });
+}
+
+// Ask the server which model every tab is looking at; tell the views if it changed.
+export async function refreshStatus() {
+  const status = await get("/api/status");
+  const changed = status.version !== state.version;
+  state.model = status.model;
+  state.version = status.version;
+  state.training = status.training;
+  renderPill();
+  if (changed) emit("model", state.model);
+  return status;
+}
+
+function renderPill() {
+  const pill = document.getElementById("model-pill");
+  const name = document.getElementById("model-name");
+  const m = state.model;
+  pill.classList.toggle("ready", !!m);
+  pill.classList.toggle("busy", !!(state.training && ["starting", "running", "paused", "stopping"].includes(state.training.state)));
+  if (!m) {
+    name.textContent = "no model yet: train one or load a .keras file";
+  } else {
+    const arch = [m.input_shape.join("\u00d7"), ...m.hidden.map((h) => `${h.units} ${h.activation}`), `${m.outputs} ${m.layers[m.layers.length - 1].activation}`].join(" \u2192 ");
+    name.textContent = `${arch} \u00b7 ${m.origin}`;
+    name.title = `${m.params.toLocaleString()} parameters; ${m.origin}`;
+  }
+  document.getElementById("model-download").toggleAttribute("hidden", !m);
+}
+
+function setupModelUpload() {
+  const input = document.getElementById("model-file");
+  input.addEventListener("change", async () => {
+    const file = input.files[0];
+    input.value = "";
+    if (!file) return;
+    toast(`loading ${file.name}\u2026`);
+    try {
+      const result = await upload("/api/model/upload", file);
+      await refreshStatus();
+      toast(`${file.name} loaded: ${result.info.params.toLocaleString()} parameters. Every tab now uses it.`);
+    } catch (error) {
+      toast(error.message, "error", 8);
+    }
+  });
+}
+
+on("model-changed", () => refreshStatus().catch((e) => toast(e.message, "error")));
+
+async function start() {
+  setupTabs();
+  setupModelUpload();
+  draw.setup();
+  network.setup();
+  inspect.setup();
+  backprop.setup();
+  train.setup();
+  modelTab.setup();
+  tour.setup(showTab);
+  try {
+    await refreshStatus();
+  } catch (error) {
+    toast(error.message, "error", 10);
+  }
+  if (state.training && state.training.state) train.resumeWatching();
+  document.body.dataset.ready = "true";
+}
+
+start();
