@@ -177,6 +177,12 @@ def main(argv=None):
     unknown = set(parts) - {"epoch", "target", "infer"}
     if unknown:
         p.error(f"--parts: expected a comma list of epoch,target,infer, received {args.parts!r}")
+    missing = [name for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+               if not (pathlib.Path(args.data) / name).is_file()]
+    if missing:
+        p.error(f"--data: expected a folder with the four MNIST IDX .gz files, "
+                f"{args.data!r} lacks {', '.join(missing)}")
     if args.quick:
         args.epochs_timing = 1
         args.epochs_target = min(args.epochs_target, 2)

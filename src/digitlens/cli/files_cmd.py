@@ -14,6 +14,8 @@ def add_parsers(commands):
     explain.add_argument("model", nargs="?", metavar="MODEL", help=".keras or .h5 file (default: the last trained)")
     explain.add_argument("image", nargs="?", metavar="IMAGE", help="an image file to follow through the network")
     explain.add_argument("--index", type=int, metavar="N", help="follow test image number N instead")
+    explain.add_argument("--label", type=int, metavar="DIGIT", help="the true digit of IMAGE, for the "
+                         "backprop step (a test image's label is known)")
     explain.add_argument("--out", default="report.html", metavar="FILE.html", help="default: report.html")
     add_data_option(explain)
     add_json_option(explain)
@@ -42,7 +44,7 @@ def add_parsers(commands):
 def run_explain(args):
     from ..datasets.images import load_image_file
     from ..errors import DigitlensError
-    from ..explain.report import write_report
+    from ..viz.report import write_report
 
     path = model_path(args.model)
     model = load_model(path)
@@ -52,13 +54,15 @@ def run_explain(args):
         raise DigitlensError("give either IMAGE or --index N, not both")
     if args.image:
         image = load_image_file(args.image)
-    elif args.index is not None:
-        if not 0 <= args.index < len(ds.x_test):
-            raise DigitlensError(f"--index: expected 0..{len(ds.x_test) - 1}, received {args.index}")
-        image, label = ds.x_test[args.index], int(ds.y_test[args.index])
+        label = args.label
+        if label is not None and not 0 <= label < len(ds.class_names):
+            raise DigitlensError(f"--label: expected 0..{len(ds.class_names) - 1}, received {label}")
+    elif args.index is not None and not 0 <= args.index < len(ds.x_test):
+        raise DigitlensError(f"--index: expected 0..{len(ds.x_test) - 1}, received {args.index}")
     out = Path(args.out)
     write_report(model, out, image=image, label=label, x_test=ds.x_test, y_test=ds.y_test,
-                 x_train=ds.x_train, class_names=list(ds.class_names), title=str(path))
+                 x_train=ds.x_train, index=args.index, class_names=list(ds.class_names), title=str(path),
+                 image_name=args.image, data_name=ds.describe())
     if args.json:
         print_json({"model": str(path), "report": str(out)})
     else:
@@ -67,7 +71,7 @@ def run_explain(args):
 
 
 def run_diagram(args):
-    from ..explain.report import write_diagram
+    from ..viz.diagram import write_diagram
 
     path = model_path(args.model, required=False) if args.model else None
     model = load_model(path) if path else None

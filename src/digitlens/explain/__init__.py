@@ -25,9 +25,11 @@ from .history import curves
 from .neurons import dead_neurons, neuron_activity, neuron_detail, neuron_order, output_templates, \
     pixel_usage, weight_images
 from .parameters import parameter_table
-from .path import output_contributions, pixel_contributions, softmax_steps, trace
+from .path import first_layer_contributions, output_contributions, pixel_contributions, softmax_steps, \
+    trace
 
 __all__ = ["Explanation", "backprop_step", "curves", "dead_neurons", "evaluate", "explain",
+           "first_layer_contributions",
            "flatten_strip", "index_to_pixel", "make_twin", "model_html", "neuron_activity",
            "neuron_detail", "neuron_order", "output_contributions", "output_templates", "parameter_table",
            "pixel_contributions", "pixel_to_index", "pixel_usage", "softmax_steps", "to_json", "trace",

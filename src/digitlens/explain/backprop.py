@@ -37,7 +37,7 @@ import numpy as np
 from ..nn import losses, optimizers
 from ..nn.layers import Dense, Dropout
 from ..nn.model import Sequential
-from .common import check_unit, dense_layers, image_shape, prepare_one
+from .common import check_unit, image_shape, prepare_one
 
 DEFAULT_SGD_RATE = 0.01   # keras.optimizers.SGD's default
 
@@ -51,7 +51,8 @@ def backprop_step(model, image, label, learning_rate=None, optimizer=None, top=1
 
     Returns {"label", "loss_before", "loss_after", "probs_before", "probs_after" (lists),
     "prediction_before", "prediction_after", "optimizer": {"name", "learning_rate", "step" (this
-    step's number, from 1), "source"}, "note", "output_error" (probs - onehot: the blame at the output, list),
+    step's number, from 1), "source", "plain_gradient" (True when delta = -rate x gradient)},
+    "note", "output_error" (probs - onehot: the blame at the output, list),
     "layers": [per Dense layer {"name", "kernel_shape", "gradient": {"kernel", "bias"},
     "delta": {"kernel", "bias"}, "blame" (dL/dz per unit, list), "top_strengthened",
     "top_weakened"}] (arrays), "top_strengthened", "top_weakened": [(layer name, from, to, delta)]
@@ -64,7 +65,7 @@ def backprop_step(model, image, label, learning_rate=None, optimizer=None, top=1
 
     opt = twin.optimizer
     about = {"name": opt.name, "learning_rate": opt.current_learning_rate(), "step": opt.iterations + 1,
-             "source": source}
+             "source": source, "plain_gradient": isinstance(opt, optimizers.SGD) and not opt.momentum}
     note = _note(opt, source)
 
     probs_before = model.predict(x)[0]

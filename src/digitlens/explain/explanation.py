@@ -67,7 +67,7 @@ class Explanation:
     @cached_property
     def curves(self):
         history = getattr(self.model, "history", None)
-        return curves(history) if history is not None and getattr(history, "epoch", True) else None
+        return curves(history) if history is not None else None
 
     def to_json(self):
         """All computed parts as plain Python, ready for json.dumps (large arrays left out)."""

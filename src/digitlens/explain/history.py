@@ -19,7 +19,7 @@ def curves(history, smooth=None):
     "loss", "accuracy", "smoothed_loss", "smoothed_accuracy", "window"}} as lists.
 
     history: a History (model.history), its to_dict(), or Keras's plain {"loss": [...], ...}.
-    smooth: the window for the smoothed batch curves (default: about 1/10 of an epoch, at least 1).
+    smooth: the window for the smoothed batch curves (default: about 1/40 of an epoch, at least 1).
     """
     if history is None:
         raise DigitlensError("history: this model has no training history: train it with fit() first")
@@ -43,7 +43,7 @@ def curves(history, smooth=None):
     x = [r["epoch"] + (r["batch"] + 1) / steps[r["epoch"]] for r in batches]
     loss = [float(r["loss"]) for r in batches]
     accuracy = [float(r["accuracy"]) for r in batches]
-    window = smooth or max(1, (max(steps.values()) if steps else 1) // 10)
+    window = smooth or max(1, (max(steps.values()) if steps else 1) // 40)
     batch = {"x": x, "epoch": [r["epoch"] + 1 for r in batches], "batch": [r["batch"] for r in batches],
              "loss": loss, "accuracy": accuracy, "window": window,
              "smoothed_loss": moving_average(loss, window), "smoothed_accuracy": moving_average(accuracy, window)}

@@ -118,3 +118,14 @@ def pixel_contributions(model, image, neuron):
     pixels, first = first_dense_input(model, x)
     neuron = check_unit(neuron, first.units, "neuron")
     return (pixels[0] * first.kernel[:, neuron]).reshape(image_shape(model))
+
+
+def first_layer_contributions(model, image):
+    """pixel x weight for every connection of the first Dense layer: (784, units) array.
+
+    Column j is pixel_contributions(model, image, j) flattened; entry (i, j) is how much input i
+    pushed neuron j's weighted sum for this image.
+    """
+    x = prepare_one(model, image)
+    pixels, first = first_dense_input(model, x)
+    return pixels[0][:, None] * first.kernel             # (784, 1) * (784, 256) -> (784, 256)

@@ -5,13 +5,15 @@ Keras files hold the network and its compile settings. A digitlens model may als
     model.history       the History of its training: per-epoch curves, per-batch losses, seconds
     model.class_names   what each output means, e.g. ["T-shirt/top", "Trouser", ...]
     model.dataset       the dataset's name, e.g. "mnist" or "fashion_mnist"
-    model.recipe        how it was trained (a dict the CLI fills in: epochs, batch size, ...)
+    model.recipe        how it was trained (recipes.Recipe: epochs, batch size, optimizer, ...),
+                        saved with its to_dict() and read back as that dict
 
 They are written as one JSON document - its own zip entry `digitlens.json` in a .keras file, a
 `digitlens.json` byte dataset in an .h5 file - which Keras ignores and still loads the file,
 and read back onto the loaded model. Plain JSON only: nothing is unpickled.
 """
 
+import dataclasses
 import json
 import warnings
 
@@ -70,7 +72,11 @@ def apply(model, raw, where):
 
 
 def _plain(value):
-    """JSON for NumPy numbers and arrays, which a history or a recipe may hold."""
+    """JSON for what a history or a recipe may hold: NumPy numbers and arrays, dataclasses."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):

@@ -203,26 +203,19 @@ def restore_optimizer_state(model, values, where, names=None):
     if sorted_values is None:
         sorted_values = _sort_by_position(values, len(slot_names), len(weights))
     if sorted_values is None:
-        warnings.warn(f"{where}: the optimizer state does not fit this model; training would "
-                      "start with a fresh optimizer", stacklevel=4)
+        problem = "it does not fit this model"
+    elif not any(sorted_values[2]) and int(sorted_values[0]) == 0:
+        problem = None                    # compiled, never trained: only iteration 0 and the rate
+    else:
+        problem = _misfit(sorted_values[2], slot_names, weights)
+    if problem:
+        warnings.warn(f"{where}: optimizer state not restored ({problem}); training would start "
+                      "with a fresh optimizer", stacklevel=4)
         return False
     iteration, rate, per_slot = sorted_values
-    for slot_index, (slot, _) in enumerate(slot_names):
-        arrays = per_slot[slot_index]
-        if len(arrays) != len(weights):
-            warnings.warn(f"{where}: the optimizer state holds {len(arrays)} {slot} arrays for "
-                          f"{len(weights)} weights; training would start with a fresh optimizer",
-                          stacklevel=4)
-            return False
+    for (slot, _), arrays in zip(slot_names, per_slot):
+        flat = optimizer.slots()[slot]        # one array over all parameters (nn/optimizers.py)
         for (layer, key, start, shape), value in zip(weights, arrays):
-            if np.shape(value) != tuple(shape):
-                warnings.warn(f"{where}: the optimizer state for {layer.name} {key} has shape "
-                              f"{np.shape(value)}, expected {shape}; training would start with a "
-                              "fresh optimizer", stacklevel=4)
-                return False
-    for slot_index, (slot, _) in enumerate(slot_names):
-        flat = optimizer.slots()[slot]
-        for (layer, key, start, shape), value in zip(weights, per_slot[slot_index]):
             flat[start:start + math.prod(shape)] = np.asarray(value, dtype=np.float32).ravel()
     optimizer.iterations = int(iteration)
     if rate is not None and not isinstance(optimizer.learning_rate, schedules.LearningRateSchedule):
@@ -230,14 +223,27 @@ def restore_optimizer_state(model, values, where, names=None):
     return True
 
 
+def _misfit(per_slot, slot_names, weights):
+    """Why these slot arrays cannot be this model's optimizer state, or None if they can."""
+    for (slot, _), arrays in zip(slot_names, per_slot):
+        if len(arrays) != len(weights):
+            return f"{len(arrays)} {slot} arrays for {len(weights)} weights"
+        for (layer, key, _, shape), value in zip(weights, arrays):
+            if np.shape(value) != tuple(shape):
+                return f"{slot} of {layer.name} {key} has shape {np.shape(value)}, expected {shape}"
+    return None
+
+
 def _sort_by_position(values, n_slots, n_weights):
     """(iteration, learning rate or None, [[slot 0 per weight], ...]) from Keras's order."""
     per_weight = n_slots * n_weights
+    if len(values) in (1, 2) and all(np.ndim(v) == 0 for v in values):
+        per_weight = 0                    # no slots stored (Keras, compiled but never trained)
     if len(values) not in (1 + per_weight, 2 + per_weight) or np.ndim(values[0]) != 0:
         return None
     has_rate = len(values) == 2 + per_weight
     rest = values[1 + has_rate:]
-    per_slot = [[rest[w * n_slots + s] for w in range(n_weights)] for s in range(n_slots)]
+    per_slot = [rest[s::n_slots] for s in range(n_slots)]   # Keras interleaves: m, v, m, v, ...
     return values[0], (values[1] if has_rate else None), per_slot
 
 
@@ -281,8 +287,11 @@ def _flatten(metrics):
 
 
 def _is_accuracy(metric):
-    name = metric.get("class_name") if isinstance(metric, dict) else metric
-    return isinstance(name, str) and snake_case(name) in ACCURACY_NAMES
+    names = [metric]
+    if isinstance(metric, dict):          # a metric object: its class, or tf.keras 2's wrapper's name
+        config = metric.get("config")
+        names = [metric.get("class_name"), config.get("name") if isinstance(config, dict) else None]
+    return any(isinstance(n, str) and snake_case(n) in ACCURACY_NAMES for n in names)
 
 
 class _Unsupported(Exception):

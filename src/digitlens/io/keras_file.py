@@ -100,7 +100,7 @@ def _open_h5(raw, where):
 def _layer_arrays(h5, parsed, where):
     """[kernel, bias] for each Dense of `parsed.layers`, [] for the others."""
     root = h5.get("layers")
-    if root is None:                      # tf.keras 2.13-2.15 wrote the same under this name
+    if root is None:                      # Keras 2.13's .keras files (Keras 3 reads them so too)
         root = h5.get("_layer_checkpoint_dependencies")
     if not isinstance(root, h5py.Group):
         raise ModelFileError(f"{where}: {WEIGHTS} has no 'layers' group")
@@ -115,15 +115,16 @@ def _layer_arrays(h5, parsed, where):
         if count == 0:
             arrays.append([])
             continue
-        path = f"layers/{by_name.get(layer.name, group_name)}/vars"
-        vars_group = root.get(f"{by_name.get(layer.name, group_name)}/vars")
+        group_name = by_name.get(layer.name, group_name)
+        path = f"layers/{group_name}/vars"
+        vars_group = root.get(f"{group_name}/vars")
         if not isinstance(vars_group, h5py.Group):
             raise ModelFileError(f"{where}: {WEIGHTS} has no weights for layer {layer.name!r} "
                                  f"(expected {path})")
-        if len(vars_group) != count:
+        arrays.append([_array(vars_group, str(i), where, path) for i in range(count)])
+        if len(vars_group) != count:      # more than kernel and bias: LoRA, quantization, ...
             raise ModelFileError(f"{where}: {WEIGHTS} holds {len(vars_group)} arrays for layer "
                                  f"{layer.name!r} at {path}, expected {count} (kernel, bias)")
-        arrays.append([_array(vars_group, str(i), where, path) for i in range(count)])
     return arrays
 
 

@@ -42,7 +42,7 @@ def read(path, model_class):
     try:
         h5 = h5py.File(path, "r")
     except OSError as e:
-        raise ModelFileError(f"{where}: the HDF5 file cannot be opened ({e})") from None
+        raise ModelFileError(f"{where}: the HDF5 file is damaged or cut short ({e})") from None
     with h5:
         raw = h5.attrs.get("model_config")
         if raw is None:

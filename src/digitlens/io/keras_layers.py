@@ -70,8 +70,8 @@ def parse_model(model_config, where):
         layer = parse_layer(entry, where)
         kind = entry.get("class_name")
         if layer is None:
-            name = (entry.get("config") or {}).get("name") or entry.get("name")
-            unsupported.append(f"layer {name!r} is a {kind}")
+            layer_name = (entry.get("config") or {}).get("name") or entry.get("name")
+            unsupported.append(f"layer {layer_name!r} is a {kind}")
             continue
         # The weight group Keras 3 files use: the class name in snake_case, made unique in
         # order. A Sequential model's list leaves its InputLayer out; a functional model's has it.

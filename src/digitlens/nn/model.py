@@ -370,6 +370,12 @@ class Sequential:
 
         (print_fn or print)(summary_text(self))
 
+    def _repr_html_(self):
+        """In Jupyter, a model shows its summary table (with the arithmetic)."""
+        from .summary import summary_html
+
+        return summary_html(self)
+
     def __repr__(self):
         inner = " -> ".join(f"{type(l).__name__}({l.get_config().get('units', '')})".replace("()", "")
                             for l in self.layers)

@@ -89,3 +89,21 @@ def summary_text(model):
     out.append(f"   {'total':<{name_width}}  " + " + ".join(f"{r['params']:,}" for r in rows
                                                          if r["params"]) + f" = {total:,} parameters")
     return "\n".join(out)
+
+
+def summary_html(model):
+    """The summary as an HTML table, for notebooks (Sequential._repr_html_)."""
+    from html import escape
+
+    if not model.built:
+        return f"<p>Sequential {escape(model.name)!s}: not built yet</p>"
+    rows = layer_rows(model)
+    total = sum(row["params"] for row in rows)
+    cells = "".join(
+        f"<tr><td>{escape(r['name'])} ({r['type']})</td><td>{r['output_shape']}</td>"
+        f"<td style='text-align:right'>{r['params']:,}</td><td>{escape(r['arithmetic'])}</td></tr>"
+        for r in rows)
+    return (f"<table><caption>Model: {escape(model.name)}</caption><thead><tr><th>Layer (type)</th>"
+            f"<th>Output Shape</th><th>Param #</th><th>where the count comes from</th></tr></thead>"
+            f"<tbody>{cells}</tbody><tfoot><tr><td colspan='4'>Total params: {total:,} "
+            f"({format_size(total)})</td></tr></tfoot></table>")

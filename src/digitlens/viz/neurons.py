@@ -14,9 +14,10 @@ import textwrap
 import numpy as np
 
 from ..explain import neurons as numbers
-from ..explain.common import dense_layer
-from .style import (DIVERGING, RARE_PIXEL, fade_rare_pixels, HIGHLIGHT, NEUTRAL, TEXT, colorize, diverging_colorbar,
-                    drawn_in_house_style, image_axes, ink, new_figure, symmetric_limit)
+from ..explain.common import dense_layer, dense_layers
+from .style import (DIVERGING, HIGHLIGHT, NEUTRAL, RARE_PIXEL, TEXT, colorize, diverging_colorbar,
+                    drawn_in_house_style, fade_rare_pixels, image_axes, ink, new_figure,
+                    symmetric_limit)
 
 DEAD_TINT = np.array([200, 200, 200], dtype=np.uint8)
 
@@ -79,6 +80,8 @@ def weight_grid(model, x=None, by="output", neurons=None, columns=16, width=12.0
     shown = f"{len(order)} of {units}" if len(order) != units else f"all {units}"
     grouped = {"output": "grouped by the digit each one pushes up most (label: neuron \u2192digit)",
                "activity": "most often active first", "index": "in order"}[by]
+    if by == "output" and (favourite < 0).all():
+        grouped = "in order (their outputs feed another hidden layer, not the digits)"
     fig.suptitle(f"What each hidden neuron looks for: {shown} neurons' incoming weights, each drawn "
                  f"as a 28x28 image", x=0.01, ha="left", weight="bold", fontsize=11)
     title = f"Tiles {grouped}."
@@ -111,8 +114,10 @@ def templates_figure(model, x=None, class_names=None, width=12.0):
             ax.imshow(fade_rare_pixels(colorize(templates[k], limit), usage))
             ax.set_title(names[k], fontsize=12)
     how = (f"averaged over {len(x):,} images" if x is not None and len(x) > 1 else
-           "for this image" if x is not None else "as if every hidden neuron were active")
-    fig.suptitle(f"What each output looks for: its effective template through the hidden layer "
+           "for this image" if x is not None else
+           "no images given: the product of the kernels, as if every hidden neuron passed its sum on")
+    hidden = "layers" if len(dense_layers(model)) > 2 else "layer"
+    fig.suptitle(f"What each output looks for: its effective template through the hidden {hidden} "
                  f"({how}).\nBlue: ink there raises that digit's score; red: ink there lowers it."
                  + (" Faded grey: pixels inked in under 1% of the images." if usage is not None else ""),
                  x=0.01, ha="left", fontsize=11)
@@ -171,7 +176,7 @@ def _mappable(limit):
 
 
 def _relative_colorbar(fig, ax):
-    bar = fig.colorbar(_mappable(1.0), ax=ax, orientation="horizontal", shrink=0.45, aspect=40, pad=0.01)
+    bar = fig.colorbar(_mappable(1.0), ax=ax, orientation="horizontal", shrink=0.45, aspect=40, pad=0.03)
     bar.set_ticks([-1, 0, 1])
     bar.set_ticklabels(["most negative", "0", "most positive"])
     bar.set_label("weight, each tile on its own scale: blue = ink here excites the neuron, "

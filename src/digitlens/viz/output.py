@@ -66,15 +66,25 @@ def save(picture, path, dpi=None):
 
 
 def write_atomic(path, data):
-    """Write bytes to path through a temporary file in the same folder and os.replace."""
+    """Write bytes to path through a temporary file in the same folder and os.replace.
+
+    The file is made readable by everyone and writable by its owner (0644), as files usually are
+    (a temporary file starts private).
+    Raises DigitlensError with one line if the file cannot be written.
+    """
+    from ..errors import DigitlensError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(handle, "wb") as file:
             file.write(data)
+        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
+    except OSError as error:
+        raise DigitlensError(f"{path}: cannot write: {(error.strerror or str(error)).lower()}") from None
+    finally:
+        if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
-        raise

@@ -95,11 +95,6 @@ def fade_rare_pixels(rgb, usage, threshold=RARE_PIXEL):
     return out.astype(np.uint8)
 
 
-def upscale(rgb, factor):
-    """Nearest-neighbour enlargement: each pixel becomes a factor x factor block (crisp pixels)."""
-    return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
-
-
 def diverging_colorbar(fig, mappable, limit, label=None, ax=None, **kwargs):
     """A colour bar for the diverging scale, with its ends and zero marked."""
     bar = fig.colorbar(mappable, ax=ax, **kwargs)

@@ -19,6 +19,7 @@ from ..explain.backprop import backprop_step
 from ..explain.flatten import flatten_strip, index_to_pixel
 from ..explain.neurons import neuron_detail
 from ..explain.path import output_contributions, trace
+from ..viz.style import symmetric_limit
 from . import digits
 from .common import send, session_of
 from .packing import pack
@@ -67,7 +68,8 @@ def neuron(body: NeuronQuestion, request: Request):
 
     Returns {"neuron", "layer", "weights" (28x28: its 784 incoming weights in the image's layout),
     "z" (its weighted sum), "bias", "activation", "pixel_contributions" (28x28: pixel x weight,
-    which sums with the bias to z), "outgoing" (its weights to the next layer), "next_layer"}.
+    which sums with the bias to z), "outgoing" (its weights to the next layer), "next_layer",
+    "limits" (the ends of the colour scales of the two pictures, as digitlens.viz chooses them)}.
     """
     started = time.perf_counter()
     session = session_of(request)
@@ -75,6 +77,8 @@ def neuron(body: NeuronQuestion, request: Request):
     with session.lock:
         detail = neuron_detail(session.require_model(), image, body.neuron)
         detail["version"] = session.version
+        detail["limits"] = {"weights": symmetric_limit(detail["weights"], 99),
+                            "pixel_contributions": symmetric_limit(detail["pixel_contributions"])}
         detail["class_names"] = session.class_names()
     return send(detail, started=started)
 

@@ -16,6 +16,7 @@ from ..explain.neurons import weight_images
 from ..explain.parameters import parameter_table
 from ..nn.layers import Dense
 from ..nn.summary import summary_text
+from ..viz.style import symmetric_limit
 from .common import send, session_of
 from .packing import pack
 
@@ -67,12 +68,14 @@ def model_summary(request: Request):
 @router.get("/weights", summary="The first layer's weights as pictures")
 def weights(request: Request, first: int = Query(0, ge=0), count: int = Query(4096, ge=1, le=4096)):
     """Neurons first..first+count of the first Dense layer, each neuron's 784 incoming weights laid
-    out as the 28x28 image they look at. Packed: {"shape", "dtype", "base64"} of float32 values."""
+    out as the 28x28 image they look at. Packed: {"shape", "dtype", "base64"} of float32 values,
+    with "limit", the end of their colour scale (digitlens.viz's choice)."""
     session = session_of(request)
     with session.lock:
         images = weight_images(session.require_model())[first:first + count]
         version = session.version
-    return send({"version": version, "first": first, "weights": pack(images)})
+    return send({"version": version, "first": first,
+                 "weights": {**pack(images), "limit": symmetric_limit(images, 99.5)}})
 
 
 @router.get("/data", summary="The dataset: counts per class and samples")

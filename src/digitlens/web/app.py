@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..errors import DataError, DigitlensError, ImageError, ModelFileError, NotBuiltError
-from . import api_digit, api_model, api_train
+from . import api_digit, api_files, api_model, api_train
 from .guard import KB, MB, Guard, allowed_host_names
 from .session import Conflict, Session
 
@@ -71,7 +71,7 @@ def create_app(model=None, data_dir=None, *, dataset=None, allowed_hosts=None, o
         return JSONResponse({"detail": f"internal error ({type(error).__name__}): this is a bug in digitlens"},
                             status_code=500)
 
-    for module in (api_digit, api_model, api_train):
+    for module in (api_digit, api_model, api_files, api_train):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -16,7 +16,7 @@ from ..datasets.images import prepare_image
 from ..errors import ImageError
 
 MAX_IMAGE_BYTES = 8 * 1024 * 1024   # a phone photo fits; anything bigger is not a digit
-MAX_IMAGE_SIDE = 8192               # checked from the header, before any pixel is decoded
+MAX_IMAGE_SIDE = 6000               # checked from the header, before any pixel is decoded
 SIZE = 28
 
 
@@ -46,7 +46,9 @@ def check_dimensions(data, argument="image"):
             width, height = image.size
     except UnidentifiedImageError:
         raise ImageError(f"{argument}: not an image (expected PNG, JPEG, GIF, BMP or WebP)") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError:
+        raise ImageError(f"{argument}: too large to be a digit image (over {Image.MAX_IMAGE_PIXELS:,} pixels)") from None
+    except (OSError, ValueError) as e:
         raise ImageError(f"{argument}: damaged or oversized image ({e})") from None
     if max(width, height) > MAX_IMAGE_SIDE:
         raise ImageError(f"{argument}: at most {MAX_IMAGE_SIDE} pixels on a side, received {width}x{height}")

@@ -5,8 +5,9 @@ The job trains a fresh model from random weights with `recipes.train`, the same 
 what `fit` reports into events the page draws:
 
     start     the settings, the step count, and the first layer's random weights as images
-    progress  at most ~10 a second: every batch's loss and accuracy since the last one, the running
-              loss and accuracy of the epoch, the progress and the time left
+    progress  at most ~10 a second: every batch's loss and accuracy since the last one (and their
+              moving average, as explain.history smooths them), the running loss and accuracy of
+              the epoch, the progress and the time left
     weights   about once a second: the first layer's weight images as they change
     epoch     at the end of each epoch: loss, accuracy, and on the test set val_loss, val_accuracy
     state     paused, running again, or stopping
@@ -24,8 +25,10 @@ import traceback
 
 from .. import recipes
 from ..errors import DigitlensError
+from ..explain.history import moving_average
 from ..explain.neurons import weight_images
 from ..nn import Callback
+from ..viz.style import symmetric_limit
 from .packing import pack
 
 PROGRESS_EVERY = 0.1    # seconds between progress events
@@ -34,8 +37,10 @@ WEIGHT_IMAGES = 64      # how many of the first layer's neurons the page shows w
 
 
 def weight_snapshot(model):
-    """The first layer's first WEIGHT_IMAGES neurons as 28x28 weight images, packed float32."""
-    return pack(weight_images(model)[:WEIGHT_IMAGES])
+    """The first layer's first WEIGHT_IMAGES neurons as 28x28 weight images, packed float32, with
+    the limit of their colour scale (digitlens.viz's: a few extreme weights may saturate)."""
+    images = weight_images(model)[:WEIGHT_IMAGES]
+    return {**pack(images), "limit": symmetric_limit(images, 99.5)}
 
 
 class TrainingJob:
@@ -157,10 +162,12 @@ class LiveProgress(Callback):
 
     def __init__(self, job):
         self.job = job
-        self.points = []            # [global step, batch loss, batch accuracy] not yet sent
+        self.points = []            # [step, batch loss, batch accuracy, smoothed loss, smoothed accuracy] not yet sent
+        self.losses, self.accuracies = [], []
 
     def on_train_begin(self, logs=None):
         self.steps = self.params["steps"]
+        self.window = max(1, self.steps // 10)     # as explain.history.curves smooths
         self.total = self.params["epochs"] * self.steps
         self.done = 0
         self.started = time.perf_counter()
@@ -174,8 +181,9 @@ class LiveProgress(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.done += 1
-        self.points.append([self.done, round(float(logs["batch_loss"]), 5),
-                            round(float(logs["batch_accuracy"]), 4)])
+        self.losses.append(float(logs["batch_loss"]))
+        self.accuracies.append(float(logs["batch_accuracy"]))
+        self.points.append([self.done, round(self.losses[-1], 5), round(self.accuracies[-1], 4)])
         now = time.perf_counter()
         last_step = batch + 1 == self.steps
         if now - self.last_progress >= PROGRESS_EVERY or last_step:
@@ -193,6 +201,12 @@ class LiveProgress(Callback):
 
     def _progress(self, batch, logs, now):
         self.last_progress = now
+        if self.points:
+            recent = len(self.points) + self.window
+            smooth_loss = moving_average(self.losses[-recent:], self.window)[-len(self.points):]
+            smooth_accuracy = moving_average(self.accuracies[-recent:], self.window)[-len(self.points):]
+            for point, loss, accuracy in zip(self.points, smooth_loss, smooth_accuracy):
+                point += [round(loss, 5), round(accuracy, 4)]
         elapsed = now - self.started - self.job.paused_seconds
         eta = elapsed / self.done * (self.total - self.done)
         self.job.publish({"type": "progress", "epoch": self.epoch, "batch": batch + 1, "step": self.done,

@@ -3,8 +3,8 @@
 // Weights and changes use one diverging scale centred on zero: red for negative, white for zero,
 // blue for positive, symmetric so that equal sizes get equal strength whatever their sign.
 
-const POS = [37, 99, 235];
-const NEG = [220, 38, 38];
+const POS = [33, 102, 172];   // the ends of matplotlib's RdBu, as in digitlens.viz
+const NEG = [178, 24, 43];
 
 export function diverging(value, limit) {
   const t = limit > 0 ? Math.max(-1, Math.min(1, value / limit)) : 0;
@@ -85,9 +85,9 @@ export function drawTiles(canvas, data, count, { cols, side = 28, gap = 1, limit
   return { W, H };
 }
 
-export function legend(element, limit, digits = 3) {
-  element.innerHTML = `<span>${(-limit).toPrecision(digits)}</span><span class="bar"></span><span>+${limit.toPrecision(digits)}</span>` +
-    `<span>&nbsp;(white = 0)</span>`;
+export function legend(element, limit, digits = 2) {
+  const v = Number(limit.toPrecision(digits));
+  element.innerHTML = `<span>\u2212${v}</span><span class="bar" title="white = 0"></span><span>+${v}</span>`;
 }
 
 export function percent(p, digits = 1) {

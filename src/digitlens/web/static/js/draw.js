@@ -12,7 +12,8 @@ let drawing = false;
 let points = [];
 let inFlight = false, pending = false, lastSent = 0;
 let boardKind = "empty";   // "empty", "drawing", "picture" (an uploaded photo), "pixels" (an MNIST digit)
-let pendingBody = null;
+let received = 0;          // pointer positions in the current stroke
+let lastBody = null, lastLabel;   // what was sent last, to ask again when the model changes
 
 export function setup() {
   canvas = document.getElementById("draw-canvas");
@@ -27,7 +28,7 @@ export function setup() {
   document.getElementById("clear").addEventListener("click", clear);
   document.getElementById("image-file").addEventListener("change", uploadImage);
   on("load-digit", loadDigit);
-  on("model", () => { if (state.model && boardKind !== "empty") requestPredict(); });
+  on("model", () => { if (state.model && lastBody && boardKind !== "empty") send(lastBody, lastLabel); });
 }
 
 function clearBoard() {
@@ -41,7 +42,7 @@ function clearBoard() {
 
 export function clear() {
   clearBoard();
-  pendingBody = null;
+  lastBody = null;
   sourceNote.textContent = "";
   state.digit = null;
   state.prediction = null;
@@ -71,6 +72,7 @@ function startStroke(event) {
   boardKind = "drawing";
   sourceNote.textContent = "your drawing";
   points = [position(event)];
+  received = 1;
   pen();
   const [x, y] = points[0];
   ctx.beginPath();
@@ -83,25 +85,26 @@ function moveStroke(event) {
   if (!drawing) return;
   event.preventDefault();
   const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
-  for (const e of events.length ? events : [event]) points.push(position(e));
-  // Smooth: a quadratic curve through the midpoints of successive pointer positions.
   pen();
-  while (points.length >= 3) {
-    const [p0, p1, p2] = points;
-    const m0 = [(p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2];
-    const m1 = [(p1[0] + p2[0]) / 2, (p1[1] + p2[1]) / 2];
-    ctx.beginPath();
-    ctx.moveTo(points.length === 3 && strokes === 0 && false ? p0[0] : m0[0], m0[1]);
-    ctx.quadraticCurveTo(p1[0], p1[1], m1[0], m1[1]);
-    ctx.stroke();
-    points.shift();
-  }
-  if (points.length === 2) {       // the first segment of a stroke: from the start point
-    const [p0, p1] = points;
-    ctx.beginPath();
-    ctx.moveTo(p0[0], p0[1]);
-    ctx.lineTo((p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2);
-    ctx.stroke();
+  for (const e of events.length ? events : [event]) {
+    points.push(position(e));
+    received += 1;
+    if (received === 2) {          // the first segment: from where the pen came down to the midpoint
+      const [p0, p1] = points;
+      ctx.beginPath();
+      ctx.moveTo(p0[0], p0[1]);
+      ctx.lineTo((p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2);
+      ctx.stroke();
+    }
+    // Smoothing: a quadratic curve from midpoint to midpoint, bending towards each pointer position.
+    while (points.length >= 3) {
+      const [p0, p1, p2] = points;
+      ctx.beginPath();
+      ctx.moveTo((p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2);
+      ctx.quadraticCurveTo(p1[0], p1[1], (p1[0] + p2[0]) / 2, (p1[1] + p2[1]) / 2);
+      ctx.stroke();
+      points.shift();
+    }
   }
   requestPredict();
 }
@@ -132,28 +135,22 @@ export function requestPredict(force = false) {
     return;
   }
   pending = false;
-  send();
+  if (boardKind !== "empty") send({ image: canvas.toDataURL("image/png") });
 }
 
-function bodyForBoard() {
-  if (pendingBody) return pendingBody;
-  if (boardKind === "empty") return null;
-  return { image: canvas.toDataURL("image/png") };
-}
-
-async function send() {
+// body: {image: a data URL} or {pixels: a prepared digit}; label: the right answer, if known.
+async function send(body, label) {
   if (!state.model) return;
-  const body = bodyForBoard();
-  if (!body) return;
   inFlight = true;
   lastSent = performance.now();
+  lastBody = body;
+  lastLabel = label;
   const source = sourceNote.textContent;
   try {
     const result = await post("/api/predict", body);
     if (boardKind === "empty") return;          // cleared while the answer was on its way
     state.prediction = result;
-    state.digit = { pixels: result.image, source, label: state.digit && state.digit.source === source ? state.digit.label : undefined };
-    if (pendingBody && pendingBody.label !== undefined) state.digit.label = pendingBody.label;
+    state.digit = { pixels: result.image, source, label };
     emit("prediction", result);
   } catch (error) {
     if (error instanceof ApiError) toast(error.message, "error");
@@ -175,10 +172,8 @@ async function uploadImage(event) {
     hint.hidden = true;
     boardKind = "picture";
     sourceNote.textContent = file.name;
-    pendingBody = { image: url };
     if (file.type.startsWith("image/")) showPicture(url);
-    await send();
-    pendingBody = null;
+    await send({ image: url });
   } catch (error) {
     toast(error.message, "error");
   }
@@ -215,10 +210,7 @@ export async function loadDigit({ pixels, source, label }) {
   ctx.imageSmoothingEnabled = true;
   boardKind = "pixels";
   sourceNote.textContent = source;
-  pendingBody = { pixels, label };
-  state.digit = { pixels, source, label };
-  await send();
-  pendingBody = null;
+  await send({ pixels }, label);
   boardKind = "drawing";   // drawing on top of it continues from the board itself
 }
 

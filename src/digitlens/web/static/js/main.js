@@ -54,12 +54,15 @@ function renderPill() {
   const m = state.model;
   pill.classList.toggle("ready", !!m);
   pill.classList.toggle("busy", !!(state.training && ["starting", "running", "paused", "stopping"].includes(state.training.state)));
+  const origin = document.getElementById("model-origin");
   if (!m) {
-    name.textContent = "no model yet: train one or load a .keras file";
+    name.textContent = "no model yet";
+    origin.textContent = "train one or load a .keras file";
   } else {
-    const arch = [m.input_shape.join("\u00d7"), ...m.hidden.map((h) => `${h.units} ${h.activation}`), `${m.outputs} ${m.layers[m.layers.length - 1].activation}`].join(" \u2192 ");
-    name.textContent = `${arch} \u00b7 ${m.origin}`;
-    name.title = `${m.params.toLocaleString()} parameters; ${m.origin}`;
+    const arch = [...m.hidden.map((h) => `${h.units} ${h.activation}`), `${m.outputs} ${m.layers[m.layers.length - 1].activation}`].join(" \u2192 ");
+    name.textContent = `Dense ${arch}`;
+    origin.textContent = m.origin;
+    pill.title = `${arch}: ${m.params.toLocaleString()} parameters; ${m.origin}`;
   }
   document.getElementById("model-download").toggleAttribute("hidden", !m);
 }
@@ -82,6 +85,8 @@ function setupModelUpload() {
 }
 
 on("model-changed", () => refreshStatus().catch((e) => toast(e.message, "error")));
+on("show-tab", (name) => showTab(name));
+on("load-digit", () => showTab("draw"));
 
 async function start() {
   setupTabs();

@@ -1,0 +1,15 @@
+"""keras.layers: the layers of the lesson's network, which are digitlens.nn's layers."""
+
+from digitlens.keras import utils
+from digitlens.nn import layers as nn_layers
+from digitlens.nn.layers import Dense, Flatten, Input, InputLayer
+
+
+class Dropout(nn_layers.Dropout):
+    """nn's Dropout; without a seed it takes one from keras.utils.set_random_seed, if called."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, name=None):
+        super().__init__(rate, seed=utils.next_seed() if seed is None else seed, name=name)
+
+
+__all__ = ["Dense", "Dropout", "Flatten", "Input", "InputLayer"]

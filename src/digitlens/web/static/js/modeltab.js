@@ -1,0 +1,124 @@
+// The Model & data tab: the summary with the parameter arithmetic (/api/model), the dataset's
+// counts and samples (/api/data), and the test-set evaluation (/api/evaluation).
+
+import { get } from "./api.js";
+import { drawGray, percent } from "./colors.js";
+import { className, el, emit, on, state, toast } from "./state.js";
+
+let loadedFor = -1;
+let dataLoaded = false;
+
+export function setup() {
+  on("tab", (name) => { if (name === "model") load(); });
+  on("model", () => { if (state.tab === "model") load(); });
+}
+
+async function load() {
+  if (!dataLoaded) loadData();
+  if (!state.model || loadedFor === state.version) return;
+  loadedFor = state.version;
+  try {
+    showSummary(await get("/api/model"));
+  } catch (error) {
+    toast(error.message, "error");
+  }
+  const top = document.getElementById("eval-top");
+  top.replaceChildren(el("div", { class: "pending", text: "scoring the 10,000 test images\u2026" }));
+  try {
+    showEvaluation(await get("/api/evaluation"));
+  } catch (error) {
+    top.replaceChildren(el("div", { class: "pending", text: error.message }));
+  }
+}
+
+function showSummary(r) {
+  const p = r.parameters;
+  const diagram = document.getElementById("arch-diagram");
+  const boxes = [el("div", { class: "arch-box" }, el("b", { text: `${r.info.input_shape.join("\u00d7")} image` }), el("span", { text: "input" }))];
+  for (const layer of r.info.layers) {
+    boxes.push(el("span", { class: "arch-arrow", text: "\u2192" }));
+    const what = layer.type === "Dense" ? `${layer.units} ${layer.activation}` : layer.output_shape.join("\u00d7");
+    boxes.push(el("div", { class: "arch-box" }, el("b", { text: `${layer.type} ${what}` }), el("span", { text: layer.name })));
+  }
+  diagram.replaceChildren(...boxes);
+  const table = document.getElementById("params-table");
+  table.replaceChildren(
+    el("tr", {}, ...["layer", "output shape", "where the parameters come from", "parameters"].map((h) => el("th", { text: h }))),
+    ...p.layers.map((row) => el("tr", {},
+      el("td", {}, el("b", { text: row.name }), el("div", { class: "muted small", text: row.type })),
+      el("td", { class: "mono", text: row.output_shape }),
+      el("td", { text: row.text }),
+      el("td", { class: "n", text: row.params.toLocaleString() }))),
+    el("tr", { class: "total" }, el("td", { text: "total" }), el("td"),
+      el("td", { text: `${p.sum_text} parameters, ${p.size} as float32` }),
+      el("td", { class: "n", text: p.total.toLocaleString() })));
+  document.getElementById("summary-text").textContent = r.summary;
+}
+
+async function loadData() {
+  const description = document.getElementById("data-description");
+  try {
+    const d = await get("/api/data");
+    dataLoaded = true;
+    const total = (xs) => xs.reduce((a, b) => a + b, 0);
+    description.textContent = `${d.description}: ${total(d.train_counts).toLocaleString()} training and ` +
+      `${total(d.test_counts).toLocaleString()} test images of ${d.image_shape.join("\u00d7")} pixels (0 = background, 255 = ink). ` +
+      "Click a digit to load it into Draw.";
+    const rows = [];
+    d.samples.forEach((samples, k) => {
+      rows.push(el("div", { class: "cls", title: `${d.train_counts[k].toLocaleString()} training, ${d.test_counts[k].toLocaleString()} test images` },
+        el("b", { text: d.class_names[k] }), `${d.train_counts[k].toLocaleString()}`));
+      rows.push(el("div", { class: "imgs" }, ...samples.map((s) => digitButton(s.image, `test image #${s.index}, a ${d.class_names[k]}`,
+        () => emit("load-digit", { pixels: s.image, source: `MNIST test image #${s.index} (a ${d.class_names[k]})`, label: k })))));
+    });
+    document.getElementById("samples").replaceChildren(
+      el("div", { class: "cls", text: "class, images" }), el("div", { class: "muted small", text: "a few of the test set's digits" }), ...rows);
+  } catch (error) {
+    description.textContent = error.message;
+  }
+}
+
+function digitButton(image, label, onclick) {
+  const canvas = el("canvas", { width: 28, height: 28 });
+  drawGray(canvas, image);
+  return el("button", { class: "digit-btn", title: label, "aria-label": label, onclick }, canvas);
+}
+
+function showEvaluation(r) {
+  const stat = (value, caption) => el("div", { class: "stat" }, el("b", { text: value }), el("span", { text: caption }));
+  const worst = r.per_class_accuracy.map((a, k) => [a, k]).filter(([a]) => a !== null).sort((x, y) => x[0] - y[0])[0];
+  document.getElementById("eval-top").replaceChildren(
+    stat(percent(r.accuracy, 2), `accuracy on ${r.count.toLocaleString()} test images`),
+    stat(r.loss.toFixed(4), "test loss"),
+    stat(worst ? `${r.class_names[worst[1]]}: ${percent(worst[0], 1)}` : "\u2013", "hardest digit"),
+    r.top_confusions.length ? stat(`${r.class_names[r.top_confusions[0].label]} \u2192 ${r.class_names[r.top_confusions[0].predicted]}`,
+      `most common mistake (${r.top_confusions[0].count}\u00d7)`) : null);
+
+  const n = r.confusion.length;
+  let offMax = 1, diagMax = 1;
+  r.confusion.forEach((row, i) => row.forEach((v, j) => { if (i === j) diagMax = Math.max(diagMax, v); else offMax = Math.max(offMax, v); }));
+  const table = document.getElementById("confusion");
+  const header = el("tr", {}, el("th", { class: "axis", text: "true \u2193 read as \u2192" }), ...r.class_names.map((c) => el("th", { text: c })),
+    el("th", { text: "right" }));
+  const rows = r.confusion.map((row, i) => el("tr", {}, el("th", { text: r.class_names[i] }),
+    ...row.map((v, j) => {
+      const t = i === j ? v / diagMax : Math.sqrt(v / offMax);
+      const bg = i === j ? `rgba(79, 70, 229, ${0.15 + 0.55 * t})` : v ? `rgba(220, 38, 38, ${0.08 + 0.6 * t})` : "#f7f8fb";
+      return el("td", { style: `background:${bg};color:${i === j && t > 0.5 ? "#fff" : "#1d2233"}`,
+        title: `${v} images of ${r.class_names[i]} read as ${r.class_names[j]}`, text: v ? String(v) : "" });
+    }),
+    el("td", { class: "muted", text: r.per_class_accuracy[i] === null ? "\u2013" : percent(r.per_class_accuracy[i], 1) })));
+  table.replaceChildren(header, ...rows);
+
+  document.getElementById("mistakes").replaceChildren(...r.confident_mistakes.map((m) => {
+    const canvas = el("canvas", { width: 28, height: 28 });
+    drawGray(canvas, m.image);
+    return el("button", { class: "mistake", "data-testid": `mistake-${m.index}`,
+      title: `test image #${m.index}: a ${r.class_names[m.label]}, read as ${r.class_names[m.predicted]} with ${percent(m.confidence)}`,
+      onclick: () => {
+        emit("load-digit", { pixels: m.image, source: `MNIST test image #${m.index} (labelled ${r.class_names[m.label]})`, label: m.label });
+        emit("show-tab", "draw");
+      } },
+      canvas, el("span", { html: `${r.class_names[m.label]} read as <b>${r.class_names[m.predicted]}</b>` }), el("span", { text: percent(m.confidence) }));
+  }));
+}

@@ -1,0 +1,400 @@
+"""Tests for digitlens.explain: every number it reports is checked against the real thing.
+
+The parameter counts against the arrays, the trace against model.predict and model.activations,
+the backprop step against a real optimizer step on a copy and a finite-difference gradient, the
+evaluation against model.evaluate. The model is the lesson's network after one quick epoch on
+6,000 real MNIST images (about a second).
+"""
+
+import copy
+import json
+
+import numpy as np
+import pytest
+
+from digitlens import explain
+from digitlens.errors import DigitlensError
+from digitlens.nn import SGD, Adam, Dense, Dropout, Sequential, lesson_model
+
+
+@pytest.fixture(scope="module")
+def data(mnist):
+    (x_train, y_train), (x_test, y_test) = mnist
+    return x_train[:6000], y_train[:6000], x_test[:2000], y_test[:2000]
+
+
+@pytest.fixture(scope="module")
+def model(data):
+    x, y, _, _ = data
+    model = lesson_model(seed=0)
+    model.compile("adam", metrics=["accuracy"])
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def weights_only(model):
+    """The same weights with no optimizer, as a model read from a weights-only file would be."""
+    fresh = lesson_model(seed=1).build()
+    fresh.set_weights(model.get_weights())
+    return fresh
+
+
+def misread(model, x, y):
+    """Index of a test image the model gets wrong."""
+    return int(np.flatnonzero(model.predict(x).argmax(axis=1) != y)[0])
+
+
+# ---- flatten ------------------------------------------------------------------------------------
+
+def test_pixel_and_index_are_inverse_and_match_reshape():
+    image = np.arange(784).reshape(28, 28)
+    for row in range(28):
+        for col in range(28):
+            index = explain.pixel_to_index(row, col)
+            assert index == 28 * row + col == image.reshape(-1)[index]
+            assert explain.index_to_pixel(index) == (row, col)
+    assert explain.pixel_to_index(5, 14) == 154
+    with pytest.raises(DigitlensError, match="0 <= col < 28"):
+        explain.pixel_to_index(0, 28)
+
+
+def test_flatten_strip_is_the_rows_end_to_end(data):
+    image = data[2][0]
+    strip = explain.flatten_strip(image)
+    assert len(strip["rows"]) == 28 and strip["starts"][:3] == [0, 28, 56]
+    np.testing.assert_array_equal(strip["strip"], image.reshape(-1))
+    np.testing.assert_array_equal(strip["rows"][5], strip["strip"][140:168])
+
+
+# ---- parameters ---------------------------------------------------------------------------------
+
+def test_parameter_table_matches_the_arrays(model):
+    table = explain.parameter_table(model)
+    flatten, dense, dense_1 = table["layers"]
+    assert flatten["params"] == 0 and flatten["kernel_shape"] is None
+    for row, layer in zip(table["layers"][1:], model.layers[1:]):
+        assert row["kernel_shape"] == list(layer.kernel.shape)
+        assert row["weights"] == layer.kernel.size
+        assert row["biases"] == layer.bias.size
+        assert row["params"] == layer.kernel.size + layer.bias.size
+        assert row["bytes"] == 4 * row["params"]
+    assert dense["text"] == "kernel 784 x 256 = 200,704 weights + 256 biases = 200,960"
+    assert dense_1["text"] == "kernel 256 x 10 = 2,560 weights + 10 biases = 2,570"
+    assert table["total"] == 203_530 == model.params.size == model.count_params()
+    assert table["bytes"] == 814_120 and table["size"] == "795.04 KB"
+    assert table["optimizer"]["params"] == 2 * 203_530 + 2      # Adam's m and v, plus 2 scalars
+
+
+# ---- one image's path ---------------------------------------------------------------------------
+
+def test_trace_agrees_with_predict_and_activations(model, data):
+    image = data[2][0]
+    t = explain.trace(model, image)
+    np.testing.assert_allclose(t["probabilities"], model.predict(image[None])[0], atol=1e-6)
+    assert t["prediction"] == int(model.predict(image[None]).argmax())
+    np.testing.assert_allclose(t["input"], image.reshape(-1) / 255.0, atol=1e-7)
+    layers = dict(model.activations(image[None]))
+    for row in t["layers"]:
+        np.testing.assert_allclose(row["activation"], layers[row["name"]].reshape(-1), atol=1e-5)
+    hidden = t["layers"][1]
+    x = np.asarray(t["input"], dtype=np.float64)
+    z = x @ model.layers[1].kernel.astype(np.float64) + model.layers[1].bias
+    np.testing.assert_allclose(hidden["z"], z, atol=1e-4)
+    np.testing.assert_allclose(hidden["activation"], np.maximum(z, 0), atol=1e-4)
+
+
+def test_softmax_steps(model, data):
+    s = explain.trace(model, data[2][1])["softmax"]
+    z = np.asarray(s["z"], dtype=np.float64)
+    np.testing.assert_allclose(s["z_minus_max"], z - z.max(), atol=1e-5)
+    assert max(s["z_minus_max"]) == 0.0
+    np.testing.assert_allclose(s["exp"], np.exp(z - z.max()), rtol=1e-5)
+    assert s["sum"] == pytest.approx(np.exp(z - z.max()).sum(), rel=1e-5)
+    np.testing.assert_allclose(s["probs"], np.exp(z - z.max()) / np.exp(z - z.max()).sum(), atol=1e-6)
+
+
+def test_contributions_add_up_to_the_weighted_sums(model, data):
+    image = data[2][0]
+    t = explain.trace(model, image)
+    for output in (t["prediction"], 3):
+        c = explain.output_contributions(model, image, output)
+        assert c["bias"] + sum(c["contributions"]) == pytest.approx(c["z"], abs=1e-4)
+        assert c["z"] == pytest.approx(t["layers"][2]["z"][output], abs=1e-5)
+        assert all(r["contribution"] > 0 for r in c["top_up"])
+        assert all(r["contribution"] < 0 for r in c["top_down"])
+        assert [r["contribution"] for r in c["top_up"]] == sorted((r["contribution"] for r in c["top_up"]),
+                                                                   reverse=True)
+    for neuron in (0, 17, 255):
+        pixels = explain.pixel_contributions(model, image, neuron)
+        assert pixels.shape == (28, 28)
+        assert pixels.sum() + model.layers[1].bias[neuron] == pytest.approx(t["layers"][1]["z"][neuron],
+                                                                           abs=1e-4)
+    everything = explain.first_layer_contributions(model, image)
+    np.testing.assert_allclose(everything[:, 17], explain.pixel_contributions(model, image, 17).ravel())
+    with pytest.raises(DigitlensError, match="0 to 255"):
+        explain.pixel_contributions(model, image, 256)
+
+
+# ---- neurons ------------------------------------------------------------------------------------
+
+def test_weight_images_are_the_kernel_columns(model):
+    images = explain.weight_images(model)
+    kernel = model.layers[1].kernel
+    assert images.shape == (256, 28, 28)
+    np.testing.assert_array_equal(images[17], kernel[:, 17].reshape(28, 28))
+    assert images[17][5, 14] == kernel[explain.pixel_to_index(5, 14), 17]
+
+
+def test_output_templates(model, data):
+    x = data[2][:300]
+    w1, w2 = model.layers[1].kernel.astype(np.float64), model.layers[2].kernel.astype(np.float64)
+    everyone = explain.output_templates(model)
+    np.testing.assert_allclose(everyone.reshape(10, 784), (w1 @ w2).T, atol=1e-4)
+
+    # Averaged over images, neuron j counts as often as it is active: W1 @ (fraction_active * W2).
+    fraction = explain.neuron_activity(model, x)["fraction_active"]
+    averaged = explain.output_templates(model, x)
+    np.testing.assert_allclose(averaged.reshape(10, 784), (w1 @ (fraction[:, None] * w2)).T, atol=1e-4)
+
+    # For one image the template is exact: a small change of the pixels that keeps the same neurons
+    # active changes each output's score by (change . template).
+    image = x[0].astype(np.float64).ravel() / 255
+    template = explain.output_templates(model, image[None]).reshape(10, 784)
+    nudge = 1e-3 * np.random.default_rng(0).standard_normal(784) * (image > 0)
+    scores = lambda p: explain.trace(model, p.reshape(28, 28).astype(np.float32))["layers"][2]["z"]
+    before, after = np.asarray(scores(image)), np.asarray(scores(image + nudge))
+    np.testing.assert_allclose(after - before, template @ nudge, atol=2e-4)
+
+
+def test_dead_neurons_are_the_ones_that_never_fire(weights_only, data):
+    model = copy.deepcopy(weights_only)
+    model.build()                                   # fresh views into its own params
+    model.set_weights(weights_only.get_weights())
+    model.layers[1].bias[[3, 40]] = -1000.0         # can never get a positive sum
+    dead = explain.dead_neurons(model, data[2][:500])
+    assert dead.dtype == bool and dead.shape == (256,)
+    assert dead[3] and dead[40]
+    activity = explain.neuron_activity(model, data[2][:500])
+    assert not dead[activity["fraction_active"] > 0].any()
+
+
+def test_neuron_detail_and_order(model, data):
+    image = data[2][0]
+    d = explain.neuron_detail(model, image, 17)
+    t = explain.trace(model, image)
+    assert d["z"] == pytest.approx(t["layers"][1]["z"][17], abs=1e-5)
+    assert d["activation"] == pytest.approx(max(d["z"], 0.0), abs=1e-6)
+    assert d["pixel_contributions"].sum() + d["bias"] == pytest.approx(d["z"], abs=1e-4)
+    np.testing.assert_array_equal(d["outgoing"], model.layers[2].kernel[17])
+    order = explain.neuron_order(model, data[2][:200], by="output")
+    assert sorted(order["order"]) == list(range(256))
+    favourites = order["favourite_output"][order["order"]]
+    assert list(favourites) == sorted(favourites)
+
+
+# ---- one step of backprop -----------------------------------------------------------------------
+
+def real_step(model, image, label, optimizer):
+    """An independent copy of the model, trained one step by its own train_step."""
+    twin = lesson_model(seed=5).build()
+    twin.set_weights(model.get_weights())
+    twin.compile(optimizer, "sparse_categorical_crossentropy")
+    before = twin.params.copy()
+    twin.train_step(twin.prepare_inputs(image[None]), np.array([label]))
+    return twin.params - before, twin.grads.copy()
+
+
+def test_backprop_does_not_touch_the_model(model, data):
+    params, m, v, steps = (model.params.copy(), model.optimizer.m.copy(), model.optimizer.v.copy(),
+                           model.optimizer.iterations)
+    explain.backprop_step(model, data[2][0], int(data[3][0]))
+    np.testing.assert_array_equal(model.params, params)
+    np.testing.assert_array_equal(model.optimizer.m, m)
+    np.testing.assert_array_equal(model.optimizer.v, v)
+    assert model.optimizer.iterations == steps
+
+
+def test_backprop_delta_is_a_real_sgd_step(weights_only, data):
+    image, label = data[2][0], int(data[3][0])
+    step = explain.backprop_step(weights_only, image, label)
+    assert step["optimizer"]["source"] == "default SGD" and step["optimizer"]["plain_gradient"]
+    delta, grads = real_step(weights_only, image, label, SGD(0.01))
+    ours = np.concatenate([np.concatenate([row["delta"]["kernel"].ravel(), row["delta"]["bias"]])
+                           for row in step["layers"]])
+    gradient = np.concatenate([np.concatenate([row["gradient"]["kernel"].ravel(), row["gradient"]["bias"]])
+                               for row in step["layers"]])
+    np.testing.assert_array_equal(ours, delta)
+    np.testing.assert_array_equal(gradient, grads)
+    np.testing.assert_allclose(ours, -0.01 * gradient, atol=1e-8)   # SGD: change = -rate x gradient
+    maps = step["change_maps"]
+    np.testing.assert_array_equal(maps[17], step["layers"][0]["delta"]["kernel"][:, 17].reshape(28, 28))
+    # One image through ReLU: each neuron's change map is the image scaled by that neuron's blame.
+    blame = np.asarray(step["layers"][0]["blame"])
+    np.testing.assert_allclose(maps, -0.01 * blame[:, None, None] * image / 255.0, atol=1e-7)
+
+
+def test_backprop_delta_is_the_models_own_adam_step(model, data):
+    image, label = data[2][5], int(data[3][5])
+    step = explain.backprop_step(model, image, label)
+    assert step["optimizer"]["name"] == "Adam" and step["optimizer"]["source"] == "model"
+    assert step["optimizer"]["step"] == model.optimizer.iterations + 1
+    twin = lesson_model(seed=5).build()
+    twin.set_weights(model.get_weights())
+    twin.compile("adam")
+    twin.optimizer = copy.deepcopy(model.optimizer)     # its running m, v and step count
+    before = twin.params.copy()
+    twin.train_step(twin.prepare_inputs(image[None]), np.array([label]))
+    kernel = (twin.params - before)[:784 * 256].reshape(784, 256)
+    np.testing.assert_array_equal(step["layers"][0]["delta"]["kernel"], kernel)
+
+
+def test_gradient_matches_finite_differences(weights_only, data):
+    image, label = data[2][3], int(data[3][3])
+    step = explain.backprop_step(weights_only, image, label)
+    w1, b1, w2, b2 = (w.astype(np.float64) for w in weights_only.get_weights())
+    x = image.reshape(-1).astype(np.float64) / 255.0
+
+    def loss(w1, b1, w2, b2):
+        z = np.maximum(x @ w1 + b1, 0.0) @ w2 + b2
+        return -(z[label] - z.max() - np.log(np.exp(z - z.max()).sum()))
+
+    assert step["loss_before"] == pytest.approx(loss(w1, b1, w2, b2), abs=1e-6)
+    eps = 1e-5
+    rng = np.random.default_rng(0)
+    inked = np.flatnonzero(x > 0.5)
+    checks = [(0, int(i), int(j)) for i, j in zip(rng.choice(inked, 4), rng.integers(0, 256, 4))]
+    checks += [(1, int(i), int(j)) for i, j in zip(rng.integers(0, 256, 4), rng.integers(0, 10, 4))]
+    for layer, i, j in checks:
+        arrays = [w1.copy(), b1, w2.copy(), b2]
+        kernel = arrays[2 * layer]
+        kernel[i, j] += eps
+        up = loss(*arrays)
+        kernel[i, j] -= 2 * eps
+        down = loss(*arrays)
+        numeric = (up - down) / (2 * eps)
+        ours = step["layers"][layer]["gradient"]["kernel"][i, j]
+        assert ours == pytest.approx(numeric, rel=2e-3, abs=1e-6), (layer, i, j)
+    numeric_bias = []
+    for k in range(10):
+        bumped = b2.copy()
+        bumped[k] += eps
+        high = loss(w1, b1, w2, bumped)
+        bumped[k] -= 2 * eps
+        numeric_bias.append((high - loss(w1, b1, w2, bumped)) / (2 * eps))
+    # the output layer's bias gradient is probs - onehot(label)
+    np.testing.assert_allclose(step["layers"][1]["gradient"]["bias"], numeric_bias, atol=1e-5)
+    np.testing.assert_allclose(step["output_error"], numeric_bias, atol=1e-5)
+
+
+def test_the_right_digit_becomes_more_likely(model, weights_only, data):
+    x, y = data[2], data[3]
+    for m in (weights_only, model):
+        i = misread(m, x, y)
+        step = explain.backprop_step(m, x[i], int(y[i]))
+        label = step["label"]
+        assert step["probs_after"][label] > step["probs_before"][label]
+        assert step["loss_after"] < step["loss_before"]
+        np.testing.assert_allclose(step["probs_before"], m.predict(x[i][None])[0], atol=1e-6)
+    # the strongest changes: largest increases and decreases, sorted, pointing at real weights
+    up, down = step["top_strengthened"], step["top_weakened"]
+    assert all(d > 0 for *_, d in up) and all(d < 0 for *_, d in down)
+    assert [d for *_, d in up] == sorted((d for *_, d in up), reverse=True)
+    layers = {row["name"]: row for row in step["layers"]}
+    for name, i, j, d in up + down:
+        assert layers[name]["delta"]["kernel"][i, j] == d
+    largest = max(np.max(row["delta"]["kernel"]) for row in step["layers"])
+    assert up[0][3] == largest
+
+
+def test_backprop_with_a_given_optimizer_and_rate(weights_only, data):
+    step = explain.backprop_step(weights_only, data[2][0], int(data[3][0]), optimizer="adam")
+    assert step["optimizer"]["name"] == "Adam" and "first step" in step["note"]
+    # Adam's first step (m = 0.1 g, v = 0.001 g^2, lr_t = lr * sqrt(0.001) / 0.1) moves each weight
+    # by lr * a / (a + eps) with a = sqrt(0.001) |g|: about lr = 0.001 against the sign of its
+    # gradient, whatever the gradient's size, unless it is so small that epsilon matters.
+    delta, grad = step["layers"][1]["delta"]["kernel"], step["layers"][1]["gradient"]["kernel"]
+    a = np.sqrt(0.001) * np.abs(grad.astype(np.float64))
+    np.testing.assert_allclose(delta, -0.001 * np.sign(grad) * a / (a + 1e-7), rtol=1e-3, atol=1e-9)
+    clear = np.abs(grad) > 1e-3
+    np.testing.assert_allclose(delta[clear], -0.001 * np.sign(grad[clear]), rtol=0.005)
+    slow = explain.backprop_step(weights_only, data[2][0], int(data[3][0]), learning_rate=0.001)
+    assert slow["optimizer"]["learning_rate"] == 0.001
+    with pytest.raises(DigitlensError, match="label"):
+        explain.backprop_step(weights_only, data[2][0], 10)
+
+
+# ---- other shapes of network --------------------------------------------------------------------
+
+def test_deeper_network_with_dropout_and_flat_input(data):
+    x, y, x_test, y_test = data
+    model = Sequential([Dense(64, "tanh", input_shape=(784,)), Dropout(0.3), Dense(32, "relu"),
+                        Dense(10, "softmax")], seed=0)
+    model.compile(Adam(0.002))
+    model.fit(x[:2000].reshape(-1, 784), y[:2000], epochs=1, verbose=0)
+    image = x_test[0]
+    t = explain.trace(model, image)
+    np.testing.assert_allclose(t["probabilities"], model.predict(image.reshape(1, 784))[0], atol=1e-6)
+    assert [row["type"] for row in t["layers"]] == ["Dense", "Dropout", "Dense", "Dense"]
+    assert explain.weight_images(model).shape == (64, 28, 28)
+    assert explain.output_templates(model, x_test[:50]).shape == (10, 28, 28)
+    c = explain.output_contributions(model, image, 3)
+    assert len(c["contributions"]) == 32
+    assert c["bias"] + sum(c["contributions"]) == pytest.approx(c["z"], abs=1e-4)
+    table = explain.parameter_table(model)
+    assert table["total"] == 784 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10 == model.params.size
+    i = misread(model, x_test[:200], y_test[:200])
+    first = explain.backprop_step(model, x_test[i], int(y_test[i]))
+    again = explain.backprop_step(model, x_test[i], int(y_test[i]))
+    assert first["probs_after"] == again["probs_after"]            # Dropout is off: repeatable
+    assert first["probs_after"][first["label"]] > first["probs_before"][first["label"]]
+
+
+# ---- test set, history, JSON, display -----------------------------------------------------------
+
+def test_evaluate(model, data):
+    _, _, x, y = data
+    e = explain.evaluate(model, x, y)
+    loss, accuracy = model.evaluate(x, y)
+    assert e["accuracy"] == pytest.approx(accuracy) and e["loss"] == pytest.approx(loss, rel=1e-5)
+    confusion = np.asarray(e["confusion"])
+    assert confusion.sum() == len(y) and np.trace(confusion) / len(y) == pytest.approx(accuracy)
+    np.testing.assert_array_equal(confusion.sum(axis=1), np.bincount(y, minlength=10))
+    for k in range(10):
+        assert e["per_class_accuracy"][k] == pytest.approx(confusion[k, k] / confusion[k].sum())
+    mistakes = e["confident_mistakes"]
+    assert mistakes and all(m["label"] != m["predicted"] for m in mistakes)
+    assert [m["confidence"] for m in mistakes] == sorted((m["confidence"] for m in mistakes), reverse=True)
+    probs = model.predict(x[mistakes[0]["index"]][None])[0]
+    assert mistakes[0]["confidence"] == pytest.approx(probs.max())
+
+
+def test_curves(model):
+    c = explain.curves(model.history)
+    assert c["epoch"]["x"] == [1] and len(c["epoch"]["loss"]) == 1
+    steps = len(model.history.batches)
+    assert len(c["batch"]["loss"]) == steps == 188
+    assert c["batch"]["x"][-1] == pytest.approx(1.0) and c["batch"]["x"][0] == pytest.approx(1 / steps)
+    assert len(c["batch"]["smoothed_loss"]) == steps
+    assert explain.curves({"loss": [0.5, 0.3]})["epoch"]["loss"] == [0.5, 0.3]
+    with pytest.raises(DigitlensError, match="history"):
+        explain.curves(None)
+
+
+def test_everything_converts_to_json(model, data):
+    image, label = data[2][0], int(data[3][0])
+    for result in (explain.parameter_table(model), explain.trace(model, image),
+                   explain.output_contributions(model, image, 7), explain.evaluate(model, data[2], data[3]),
+                   explain.backprop_step(model, image, label), explain.neuron_detail(model, image, 3),
+                   explain.curves(model.history), explain.flatten_strip(image)):
+        json.loads(json.dumps(explain.to_json(result)))
+    e = explain.explain(model, image, label, data[2][:200], data[3][:200])
+    text = json.dumps(e.to_json())
+    assert '"prediction"' in text and '"backprop"' in text
+
+
+def test_explanation_and_model_display_as_html(model, data):
+    e = explain.explain(model, data[2][0], int(data[3][0]))
+    page = e._repr_html_()
+    assert "<img" in page and "data:image/png;base64," in page and "prediction" in page.lower()
+    assert "<svg" in explain.model_html(model)

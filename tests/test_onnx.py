@@ -1,0 +1,77 @@
+"""ONNX export, checked with onnx.checker and run with onnxruntime on the real MNIST test set."""
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from digitlens import io  # noqa: E402
+from digitlens.errors import ModelFileError  # noqa: E402
+from digitlens.nn import Dense, Dropout, Flatten, Sequential, lesson_model  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def test_images(mnist):
+    (x_train, y_train), (x_test, _) = mnist
+    return x_train[:512], y_train[:512], x_test
+
+
+def briefly_trained(model, test_images):
+    x, y, _ = test_images
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=1, batch_size=64, verbose=0)
+    return model
+
+
+def run(path, images):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"images": images})[0]
+
+
+def test_lesson_model_exports_and_runs_like_digitlens(test_images, tmp_path):
+    model = briefly_trained(lesson_model(seed=0), test_images)
+    path = tmp_path / "mnist.onnx"
+    io.export_onnx(model, path)
+
+    proto = onnx.load(path)
+    onnx.checker.check_model(proto)
+    assert proto.ir_version == 8
+    assert [(o.domain, o.version) for o in proto.opset_import] == [("", 13)]
+    assert [n.op_type for n in proto.graph.node] == ["Flatten", "Gemm", "Relu", "Gemm", "Softmax"]
+    dims = proto.graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param or d.dim_value for d in dims] == ["N", 28, 28]
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    kernel = next(t for t in proto.graph.initializer if t.name == "dense_kernel")
+    assert list(kernel.dims) == [784, 256]                   # Keras's (inputs, units), as is
+
+    x_test = test_images[2]
+    images = x_test.astype(np.float32) / 255.0                # all 10,000 test images
+    np.testing.assert_allclose(run(path, images), model.predict(x_test), atol=1e-5)
+    for batch in (1, 7):                                      # the batch size is left open
+        np.testing.assert_allclose(run(path, images[:batch]), model.predict(x_test[:batch]), atol=1e-5)
+
+
+@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "linear"])
+def test_other_activations_dropout_and_two_hidden_layers(hidden, test_images, tmp_path):
+    model = Sequential([Flatten(input_shape=(28, 28)), Dense(64, hidden), Dropout(0.3),
+                        Dense(32, "relu"), Dense(10, "softmax")], seed=1)
+    model = briefly_trained(model, test_images)
+    path = tmp_path / "model.onnx"
+    io.export_onnx(model, path)
+    proto = onnx.load(path)
+    onnx.checker.check_model(proto)
+    ops = [n.op_type for n in proto.graph.node]
+    expected = {"sigmoid": ["Sigmoid"], "tanh": ["Tanh"], "linear": []}[hidden]
+    assert ops == ["Flatten", "Gemm", *expected, "Gemm", "Relu", "Gemm", "Softmax"]   # no Dropout
+
+    x_test = test_images[2]
+    np.testing.assert_allclose(run(path, x_test.astype(np.float32) / 255.0), model.predict(x_test),
+                               atol=1e-5)
+
+
+def test_export_into_a_missing_directory_is_one_line(tmp_path):
+    target = tmp_path / "missing" / "model.onnx"
+    with pytest.raises(ModelFileError, match="does not exist") as info:
+        io.export_onnx(lesson_model(seed=0).build(), target)
+    assert "\n" not in str(info.value) and str(target) in str(info.value)

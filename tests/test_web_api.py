@@ -1,0 +1,467 @@
+"""The web app's JSON API, in process: every endpoint, and every kind of bad request.
+
+The app is created with a model trained briefly on real MNIST (conftest's small_trained_model) and
+the real MNIST files; each answer is checked against the same digitlens code the CLI uses.
+"""
+
+import base64
+import io
+import json
+import re
+import socket
+import statistics
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from digitlens.datasets.images import prepare_image
+from digitlens.errors import DigitlensError
+from digitlens.nn.summary import summary_text
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from digitlens.web.app import create_app  # noqa: E402
+from digitlens.web.guard import allowed_host_names, host_name  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+STATIC = Path(__file__).resolve().parents[1] / "src" / "digitlens" / "web" / "static"
+BASE = "http://127.0.0.1:8000"
+
+
+def png_data_url(image):
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def drawn_seven():
+    """A "7" as the page's canvas sends it: white strokes on black, 336x336."""
+    image = Image.new("L", (336, 336), 0)
+    ImageDraw.Draw(image).line([(80, 70), (250, 70), (180, 180), (150, 280)], fill=255, width=24, joint="curve")
+    return image
+
+
+@pytest.fixture(scope="module")
+def data(mnist_dir):
+    from digitlens.datasets import mnist
+
+    return mnist.load_dataset(mnist_dir)
+
+
+@pytest.fixture(scope="module")
+def model(small_trained_model):
+    return small_trained_model
+
+
+@pytest.fixture
+def client(model, data):
+    return TestClient(create_app(model, dataset=data), base_url=BASE)
+
+
+@pytest.fixture
+def digit(data):
+    return data.x_test[0]          # a 7
+
+
+def assert_error(response, status, *words):
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and "\n" not in detail
+    for word in words:
+        assert word in detail, detail
+    return detail
+
+
+# ---- the page ------------------------------------------------------------------------------
+
+def test_the_page_and_its_assets_are_served_from_the_package(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    for test_id in ("draw-canvas", "clear", "prediction", "train-start", "train-curve"):
+        assert f'data-testid="{test_id}"' in page.text
+    for asset in ("/static/js/main.js", "/static/css/app.css"):
+        response = client.get(asset)
+        assert response.status_code == 200 and response.content
+    assert "javascript" in client.get("/static/js/main.js").headers["content-type"]
+
+
+def test_no_asset_comes_from_the_network():
+    """No src=, href=, import, url() or fetch() points off the server (works with no network)."""
+    remote = re.compile(r"""(?:src|href|from|import|url\(|fetch\(|EventSource\()[ \t]*=?[ \t]*["'`]?[ \t]*(?:https?:)?//""")
+    for path in STATIC.rglob("*"):
+        if path.suffix in (".html", ".js", ".css"):
+            assert not remote.search(path.read_text()), path
+
+
+def test_openapi_schema_lists_every_endpoint(client):
+    schema = client.get("/api/openapi.json").json()
+    paths = set(schema["paths"])
+    for path in ("/api/predict", "/api/neuron", "/api/output", "/api/backprop", "/api/status", "/api/model",
+                 "/api/weights", "/api/data", "/api/evaluation", "/api/train", "/api/train/events",
+                 "/api/train/pause", "/api/train/resume", "/api/train/stop", "/api/model/upload",
+                 "/api/model/download"):
+        assert path in paths, path
+    assert client.get("/docs").status_code == 404     # Swagger UI would load from a CDN
+
+
+# ---- one digit -----------------------------------------------------------------------------
+
+def test_predict_a_drawing_the_way_the_cli_does(client, model):
+    image = drawn_seven()
+    r = client.post("/api/predict", json={"image": png_data_url(image)})
+    assert r.status_code == 200, r.text
+    p = r.json()
+    prepared = prepare_image(np.asarray(image))
+    assert np.array_equal(np.array(p["image"], dtype=np.uint8), prepared)
+    expected = model.predict(prepared[None])[0]
+    np.testing.assert_allclose(p["probabilities"], expected, rtol=1e-5, atol=1e-7)
+    assert p["prediction"] == 7 == int(expected.argmax())
+    assert p["flatten"]["strip"] == prepared.reshape(-1).tolist() and p["flatten"]["starts"][:2] == [0, 28]
+    hidden, output = p["layers"]
+    assert len(hidden["z"]) == len(hidden["activation"]) == 256 and hidden["activation_name"] == "relu"
+    assert min(hidden["activation"]) >= 0 and len(output["activation"]) == 10
+    assert p["steps"]["cropped"].startswith("data:image/png;base64,") and len(p["steps"]["box"]) == 4
+    assert p["steps"]["size"] == [336, 336] and p["steps"]["inverted"] is False
+    assert abs(sum(p["softmax"]["probs"]) - 1) < 1e-5
+
+
+def test_predict_prepared_pixels(client, model, data):
+    for index in range(3):
+        r = client.post("/api/predict", json={"pixels": data.x_test[index].tolist()})
+        expected = model.predict(data.x_test[index:index + 1])[0]
+        np.testing.assert_allclose(r.json()["probabilities"], expected, rtol=1e-5, atol=1e-7)
+        assert r.json()["steps"] is None
+    flat = client.post("/api/predict", json={"pixels": data.x_test[0].reshape(-1).tolist()})
+    assert flat.json()["prediction"] == int(data.y_test[0])
+
+
+def test_predict_with_all_activations_takes_under_20_ms_server_side(client, digit):
+    drawing = png_data_url(drawn_seven())
+    for body in ({"image": drawing}, {"pixels": digit.tolist()}):
+        times = []
+        for _ in range(15):
+            r = client.post("/api/predict", json=body)
+            times.append(float(r.headers["server-timing"].split("dur=")[1]))
+        assert statistics.median(times[3:]) < 20, times
+
+
+def test_neuron_detail(client, model, digit):
+    r = client.post("/api/neuron", json={"pixels": digit.tolist(), "neuron": 17})
+    assert r.status_code == 200
+    d = r.json()
+    kernel = model.layers[1].kernel
+    np.testing.assert_array_equal(np.array(d["weights"], np.float32), kernel[:, 17].reshape(28, 28))
+    contributions = np.array(d["pixel_contributions"])
+    assert contributions.shape == (28, 28)
+    assert d["z"] == pytest.approx(contributions.sum() + d["bias"], abs=1e-4)
+    assert d["activation"] == pytest.approx(max(d["z"], 0.0), abs=1e-6)
+    assert len(d["outgoing"]) == 10
+
+
+def test_output_contributions(client, digit):
+    r = client.post("/api/output", json={"pixels": digit.tolist(), "output": 7, "top": 5})
+    d = r.json()
+    assert sum(d["contributions"]) + d["bias"] == pytest.approx(d["z"], abs=1e-4)
+    assert len(d["top_up"]) <= 5 and all(row["contribution"] > 0 for row in d["top_up"])
+    assert all(row["contribution"] < 0 for row in d["top_down"])
+
+
+def test_backprop_step_learns_without_touching_the_apps_model(client, model, digit):
+    before = client.post("/api/predict", json={"pixels": digit.tolist()}).json()
+    r = client.post("/api/backprop", json={"pixels": digit.tolist(), "label": 3, "optimizer": "sgd",
+                                           "learning_rate": 0.05})
+    assert r.status_code == 200, r.text
+    step = r.json()
+    assert step["loss_after"] < step["loss_before"]
+    assert step["probs_after"][3] > step["probs_before"][3]
+    maps = np.frombuffer(base64.b64decode(step["change_maps"]["base64"]), dtype="<f4")
+    assert step["change_maps"]["shape"] == [256, 28, 28] and maps.size == 256 * 784
+    # one image through ReLU: each neuron's change is the image scaled - zero where the image is blank
+    assert np.all(maps.reshape(256, 784)[:, digit.reshape(-1) == 0] == 0)
+    assert step["top_strengthened"][0]["delta"] > 0 and step["top_weakened"][0]["delta"] < 0
+    first = [c for c in step["top_strengthened"] + step["top_weakened"] if c["pixel"] is not None]
+    for c in first:
+        assert c["from"] == 28 * c["pixel"][0] + c["pixel"][1]
+    after = client.post("/api/predict", json={"pixels": digit.tolist()}).json()
+    assert after["probabilities"] == before["probabilities"] and after["version"] == before["version"]
+
+
+# ---- the model and the data ----------------------------------------------------------------
+
+def test_status_and_summary(client, model):
+    status = client.get("/api/status").json()
+    assert status["model"]["params"] == 203_530 and status["model"]["hidden"][0]["units"] == 256
+    assert status["training"] is None
+    summary = client.get("/api/model").json()
+    assert summary["summary"] == summary_text(model)
+    rows = {row["name"]: row for row in summary["parameters"]["layers"]}
+    assert rows["dense"]["text"] == "kernel 784 x 256 = 200,704 weights + 256 biases = 200,960"
+    assert summary["parameters"]["total"] == 203_530
+
+
+def test_weight_pictures_are_the_kernel_columns(client, model):
+    r = client.get("/api/weights", params={"first": 4, "count": 8}).json()
+    packed = r["weights"]
+    values = np.frombuffer(base64.b64decode(packed["base64"]), dtype="<f4").reshape(packed["shape"])
+    np.testing.assert_array_equal(values, model.layers[1].kernel[:, 4:12].T.reshape(8, 28, 28))
+
+
+def test_data_and_evaluation(client, model, data):
+    d = client.get("/api/data").json()
+    assert sum(d["train_counts"]) == 60_000 and sum(d["test_counts"]) == 10_000
+    assert len(d["samples"]) == 10 and all(len(s) == 12 for s in d["samples"])
+    sample = d["samples"][3][0]
+    assert data.y_test[sample["index"]] == 3 and np.array_equal(sample["image"], data.x_test[sample["index"]])
+    e = client.get("/api/evaluation").json()
+    loss, accuracy = model.evaluate(data.x_test, data.y_test)
+    assert e["accuracy"] == pytest.approx(accuracy) and e["loss"] == pytest.approx(loss, rel=1e-5)
+    assert np.array(e["confusion"]).sum() == 10_000
+    mistake = e["confident_mistakes"][0]
+    assert np.array_equal(mistake["image"], data.x_test[mistake["index"]]) and mistake["label"] != mistake["predicted"]
+    assert client.get("/api/data/test/5").json()["label"] == int(data.y_test[5])
+
+
+# ---- training ------------------------------------------------------------------------------
+
+def read_events(client, since=0):
+    events = []
+    with client.stream("GET", "/api/train/events", params={"since": since}) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:]))
+    return events
+
+
+def test_training_streams_progress_and_replaces_the_model(client, data, digit):
+    version = client.get("/api/status").json()["version"]
+    r = client.post("/api/train", json={"hidden_units": 32, "activation": "tanh", "epochs": 2, "batch_size": 50,
+                                        "samples": 1000, "learning_rate": 0.003, "seed": 1})
+    assert r.status_code == 202, r.text
+    events = read_events(client)
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done" and kinds.count("epoch") == 2
+    assert [e["id"] for e in events] == list(range(len(events)))
+    start = events[0]
+    assert start["steps_per_epoch"] == 20 and start["total_steps"] == 40
+    assert start["weights"]["shape"] == [32, 28, 28]
+    points = [p for e in events if e["type"] == "progress" for p in e["points"]]
+    assert [p[0] for p in points] == list(range(1, 41))          # every batch, once, in order
+    assert events[-1]["state"] == "finished" and events[-1]["test_accuracy"] > 0.5
+    epoch = [e for e in events if e["type"] == "epoch"][-1]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(epoch)
+
+    status = client.get("/api/status").json()
+    assert status["version"] > version and status["model"]["hidden"][0] == {
+        "name": "dense", "type": "Dense", "units": 32, "activation": "tanh", "output_shape": [32]}
+    p = client.post("/api/predict", json={"pixels": digit.tolist()}).json()
+    assert len(p["layers"][0]["activation"]) == 32
+    assert client.get("/api/train").json()["state"] == "finished"
+    replay = read_events(client, since=len(events) - 1)
+    assert [e["type"] for e in replay] == ["done"]
+
+
+def test_one_job_at_a_time_pause_resume_stop(client):
+    r = client.post("/api/train", json={"epochs": 3, "batch_size": 10, "samples": 6000, "hidden_units": 64})
+    assert r.status_code == 202
+    assert_error(client.post("/api/train", json={"epochs": 1}), 409, "already running")
+    deadline = time.time() + 10
+    while client.get("/api/train").json()["progress"] is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert client.post("/api/train/pause").json()["state"] == "paused"
+    time.sleep(0.3)
+    step = client.get("/api/train").json()["progress"]["step"]
+    time.sleep(0.4)
+    assert client.get("/api/train").json()["progress"]["step"] == step      # paused: no steps
+    assert client.post("/api/train/resume").json()["state"] == "running"
+    assert client.post("/api/train/stop").json()["state"] == "stopping"
+    events = read_events(client)
+    assert events[-1]["type"] == "done" and events[-1]["state"] == "stopped"
+    assert "stopped after" in client.get("/api/status").json()["model"]["origin"]
+    assert client.post("/api/train", json={"epochs": 1, "samples": 100}).status_code == 202
+    read_events(client)
+
+
+def test_predictions_stay_fast_while_training(client, digit):
+    client.post("/api/train", json={"epochs": 1, "batch_size": 16, "samples": 20000})
+    times = []
+    for _ in range(20):
+        r = client.post("/api/predict", json={"pixels": digit.tolist()})
+        times.append(float(r.headers["server-timing"].split("dur=")[1]))
+    client.post("/api/train/stop")
+    read_events(client)
+    assert statistics.median(times) < 20, times
+
+
+# ---- model files ---------------------------------------------------------------------------
+
+def test_load_a_real_keras_file_and_every_endpoint_uses_it(client):
+    expected = np.load(FIXTURES / "keras_expected.npz")
+    upload = client.post("/api/model/upload", files={"file": ("my_model.keras", (FIXTURES / "keras_small.keras").read_bytes())})
+    assert upload.status_code == 200, upload.text
+    assert upload.json()["info"]["origin"] == "loaded from my_model.keras"
+    x = expected["x_uint8"]
+    p = client.post("/api/predict", json={"pixels": x[0].tolist()}).json()
+    np.testing.assert_allclose(p["probabilities"], expected["probs_keras_small"][0], atol=1e-5)
+    assert len(p["layers"][0]["activation"]) == 16
+    assert client.post("/api/neuron", json={"pixels": x[0].tolist(), "neuron": 15}).status_code == 200
+    assert client.post("/api/output", json={"pixels": x[0].tolist(), "output": 2}).status_code == 200
+    assert client.post("/api/backprop", json={"pixels": x[0].tolist(), "label": 2}).status_code == 200
+    assert client.get("/api/model").json()["parameters"]["total"] == 12_730
+    assert client.get("/api/evaluation").json()["count"] == 10_000
+    assert_error(client.post("/api/neuron", json={"pixels": x[0].tolist(), "neuron": 16}), 400, "0 to 15")
+
+    saved = client.get("/api/model/download")
+    assert saved.status_code == 200 and saved.content[:2] == b"PK"
+    again = client.post("/api/model/upload", files={"file": ("again.keras", saved.content)})
+    assert again.status_code == 200
+    q = client.post("/api/predict", json={"pixels": x[0].tolist()}).json()
+    np.testing.assert_allclose(q["probabilities"], p["probabilities"], atol=1e-7)
+
+    legacy = client.post("/api/model/upload", files={"file": ("old.h5", (FIXTURES / "keras_small_legacy.h5").read_bytes())})
+    assert legacy.status_code == 200, legacy.text
+    two_hidden = client.post("/api/model/upload", files={"file": ("tanh.keras", (FIXTURES / "keras_small_tanh.keras").read_bytes())})
+    assert two_hidden.status_code == 200
+    assert len(client.post("/api/predict", json={"pixels": x[0].tolist()}).json()["layers"]) == 3
+
+
+def test_bad_model_files_are_refused_with_one_line(client):
+    conv = client.post("/api/model/upload", files={"file": ("conv.keras", (FIXTURES / "keras_conv.keras").read_bytes())})
+    assert_error(conv, 422, "conv.keras")
+    assert_error(client.post("/api/model/upload", files={"file": ("m.keras", b"not a zip")}), 422, "zip")
+    assert_error(client.post("/api/model/upload", files={"file": ("m.pkl", b"\x80\x04")}), 422, ".keras or .h5")
+    assert_error(client.post("/api/model/upload", files={"file": ("m.h5", b"\x89HDF\r\n\x1a\nrest")}), 422, "HDF5")
+    assert_error(client.post("/api/model/upload", files={"file": ("m.keras", b"")}), 422, "empty")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", b"\0" * (600 * 2**20))     # 600 MB of zeros in 0.6 MB
+    assert_error(client.post("/api/model/upload", files={"file": ("bomb.keras", bomb.getvalue())}), 422, "unpacks to")
+    assert_error(client.post("/api/model/upload"), 422, "file")
+    assert client.get("/api/status").json()["model"]["params"] == 203_530      # still the old model
+
+
+# ---- bad requests --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body, status, words", [
+    ({"pixels": [1, 2, 3]}, 422, ["pixels", "784", "(3,)"]),
+    ({"pixels": [[0] * 28] * 27 + [[0] * 29]}, 422, ["pixels", "ragged"]),
+    ({"pixels": [[0] * 29] * 28}, 422, ["pixels", "(28, 29)"]),
+    ({"pixels": [300] * 784}, 422, ["0 to 255", "300"]),
+    ({"pixels": [-1] * 784}, 422, ["0 to 255"]),
+    ({"pixels": ["a"] * 784}, 422, ["pixels"]),
+    ({"pixels": [0] * 785}, 422, ["pixels"]),
+    ({"image": "aGVsbG8gd29ybGQ="}, 422, ["not an image"]),
+    ({"image": "data:image/png;base64,%%%"}, 422, ["base64"]),
+    ({"image": "data:text/plain,hello"}, 422, ["base64"]),
+    ({"image": ""}, 422, ["image"]),
+    ({}, 422, ["exactly one"]),
+    ({"image": "x", "pixels": [0] * 784}, 422, ["exactly one"]),
+    ({"pixels": [0] * 784, "extra": 1}, 422, ["extra"]),
+])
+def test_bad_predict_requests(client, body, status, words):
+    assert_error(client.post("/api/predict", json=body), status, *words)
+
+
+def test_blank_and_huge_pictures(client):
+    blank = Image.new("L", (100, 100), 0)
+    assert_error(client.post("/api/predict", json={"image": png_data_url(blank)}), 422, "blank")
+    # a PNG header claiming 10000 x 7000 pixels is refused before any pixel is decoded
+    huge = Image.new("1", (10000, 7000), 0)
+    assert_error(client.post("/api/predict", json={"image": png_data_url(huge)}), 422, "10000x7000")
+    bomb = Image.new("1", (20000, 20000), 0)      # past Pillow's own decompression-bomb limit
+    assert_error(client.post("/api/predict", json={"image": png_data_url(bomb)}), 422, "too large")
+
+
+@pytest.mark.parametrize("path, body, words", [
+    ("/api/neuron", {"pixels": [0] * 784, "neuron": 256}, ["neuron", "0 to 255", "256"]),
+    ("/api/neuron", {"pixels": [0] * 784, "neuron": -1}, ["neuron"]),
+    ("/api/neuron", {"pixels": [0] * 784, "neuron": "seven"}, ["neuron"]),
+    ("/api/neuron", {"pixels": [0] * 10, "neuron": 1}, ["pixels"]),
+    ("/api/neuron", {"neuron": 1}, ["pixels", "required"]),
+    ("/api/output", {"pixels": [0] * 784, "output": 10}, ["output", "0 to 9"]),
+    ("/api/backprop", {"pixels": [0] * 784, "label": 10}, ["label", "0 to 9"]),
+    ("/api/backprop", {"pixels": [0] * 784, "label": 1, "learning_rate": -1}, ["learning_rate"]),
+    ("/api/backprop", {"pixels": [0] * 784, "label": 1, "optimizer": "magic"}, ["optimizer"]),
+    ("/api/train", {"epochs": 0}, ["epochs"]),
+    ("/api/train", {"batch_size": 100000}, ["batch_size"]),
+    ("/api/train", {"activation": "softmax"}, ["activation"]),
+    ("/api/train", {"learning_rate": 0}, ["learning_rate"]),
+    ("/api/train", {"hidden_units": 1e9}, ["hidden_units"]),
+])
+def test_bad_requests_get_4xx_json_with_a_clear_message(client, path, body, words):
+    r = client.post(path, json=body)
+    assert 400 <= r.status_code < 500
+    assert_error(r, r.status_code, *words)
+
+
+def test_malformed_json_and_wrong_methods(client):
+    r = client.post("/api/predict", content=b"{not json", headers={"content-type": "application/json"})
+    assert_error(r, 422, "JSON")
+    assert client.get("/api/predict").status_code == 405
+    assert client.get("/api/nothing").status_code == 404
+    assert_error(client.get("/api/weights", params={"count": 0}), 422, "count")
+    assert_error(client.get("/api/data/test/10000"), 400, "0 to 9999")
+
+
+def test_oversized_bodies_are_refused(client):
+    assert_error(client.post("/api/neuron", content=b"x" * (300 * 1024), headers={"content-type": "application/json"}),
+                 413, "/api/neuron", "256 KB")
+    assert_error(client.post("/api/predict", content=b"x" * (13 * 2**20), headers={"content-type": "application/json"}),
+                 413, "12 MB")
+
+    def chunks():                       # no Content-Length: the guard counts as the body arrives
+        for _ in range(40):
+            yield b"x" * 2**20
+    assert_error(client.post("/api/predict", content=chunks(), headers={"content-type": "application/json"}), 413)
+    r = client.post("/api/model/upload", files={"file": ("big.keras", b"\0" * (65 * 2**20))})
+    assert_error(r, 413, "64 MB")
+
+
+def test_requests_for_other_hosts_and_sites_are_refused(model, data):
+    app = create_app(model, dataset=data)
+    for host in ("evil.example", "evil.example:8000", "127.0.0.1.evil.example", "localhost.evil:8000", ""):
+        r = TestClient(app, base_url=BASE).get("/api/status", headers={"host": host})
+        assert_error(r, 403, "Host")
+    for host in ("127.0.0.1:8000", "localhost:8000", "[::1]:8000", "LOCALHOST"):
+        assert TestClient(app, base_url=BASE).get("/api/status", headers={"host": host}).status_code == 200
+    client = TestClient(app, base_url=BASE)
+    cross = client.post("/api/train/stop", headers={"origin": "http://evil.example"})
+    assert_error(cross, 403, "other sites")
+    assert_error(client.post("/api/train/stop", headers={"sec-fetch-site": "cross-site"}), 403)
+    same = client.post("/api/predict", json={"pixels": [0] * 784}, headers={"origin": "http://127.0.0.1:8000"})
+    assert same.status_code == 200
+
+
+def test_allowed_host_names():
+    assert allowed_host_names("127.0.0.1") >= {"localhost", "127.0.0.1", "::1"}
+    assert "*ip" in allowed_host_names("0.0.0.0") and "*ip" not in allowed_host_names("127.0.0.1")
+    assert host_name("[::1]:8000") == "::1" and host_name("Example.COM:80") == "example.com"
+
+
+def test_no_model_and_no_data_are_409s_not_500s(model, tmp_path):
+    client = TestClient(create_app(None, data_dir=tmp_path), base_url=BASE)
+    assert client.get("/api/status").json()["model"] is None
+    assert_error(client.post("/api/predict", json={"pixels": [0] * 784}), 409, "no model yet")
+    assert_error(client.get("/api/model"), 409, "no model")
+    assert_error(client.get("/api/train"), 409, "no training job")
+    assert_error(client.post("/api/train/stop"), 409)
+    assert_error(client.get("/api/data"), 409, str(tmp_path))
+    assert_error(client.post("/api/train", json={}), 409, str(tmp_path))
+
+
+def test_serve_refuses_a_port_in_use():
+    from digitlens.web.server import check_port
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(DigitlensError, match=f"port {port} .* in use"):
+            check_port("127.0.0.1", port)
+    with pytest.raises(DigitlensError, match="--port"):
+        check_port("127.0.0.1", 70000)
