@@ -1,30 +1,27 @@
 """A rich progress bar per epoch, as a training callback."""
 
-import time
-
 from ..nn import Callback
 
 
 class EpochProgress(Callback):
-    """One bar per epoch with the running loss and accuracy; then a line with the epoch's results."""
+    """While an epoch runs, a bar with the running loss and accuracy and the time left; when it
+    ends, the bar gives way to one line with the epoch's results."""
 
     def __init__(self, console):
         self.console = console
 
     def on_train_begin(self, logs=None):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("{task.fields[metrics]}"), TimeRemainingColumn(),
-                                 console=self.console, transient=True)
-        self.progress.start()
         # Updating a bar costs a few microseconds; every step of an epoch is more than needed.
         self.every = max(1, self.params["steps"] // 200)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-        self.task = self.progress.add_task("", total=self.params["steps"], metrics="",
-                                           epoch=f"{epoch + 1}/{self.params['epochs']}")
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn(f"epoch {epoch + 1}/{self.params['epochs']}"), BarColumn(),
+                                 MofNCompleteColumn(), TextColumn("{task.fields[metrics]}"),
+                                 TimeRemainingColumn(), console=self.console, transient=True)
+        self.task = self.progress.add_task("", total=self.params["steps"], metrics="")
+        self.progress.start()
 
     def on_train_batch_end(self, batch, logs=None):
         if batch % self.every == 0:
@@ -32,13 +29,10 @@ class EpochProgress(Callback):
                                  metrics=f"loss {logs['loss']:.4f}  accuracy {logs['accuracy']:.2%}")
 
     def on_epoch_end(self, epoch, logs=None):
-        self.progress.remove_task(self.task)
+        self.progress.stop()
         parts = [f"epoch {epoch + 1}/{self.params['epochs']}", f"loss {logs['loss']:.4f}",
                  f"accuracy {logs.get('accuracy', float('nan')):.2%}"]
         if "val_accuracy" in logs:
             parts.append(f"val_accuracy {logs['val_accuracy']:.2%}")
         parts.append(f"{logs['seconds']:.1f}s")
         self.console.print("  ".join(parts))
-
-    def on_train_end(self, logs=None):
-        self.progress.stop()

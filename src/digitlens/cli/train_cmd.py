@@ -122,6 +122,8 @@ def run(args):
     show.print(f"\n[bold]test accuracy {percent(test_accuracy)}[/bold] (loss {test_loss:.4f}) "
                f"after {train_seconds:.1f}s of training")
     show.print(f"saved to {out_path}")
-    show.print(f"next: digitlens evaluate {out_path}  |  digitlens explain {out_path} --out report.html  |  "
-               f"digitlens serve {out_path}")
+    show.print("next:", style="dim")
+    for step in (f"digitlens evaluate {out_path}", f"digitlens explain {out_path} --index 0 --out report.html",
+                 f"digitlens serve {out_path}"):
+        show.print(f"  {step}", style="dim", markup=False)
     return 0

@@ -38,7 +38,7 @@ def serve(model_path=None, host="127.0.0.1", port=8000, open_browser=False, data
     model, origin, dataset = get_model(model_path, data_dir)
     app = create_app(model, data_dir=data_dir, dataset=dataset, origin=origin,
                      allowed_hosts=allowed_hosts_for(host), after_training=keep_model)
-    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::", "") else host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
     print(f"digitlens is running at {url}  (Ctrl+C to stop)", flush=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
