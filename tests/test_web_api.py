@@ -68,6 +68,12 @@ def digit(data):
     return data.x_test[0]          # a 7
 
 
+def upload(client, name, fixture=None, data=None):
+    """POST a model file, the fixture's bytes unless `data` is given."""
+    content = data if data is not None else (FIXTURES / fixture).read_bytes()
+    return client.post("/api/model/upload", files={"file": (name, content)})
+
+
 def assert_error(response, status, *words):
     assert response.status_code == status, response.text
     detail = response.json()["detail"]
@@ -92,10 +98,19 @@ def test_the_page_and_its_assets_are_served_from_the_package(client):
 
 def test_no_asset_comes_from_the_network():
     """No src=, href=, import, url() or fetch() points off the server (works with no network)."""
-    remote = re.compile(r"""(?:src|href|from|import|url\(|fetch\(|EventSource\()[ \t]*=?[ \t]*["'`]?[ \t]*(?:https?:)?//""")
+    remote = re.compile(r"""(?:src|href|from|import|url\(|fetch\(|EventSource\()"""
+                        r"""[ \t]*=?[ \t]*["'`]?[ \t]*(?:https?:)?//""")
     for path in STATIC.rglob("*"):
         if path.suffix in (".html", ".js", ".css"):
             assert not remote.search(path.read_text()), path
+
+
+def test_the_page_cannot_be_framed_or_injected(client):
+    headers = client.get("/").headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "script-src" not in headers["content-security-policy"]        # default-src 'self' covers scripts
+    assert headers["x-content-type-options"] == "nosniff"
+    assert client.get("/api/status").headers["cache-control"] == "no-cache"
 
 
 def test_openapi_schema_lists_every_endpoint(client):
@@ -302,9 +317,9 @@ def test_predictions_stay_fast_while_training(client, digit):
 
 def test_load_a_real_keras_file_and_every_endpoint_uses_it(client):
     expected = np.load(FIXTURES / "keras_expected.npz")
-    upload = client.post("/api/model/upload", files={"file": ("my_model.keras", (FIXTURES / "keras_small.keras").read_bytes())})
-    assert upload.status_code == 200, upload.text
-    assert upload.json()["info"]["origin"] == "loaded from my_model.keras"
+    loaded = upload(client, "my_model.keras", "keras_small.keras")
+    assert loaded.status_code == 200, loaded.text
+    assert loaded.json()["info"]["origin"] == "loaded from my_model.keras"
     x = expected["x_uint8"]
     p = client.post("/api/predict", json={"pixels": x[0].tolist()}).json()
     np.testing.assert_allclose(p["probabilities"], expected["probs_keras_small"][0], atol=1e-5)
@@ -318,20 +333,20 @@ def test_load_a_real_keras_file_and_every_endpoint_uses_it(client):
 
     saved = client.get("/api/model/download")
     assert saved.status_code == 200 and saved.content[:2] == b"PK"
-    again = client.post("/api/model/upload", files={"file": ("again.keras", saved.content)})
+    again = upload(client, "again.keras", data=saved.content)
     assert again.status_code == 200
     q = client.post("/api/predict", json={"pixels": x[0].tolist()}).json()
     np.testing.assert_allclose(q["probabilities"], p["probabilities"], atol=1e-7)
 
-    legacy = client.post("/api/model/upload", files={"file": ("old.h5", (FIXTURES / "keras_small_legacy.h5").read_bytes())})
+    legacy = upload(client, "old.h5", "keras_small_legacy.h5")
     assert legacy.status_code == 200, legacy.text
-    two_hidden = client.post("/api/model/upload", files={"file": ("tanh.keras", (FIXTURES / "keras_small_tanh.keras").read_bytes())})
+    two_hidden = upload(client, "tanh.keras", "keras_small_tanh.keras")
     assert two_hidden.status_code == 200
     assert len(client.post("/api/predict", json={"pixels": x[0].tolist()}).json()["layers"]) == 3
 
 
 def test_bad_model_files_are_refused_with_one_line(client):
-    conv = client.post("/api/model/upload", files={"file": ("conv.keras", (FIXTURES / "keras_conv.keras").read_bytes())})
+    conv = upload(client, "conv.keras", "keras_conv.keras")
     assert_error(conv, 422, "conv.keras")
     assert_error(client.post("/api/model/upload", files={"file": ("m.keras", b"not a zip")}), 422, "zip")
     assert_error(client.post("/api/model/upload", files={"file": ("m.pkl", b"\x80\x04")}), 422, ".keras or .h5")
@@ -452,6 +467,20 @@ def test_no_model_and_no_data_are_409s_not_500s(model, tmp_path):
     assert_error(client.post("/api/train/stop"), 409)
     assert_error(client.get("/api/data"), 409, str(tmp_path))
     assert_error(client.post("/api/train", json={}), 409, str(tmp_path))
+
+
+def test_serve_starts_with_the_model_it_trained_last_time(model, clean_home):
+    from digitlens.web import server
+
+    server.keep_model(model)                 # what a training job in the app does when it ends
+    assert server.saved_model_path().is_file() and str(clean_home) in str(server.saved_model_path())
+    loaded, origin, dataset = server.get_model(None, None)
+    assert origin == "the model this app trained last time" and dataset is None
+    np.testing.assert_array_equal(loaded.get_weights()[0], model.get_weights()[0])
+    given, origin, _ = server.get_model(server.saved_model_path(), None)
+    assert origin == "loaded from last.keras"
+    with pytest.raises(DigitlensError, match="no such file"):
+        server.get_model(clean_home / "missing.keras", None)
 
 
 def test_serve_refuses_a_port_in_use():

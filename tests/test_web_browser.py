@@ -245,6 +245,7 @@ def test_guided_tour_walks_through_the_lesson(page):
     from playwright.sync_api import expect
 
     page.get_by_test_id("tour-start").click()
+    expect_prediction(page, 7)                  # the tour starts with a digit (MNIST test image #0) to look at
     titles = []
     for _ in range(10):
         title = page.locator("#tour-title").inner_text()
@@ -252,6 +253,7 @@ def test_guided_tour_walks_through_the_lesson(page):
         if "Counting" in title:
             expect(page.locator("#tour-text")).to_contain_text("203,530")
         if "Dense connections" in title:
+            page.wait_for_timeout(400)          # the spotlight glides to its target
             shot(page, "tour-dense")
         page.get_by_test_id("tour-next").click()
     assert titles[1] == "1. The data" and titles[-1] == "9. One step of backprop"
@@ -272,13 +274,17 @@ def test_train_for_one_epoch_and_watch_the_curve_grow(page):
     from playwright.sync_api import expect
 
     page.click("#tab-train")
+    # before training: the curves of how the loaded model was trained (its saved History)
+    expect(page.locator("#epoch-table tbody tr")).to_have_count(2)
+    assert page.get_by_test_id("train-curve").get_attribute("data-source") == "history"
     page.fill("#t-epochs", "1")            # the lesson's settings otherwise: 60,000 images, batches of 32
     page.get_by_test_id("train-start").click()
     curve = page.get_by_test_id("train-curve")
     counts = []
     deadline = time.time() + 40
     while time.time() < deadline:
-        counts.append(int(curve.get_attribute("data-points")))
+        if curve.get_attribute("data-source") == "job":       # not the loaded model's own history
+            counts.append(int(curve.get_attribute("data-points")))
         if page.locator("#train-status").inner_text().startswith(("Done", "Stopped")):
             break
         page.wait_for_timeout(250)

@@ -47,7 +47,8 @@ def check_dimensions(data, argument="image"):
     except UnidentifiedImageError:
         raise ImageError(f"{argument}: not an image (expected PNG, JPEG, GIF, BMP or WebP)") from None
     except Image.DecompressionBombError:
-        raise ImageError(f"{argument}: too large to be a digit image (over {Image.MAX_IMAGE_PIXELS:,} pixels)") from None
+        raise ImageError(f"{argument}: too large to be a digit image "
+                         f"(over {Image.MAX_IMAGE_PIXELS:,} pixels)") from None
     except (OSError, ValueError) as e:
         raise ImageError(f"{argument}: damaged or oversized image ({e})") from None
     if max(width, height) > MAX_IMAGE_SIDE:
@@ -67,7 +68,8 @@ def from_pixels(pixels, argument="pixels"):
     try:
         values = np.asarray(pixels, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ImageError(f"{argument}: expected 28x28 or 784 numbers 0-255, received ragged or non-numeric lists") from None
+        raise ImageError(f"{argument}: expected 28x28 or 784 numbers 0-255, "
+                         "received ragged or non-numeric lists") from None
     if values.size != SIZE * SIZE or values.shape not in ((SIZE * SIZE,), (SIZE, SIZE)):
         raise ImageError(f"{argument}: expected 28x28 or 784 numbers 0-255, received shape {values.shape}")
     if not np.isfinite(values).all() or values.min() < 0 or values.max() > 255:

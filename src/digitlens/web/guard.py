@@ -8,6 +8,8 @@ A server on 127.0.0.1 is still reachable from any web page the learner visits, t
     browser says where it came from in Origin (and Sec-Fetch-Site), so a request that changes
     something must come from this page itself.
 And every request body is read with a size limit (413 past it), so one upload cannot fill memory.
+Every answer also carries headers that keep other sites from framing the page or running scripts
+in it, and make the browser check the page's own files again rather than use stale copies.
 
 This is ASGI middleware: it sees each request before FastAPI does, and answers refusals itself
 with the same JSON shape as every other error: {"detail": "one line"}.
@@ -22,6 +24,13 @@ MB = 1024 * KB
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+                                 b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-cache"),        # revalidate (ETag) so an upgraded page is never stale
+]
 
 
 def allowed_host_names(bind_host):
@@ -111,6 +120,12 @@ class Guard:
 
         delivered = False
 
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                present = {key.lower() for key, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [h for h in HEADERS if h[0] not in present]
+            await send(message)
+
         async def replay():
             nonlocal delivered
             if not delivered:
@@ -118,7 +133,7 @@ class Guard:
                 return {"type": "http.request", "body": bytes(body), "more_body": False}
             return await receive()      # after the body: wait for the client to disconnect
 
-        return await self.app(scope, replay, send)
+        return await self.app(scope, replay, send_with_headers)
 
 
 def too_large(path, limit, received):

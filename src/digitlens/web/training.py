@@ -91,6 +91,13 @@ class TrainingJob:
     def publish(self, event):
         with self.changed:
             event["id"] = len(self.events)
+            if event["type"] == "weights":
+                # A page that connects late needs only the newest pictures: forget the older ones
+                # (about 270 KB each), so a long job does not pile them up in memory.
+                for old in reversed(self.events):
+                    if old["type"] == "weights":
+                        old["weights"] = None
+                        break
             self.events.append(event)
             self.changed.notify_all()
 
@@ -129,8 +136,9 @@ class TrainingJob:
             model.build()
             model.class_names = list(ds.class_names)
             model.dataset = ds.info.name
-            self.model = model
-            self.state = "running"
+            with self.changed:
+                if self.state == "starting":     # not if a stop came in meanwhile
+                    self.state = "running"
             recipes.train(model, x, y, recipe, validation_data=(ds.x_test, ds.y_test),
                           callbacks=[LiveProgress(self)])
             test_loss, test_accuracy = model.evaluate(ds.x_test, ds.y_test)
@@ -147,7 +155,8 @@ class TrainingJob:
         except Exception as error:   # the thread must report, never die silently
             if not isinstance(error, DigitlensError):
                 traceback.print_exc(file=sys.stderr)
-            message = str(error) if isinstance(error, DigitlensError) else f"training failed: {type(error).__name__}: {error}"
+            message = (str(error) if isinstance(error, DigitlensError)
+                       else f"training failed: {type(error).__name__}: {error}")
             self.result = {"detail": message}
             self._end("failed", self.result)
 

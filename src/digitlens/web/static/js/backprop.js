@@ -114,6 +114,7 @@ function show(r) {
     const rowsFirst = new Float32Array(hidden * outputs);
     for (let j = 0; j < hidden; j++) for (let k = 0; k < outputs; k++) rowsFirst[k * hidden + j] = out.data[j * outputs + k];
     drawDiverging(document.getElementById("bp-out"), rowsFirst, hidden, outputs, maxAbs(out.data) || 1e-12);
+    document.getElementById("bp-out-labels").replaceChildren(...r.class_names.map((c) => el("span", { text: c })));
   }
 }
 

@@ -7,7 +7,6 @@ import { blankDigit, emit, on, state, toast } from "./state.js";
 
 const MIN_INTERVAL = 50;   // ms between predictions while drawing: up to 20 a second
 let canvas, ctx, hint, sourceNote;
-let strokes = 0;           // strokes on the board since it was cleared
 let drawing = false;
 let points = [];
 let inFlight = false, pending = false, lastSent = 0;
@@ -35,7 +34,6 @@ function clearBoard() {
   ctx.globalCompositeOperation = "source-over";
   ctx.fillStyle = "#000";
   ctx.fillRect(0, 0, canvas.width, canvas.height);
-  strokes = 0;
   boardKind = "empty";
   hint.hidden = false;
 }
@@ -121,7 +119,6 @@ function endStroke(event) {
     ctx.stroke();
   }
   points = [];
-  strokes += 1;
   requestPredict(true);
 }
 

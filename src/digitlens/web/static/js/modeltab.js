@@ -3,7 +3,7 @@
 
 import { get } from "./api.js";
 import { drawGray, percent } from "./colors.js";
-import { className, el, emit, on, state, toast } from "./state.js";
+import { el, emit, on, state, toast } from "./state.js";
 
 let loadedFor = -1;
 let dataLoaded = false;

@@ -1,7 +1,7 @@
 // The network on screen, lit by the last prediction: the prepared digit, the flatten strip, the
 // hidden neurons and the outputs. Everything drawn here is a number /api/predict returned.
 
-import { drawGray, flat, lit, percent } from "./colors.js";
+import { drawGray, lit, percent } from "./colors.js";
 import { className, el, emit, on, state } from "./state.js";
 
 let grid, outputs, strip, stripInfo;
@@ -211,4 +211,3 @@ function highlightPixel(pixel) {
   ctx.fillRect(pixel[1], pixel[0], 1, 1);
 }
 
-export { flat };

@@ -2,7 +2,7 @@
 // the network it is about. Numbers in the text come from the API, like everything else.
 
 import { get } from "./api.js";
-import { state } from "./state.js";
+import { emit, state } from "./state.js";
 
 let showTab;
 let index = 0;
@@ -86,9 +86,15 @@ function isTyping(event) {
     || event.target.closest(".neuron-grid");
 }
 
-export function open(at = 0) {
+export async function open(at = 0) {
   active = true;
   document.getElementById("tour").hidden = false;
+  if (!state.digit && state.model) {         // give the network something to think about
+    try {
+      const d = await get("/api/data/test/0");
+      emit("load-digit", { pixels: d.image, source: `MNIST test image #0 (a ${d.label})`, label: d.label });
+    } catch (error) { /* no data: the tour still works, the network just stays dark */ }
+  }
   go(at);
 }
 

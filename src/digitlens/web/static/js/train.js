@@ -19,8 +19,8 @@ export function setup() {
     if (event.target.value === "default") { setValue("t-rate", 0.003); setValue("t-batch", 128); }
     else { setValue("t-rate", 0.001); setValue("t-batch", 32); }
   });
-  on("tab", (name) => { if (name === "train") { drawCharts(); if (!run) showCurrentWeights(); } });
-  on("model", () => { if (!run && state.tab === "train") showCurrentWeights(); });
+  on("tab", (name) => { if (name === "train") { drawCharts(); if (!run || run.fromHistory) showCurrentModel(); } });
+  on("model", () => { if ((!run || run.fromHistory) && state.tab === "train") showCurrentModel(); });
   window.addEventListener("resize", () => { if (state.tab === "train") drawCharts(); });
   drawCharts();
 }
@@ -146,6 +146,7 @@ function drawCharts() {
   const r = run || { points: [], epochs: [], stepsPerEpoch: 1, epochsPlanned: 1 };
   curve.dataset.points = String(r.points.length);
   curve.dataset.epochs = String(r.epochs.length);
+  curve.dataset.source = r.fromHistory ? "history" : run ? "job" : "none";
   if (document.getElementById("panel-train").hidden) return;
   const per = r.stepsPerEpoch || 1;
   const xMax = r.epochsPlanned || 1;
@@ -179,12 +180,31 @@ function showWeights(packed, note) {
   document.getElementById("weights-note").textContent = note;
 }
 
-async function showCurrentWeights() {
+// Before any job: the current model's weights, and its training curves if it remembers them
+// (explain.history.curves, via /api/model).
+async function showCurrentModel() {
   if (!state.model) return;
   try {
     const r = await get("/api/weights?count=64");
-    if (!run) showWeights(r.weights, "The current model's first-layer weights: the first 64 hidden neurons, each as the 28\u00d728 picture of its 784 incoming weights. Train to watch them form from random noise.");
+    if (!run || run.fromHistory) showWeights(r.weights, "The current model's first-layer weights: the first 64 hidden neurons, each as the 28\u00d728 picture of its 784 incoming weights. Train to watch them form from random noise.");
   } catch (error) {
     /* no first layer wired to pixels: nothing to show */
   }
+  let history = null;
+  try {
+    history = (await get("/api/model")).history;
+  } catch (error) {
+    return;
+  }
+  if (run && !run.fromHistory) return;           // a job started meanwhile
+  document.querySelector("#epoch-table tbody").replaceChildren();
+  if (!history) { run = null; drawCharts(); status("The trained model replaces the one the other tabs use."); return; }
+  const b = history.batch, e = history.epoch;
+  run = { fromHistory: true, stepsPerEpoch: 1, epochsPlanned: Math.max(1, ...e.x),
+    points: b.x.map((x, i) => [x, b.loss[i], b.accuracy[i], b.smoothed_loss[i], b.smoothed_accuracy[i]]),
+    epochs: e.x.map((x, i) => ({ epoch: i, step: x, loss: e.loss[i], accuracy: e.accuracy && e.accuracy[i],
+      val_loss: e.val_loss && e.val_loss[i], val_accuracy: e.val_accuracy && e.val_accuracy[i], seconds: e.seconds && e.seconds[i] })) };
+  run.epochs.forEach(addEpochRow);
+  status("These curves show how the current model was trained. Train a new one from random weights:");
+  drawCharts();
 }
