@@ -398,3 +398,17 @@ def test_explanation_and_model_display_as_html(model, data):
     page = e._repr_html_()
     assert "<img" in page and "data:image/png;base64," in page and "prediction" in page.lower()
     assert "<svg" in explain.model_html(model)
+
+
+def test_backprop_after_a_finished_schedule_still_teaches(small_trained_model, mnist):
+    """The default recipe's learning rate decays to 0; a step with it would change nothing, so
+    the explanation takes a plain SGD step instead and says so."""
+    from digitlens.explain.backprop import backprop_step
+
+    assert small_trained_model.optimizer.current_learning_rate() < 1e-9
+    (_, _), (x_test, y_test) = mnist
+    wrong_label = (int(y_test[0]) + 1) % 10
+    step = backprop_step(small_trained_model, x_test[0], wrong_label)
+    assert step["optimizer"]["source"] == "default SGD, schedule finished"
+    assert "decayed to 0" in step["note"]
+    assert step["probs_after"][wrong_label] > step["probs_before"][wrong_label]

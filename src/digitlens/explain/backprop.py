@@ -104,7 +104,7 @@ def make_twin(model, optimizer=None, learning_rate=None):
     """A separate model with the same layers, weights and optimizer state; Dropout switched off.
 
     Returns (twin, source) where source says where its optimizer came from: "model", "default
-    SGD" or "given". Changing the twin never changes `model`.
+    SGD", "default SGD, schedule finished" or "given". Changing the twin never changes `model`.
     """
     model._require_built()
     layers = []
@@ -119,10 +119,14 @@ def make_twin(model, optimizer=None, learning_rate=None):
     twin.params[...] = model.params
     twin.loss = model.loss or losses.get("sparse_categorical_crossentropy")
 
-    if optimizer is None and model.optimizer is not None:
+    # A learning-rate schedule that has decayed to zero (digitlens's default recipe ends there)
+    # would make the step change nothing, which teaches nothing: use plain SGD then too.
+    finished = model.optimizer is not None and model.optimizer.current_learning_rate() < 1e-9
+    if optimizer is None and model.optimizer is not None and not finished:
         twin.optimizer, source = copy.deepcopy(model.optimizer), "model"
     elif optimizer is None:
-        twin.optimizer, source = optimizers.SGD(DEFAULT_SGD_RATE), "default SGD"
+        twin.optimizer = optimizers.SGD(DEFAULT_SGD_RATE)
+        source = "default SGD, schedule finished" if finished else "default SGD"
         twin.optimizer.build(twin.params.size)
     else:
         twin.optimizer, source = copy.deepcopy(optimizers.get(optimizer)), "given"
@@ -180,4 +184,7 @@ def _note(optimizer, source):
         text = f"{name}: the change follows the optimizer's own update rule."
     if source == "default SGD":
         text = "This model has no optimizer, so the step uses plain SGD (learning rate 0.01). " + text
+    elif source == "default SGD, schedule finished":
+        text = ("Training ended with its learning rate decayed to 0, so the model's own optimizer "
+                "would change nothing; the step uses plain SGD (learning rate 0.01). " + text)
     return text
