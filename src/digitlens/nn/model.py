@@ -24,7 +24,8 @@ import time
 import numpy as np
 
 from . import callbacks as callbacks_module
-from . import losses, optimizers
+from . import inputs, losses, optimizers
+from .threads import blas_threads
 from .layers import Dense, InputLayer
 from ..errors import DigitlensError, NotBuiltError
 
@@ -324,43 +325,15 @@ class Sequential:
     # ---- checking inputs -------------------------------------------------------------------
 
     def prepare_inputs(self, x, argument="x", keep_uint8=False):
-        """float32 images of the model's input shape; uint8 pixels are scaled from 0-255 to 0-1
-        (or, with keep_uint8, left as they are for the caller to scale a batch at a time)."""
+        """float32 images of the model's input shape (see inputs.py); builds the model if needed."""
         x = np.asarray(x)
         if not self.built:
             self.build(self.declared_input_shape or x.shape[1:])
-        expected = self.input_shape
-        size = math.prod(expected)
-        if x.ndim < 2 or math.prod(x.shape[1:]) != size:
-            want = " or ".join(str(("N",) + s).replace("'", "") for s in _spellings(expected))
-            hint = f"; for one image use x[None]" if x.shape == expected else ""
-            raise DigitlensError(f"{argument}: expected images of shape {want}, received {x.shape}{hint}")
-        if x.dtype == np.uint8 and keep_uint8:
-            pass
-        elif x.dtype == np.uint8:
-            x = x.astype(np.float32)
-            x *= np.float32(1.0 / 255.0)       # in place: no second copy of the data
-        elif np.issubdtype(x.dtype, np.number):
-            x = x.astype(np.float32, copy=False)
-        else:
-            raise DigitlensError(f"{argument}: expected numbers (uint8 0-255 or floats), received {x.dtype}")
-        return np.ascontiguousarray(x.reshape((len(x),) + expected))
+        return inputs.prepare_inputs(x, self.input_shape, argument, keep_uint8)
 
     def prepare_labels(self, y, n, argument="y"):
-        """Integer class labels of shape (n,), each in 0..classes-1."""
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.shape != (n,):
-            raise DigitlensError(f"{argument}: expected {n} integer labels of shape ({n},), received shape {y.shape}")
-        if not np.issubdtype(y.dtype, np.integer):
-            if not np.issubdtype(y.dtype, np.floating) or np.any(y != np.round(y)):
-                raise DigitlensError(f"{argument}: expected integer class labels, received {y.dtype}")
-        classes = self.output_shape[-1]
-        if n and (y.min() < 0 or y.max() >= classes):
-            raise DigitlensError(f"{argument}: expected labels 0..{classes - 1}, received values "
-                                 f"from {y.min()} to {y.max()}")
-        return y.astype(np.intp, copy=False)
+        """Integer class labels of shape (n,), each in 0..classes-1 (see inputs.py)."""
+        return inputs.prepare_labels(y, n, self.output_shape[-1], argument)
 
     # ---- showing itself --------------------------------------------------------------------
 
@@ -389,36 +362,3 @@ def _snake_case(name):
             out.append("_")
         out.append(ch.lower())
     return "".join(out)
-
-
-def _spellings(shape):
-    """(28, 28) -> [(28, 28), (784,)]: the shapes an input may come in."""
-    flat = (math.prod(shape),)
-    return [shape] if shape == flat else [shape, flat]
-
-
-class blas_threads:
-    """Choose the BLAS library's threads while training.
-
-    Small batches are faster on one thread: splitting a (32, 784) @ (784, 256) product over two
-    cores costs more in hand-over than it saves. Larger batches use every core - unless the
-    machine is already busy: BLAS threads wait for each other at every product, and a thread
-    that has to queue for a core turns a 0.3 ms step into 20 ms (seen on a shared 2-core machine).
-    """
-
-    def __init__(self, batch_size):
-        import os
-
-        busy = hasattr(os, "getloadavg") and os.getloadavg()[0] > (os.cpu_count() or 1) - 0.5
-        self.threads = 1 if batch_size <= 64 or busy else None
-
-    def __enter__(self):
-        self.limiter = None
-        if self.threads is not None:
-            from threadpoolctl import threadpool_limits
-            self.limiter = threadpool_limits(limits=self.threads, user_api="blas")
-        return self
-
-    def __exit__(self, *exc):
-        if self.limiter is not None:
-            self.limiter.restore_original_limits()
