@@ -209,6 +209,18 @@ def test_round_trip_keeps_optimizer_state_and_extras(digits, tmp_path):
             "sgd/iteration", "sgd/learning_rate", "sgd/sequential_dense_kernel_momentum"]
 
 
+def test_a_flipped_byte_in_a_digitlens_h5_is_reported_not_misread(digits, tmp_path):
+    path = tmp_path / "model.h5"
+    io.save_model(trained(Adam(), digits), path)
+    with h5py.File(path) as h5:        # where the first kernel's numbers lie in the file
+        offset = h5["model_weights/dense/sequential/dense/kernel"].id.get_chunk_info(0).byte_offset
+    data = bytearray(path.read_bytes())
+    data[offset + 1000] ^= 0x40
+    path.write_bytes(bytes(data))
+    one_line_error(path, "the dataset model_weights/dense/sequential/dense/kernel is damaged "
+                         "(its checksum does not match)")
+
+
 def test_long_name_lists_are_split_across_attributes(tmp_path):
     names = [f"layer_{i:05d}/kernel" for i in range(5000)]     # about 100 KB of names
     with h5py.File(tmp_path / "names.h5", "w") as h5:
@@ -252,6 +264,14 @@ def test_damaged_or_unsupported_h5_gives_one_line_naming_the_file(make, match, t
     path = tmp_path / "model.h5"
     make(path)
     one_line_error(path, match)
+
+
+def test_a_file_cut_anywhere_gives_one_line(tmp_path):
+    data = LEGACY.read_bytes()
+    path = tmp_path / "model.h5"
+    for end in np.linspace(0, len(data) - 1, 25).astype(int):
+        path.write_bytes(data[:end])
+        one_line_error(path, "model.h5: ")
 
 
 def test_optimizer_variables_follow_keras_names(digits):

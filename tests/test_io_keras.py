@@ -380,6 +380,14 @@ def test_optimizer_state_that_does_not_fit_leaves_a_fresh_optimizer(tmp_path):
     assert not model.optimizer.m.any()
 
 
+def test_a_file_cut_anywhere_gives_one_line(tmp_path):
+    data = SMALL.read_bytes()
+    path = tmp_path / "model.keras"
+    for end in np.linspace(0, len(data) - 1, 25).astype(int):
+        path.write_bytes(data[:end])
+        one_line_error(path, "model.keras: ")
+
+
 def test_missing_file_and_unknown_suffix(tmp_path):
     one_line_error(tmp_path / "absent.keras", "no such file")
     (tmp_path / "model.pkl").write_bytes(b"x")

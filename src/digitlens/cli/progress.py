@@ -15,6 +15,9 @@ class EpochProgress(Callback):
         self.every = max(1, self.params["steps"] // 200)
 
     def on_epoch_begin(self, epoch, logs=None):
+        self.progress = None
+        if not self.console.is_terminal:      # in a log file, the result lines say it all
+            return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(TextColumn(f"epoch {epoch + 1}/{self.params['epochs']}"), BarColumn(),
@@ -24,12 +27,13 @@ class EpochProgress(Callback):
         self.progress.start()
 
     def on_train_batch_end(self, batch, logs=None):
-        if batch % self.every == 0:
+        if self.progress is not None and batch % self.every == 0:
             self.progress.update(self.task, completed=batch + 1,
                                  metrics=f"loss {logs['loss']:.4f}  accuracy {logs['accuracy']:.2%}")
 
     def on_epoch_end(self, epoch, logs=None):
-        self.progress.stop()
+        if self.progress is not None:
+            self.progress.stop()
         parts = [f"epoch {epoch + 1}/{self.params['epochs']}", f"loss {logs['loss']:.4f}",
                  f"accuracy {logs.get('accuracy', float('nan')):.2%}"]
         if "val_accuracy" in logs:

@@ -48,7 +48,7 @@ def load_model(path, *, model_class=None):
         return keras_h5.read(where, model_class or Sequential)
     except PermissionError as e:
         raise ModelFileError(f"{where}: cannot read: {(e.strerror or str(e)).lower()}") from None
-    except (OSError, RuntimeError, KeyError) as e:
+    except (OSError, RuntimeError, KeyError, UnicodeDecodeError) as e:
         # h5py's way of saying the HDF5 structure is broken, wherever it notices.
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelFileError(f"{where}: the file is damaged ({reason})") from None

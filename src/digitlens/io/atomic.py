@@ -27,8 +27,8 @@ def atomic_write(path):
     if os.path.isdir(path):
         raise ModelFileError(f"{path}: cannot save: it is a directory")
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                                   suffix=".tmp")
+        # e.g. ".k2x9_mnist.keras.tmp": hidden, and clearly the unfinished mnist.keras
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=f"_{os.path.basename(path)}.tmp")
     except OSError as e:
         raise ModelFileError(f"{path}: cannot save: {_reason(e)} in {directory}") from None
     os.close(fd)

@@ -142,7 +142,7 @@ def _array(group, key, where, path):
 
 
 def _text(value):
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 # ---- writing ----------------------------------------------------------------------------------

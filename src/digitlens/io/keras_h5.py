@@ -30,6 +30,11 @@ from .atomic import atomic_write
 from .keras_file import KERAS_VERSION
 
 ATTRIBUTE_LIMIT = 64512        # bytes HDF5 allows in one attribute's header, as Keras counts
+# The HDF5 1.8 file format (2008; every h5py reads it) checksums the file's structure, and each
+# array gets a checksum of its own, so a damaged digitlens .h5 is reported as damaged instead of
+# being misread. HDF5's oldest format has no such checks; a few flipped bytes in it can even send
+# the HDF5 library into an endless loop.
+LIBVER = ("v108", "v108")
 
 
 # ---- reading ----------------------------------------------------------------------------------
@@ -84,7 +89,8 @@ def read_names(group, name):
     names = []
     for chunk in chunks:
         for item in np.atleast_1d(chunk):   # an empty list is written as an empty float array
-            names.append(item.decode("utf-8") if isinstance(item, bytes) else str(item))
+            # A damaged name stays visibly damaged (U+FFFD) and then is "missing" when looked up.
+            names.append(item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item))
     return names
 
 
@@ -120,7 +126,8 @@ def _dataset(group, name, where, path):
     try:
         value = np.asarray(dataset[()])
     except (OSError, ValueError, TypeError) as e:
-        raise ModelFileError(f"{where}: the dataset {path}/{name} cannot be read ({e})") from None
+        reason = "its checksum does not match" if "filter returned failure" in str(e) else str(e)
+        raise ModelFileError(f"{where}: the dataset {path}/{name} is damaged ({reason})") from None
     if not np.issubdtype(value.dtype, np.number):
         raise ModelFileError(f"{where}: the dataset {path}/{name} holds {value.dtype}, not numbers")
     return value.astype(np.float32) if np.issubdtype(value.dtype, np.floating) else value
@@ -145,7 +152,7 @@ def write(model, path):
     extra = extras.collect(model)
     extra = extras.encode(extra) if extra is not None else None
     with atomic_write(path) as tmp:
-        with h5py.File(tmp, "w") as h5:
+        with h5py.File(tmp, "w", libver=LIBVER) as h5:
             h5.attrs["keras_version"] = KERAS_VERSION
             h5.attrs["backend"] = "numpy"
             h5.attrs["model_config"] = json.dumps(config)
@@ -160,16 +167,23 @@ def write(model, path):
                 names = [f"{model.name}/{layer.name}/{key}" for key in layer.param_shapes()]
                 write_names(group, "weight_names", names)
                 for name, key in zip(names, layer.param_shapes()):
-                    group.create_dataset(name, data=getattr(layer, key))
+                    _dataset_with_checksum(group, name, getattr(layer, key))
             write_names(root.create_group("top_level_model_weights"), "weight_names", [])
             if compiled:
                 variables = keras_compile.optimizer_variables(model)
                 state = h5.create_group("optimizer_weights")
                 write_names(state, "weight_names", [name for name, _ in variables])
                 for name, value in variables:
-                    state.create_dataset(name, data=value)
+                    _dataset_with_checksum(state, name, value)
             if extra is not None:
                 h5.create_dataset(extras.ENTRY, data=np.frombuffer(extra, dtype=np.uint8))
+
+
+def _dataset_with_checksum(group, name, value):
+    """An array stored with HDF5's Fletcher-32 checksum (a standard filter every HDF5 reads), so
+    flipped bytes in the weights are an error rather than a silently different model."""
+    value = np.asarray(value)
+    group.create_dataset(name, data=value, fletcher32=value.ndim > 0)   # scalars cannot have one
 
 
 def _training_config(model):

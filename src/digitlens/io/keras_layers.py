@@ -185,8 +185,13 @@ def _single_chain(config, where):
         raise ModelFileError(f"{where}: the functional model config has no list of layers")
     previous = None
     for entry in entries:
+        if not isinstance(entry, dict):
+            raise ModelFileError(f"{where}: the functional model config has a malformed layer entry")
         name = entry.get("name") or (entry.get("config") or {}).get("name")
-        sources = _inbound_layer_names(entry.get("inbound_nodes") or [])
+        try:
+            sources = _inbound_layer_names(entry.get("inbound_nodes") or [])
+        except (AttributeError, IndexError, KeyError, TypeError):
+            raise ModelFileError(f"{where}: layer {name!r} has malformed inbound_nodes") from None
         expected = [] if previous is None else [previous]
         if sources != expected:
             raise ModelFileError(f"{where}: the functional model is not a single chain of layers "

@@ -67,9 +67,9 @@ def build_graph(model, opset=13):
         inputs=[helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", *model.input_shape])],
         outputs=[helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", *model.output_shape])],
         initializer=weights)
-    proto = helper.make_model(graph, producer_name="digitlens",
-                              opset_imports=[helper.make_opsetid("", opset)])
-    proto.ir_version = IR_VERSION
+    opsets = [helper.make_opsetid("", opset)]
+    proto = helper.make_model(graph, producer_name="digitlens", opset_imports=opsets)
+    proto.ir_version = max(IR_VERSION, helper.find_min_ir_version_for(opsets))  # 8 for opset 13
     onnx.checker.check_model(proto)
     return proto
 
