@@ -146,20 +146,22 @@ def test_adam_follows_keras_update_rule_and_fused_equals_numpy():
         w -= 1e-3 * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t) * m / (np.sqrt(v) + 1e-7)
 
     results = []
-    for use_fused in (True, False):
+    for version in ("fused, one core", "fused, all cores", "numpy"):
         opt = Adam()
         opt.build(1000)
         params = start.copy()
+        fused.use_all_cores(version == "fused, all cores")
         for g in grads:
-            if use_fused:
+            if version.startswith("fused"):
                 opt.apply(params, g)
             else:
                 opt.numpy_update(params, g, opt.step_size(opt.current_learning_rate()))
                 opt.iterations += 1
+        fused.use_all_cores(False)
         results.append(params)
     assert fused.available()
-    np.testing.assert_allclose(results[0], w, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(results[1], w, rtol=1e-5, atol=1e-7)
+    for params in results:
+        np.testing.assert_allclose(params, w, rtol=1e-5, atol=1e-7)
 
 
 def test_adam_flushes_subnormal_state_to_zero():
@@ -175,7 +177,8 @@ def test_adam_flushes_subnormal_state_to_zero():
 def test_sgd_momentum_fused_equals_numpy():
     rng = np.random.default_rng(5)
     grads = [rng.normal(size=500).astype(np.float32) for _ in range(3)]
-    for nesterov in (False, True):
+    for nesterov, all_cores in ((False, False), (True, False), (True, True)):
+        fused.use_all_cores(all_cores)
         fused_opt, numpy_opt = SGD(0.1, 0.9, nesterov), SGD(0.1, 0.9, nesterov)
         fused_opt.build(500)
         numpy_opt.build(500)
@@ -183,6 +186,7 @@ def test_sgd_momentum_fused_equals_numpy():
         for g in grads:
             fused_opt.apply(a, g)
             numpy_opt.numpy_momentum_update(b, g, 0.1)
+        fused.use_all_cores(False)
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)  # the compiler may reorder sums
 
 

@@ -3,16 +3,20 @@
 optimizers.py writes each update as a few NumPy vector operations, which is the clearest way to
 read it. But every NumPy operation walks all 203,530 parameters once, and Adam needs about a
 dozen of them per step - at batch size 32 that is more time than the matrix products. The loops
-below do exactly the same arithmetic for each parameter in a single pass (vectorised by the
-compiler). They run on one core on purpose: spreading 200,000 additions over two threads saves
-little, and threads that spin while waiting fight the BLAS library's threads for the same cores.
-tests/test_optimizers.py checks both versions give the same numbers.
+below do exactly the same arithmetic for each parameter in a single pass, vectorised by the
+compiler. tests/test_nn.py checks that both versions give the same numbers.
+
+Each loop is compiled twice: for one core, and split over every core. Which one runs is chosen
+for each training run (threads.py): the split version only while the matrix products run on a
+single core, because its threads spin while they wait, and would fight the BLAS library's own
+threads for the same cores.
 
 numba is imported on the first training step, not with digitlens, and compiled code is cached on
 disk. If numba cannot be imported, `available()` is False and the NumPy versions are used.
 """
 
 import os
+import types
 
 # The smallest normal float32. Below it numbers are "subnormal", and CPUs compute with them up to
 # a hundred times slower. Adam's running mean m of a weight whose gradient stays zero (a border
@@ -23,10 +27,25 @@ import os
 TINY = 1.1754944e-38
 
 _kernels = None
+_parallel = False
 
 
 def available():
     return _load() is not None
+
+
+def use_all_cores(flag):
+    """Run the updates split over every core (True) or on one (False); see threads.py."""
+    global _parallel
+    _parallel = bool(flag)
+
+
+def adam(*args):
+    _load()["adam", _parallel](*args)
+
+
+def sgd_momentum(*args):
+    _load()["sgd_momentum", _parallel](*args)
 
 
 def _load():
@@ -48,9 +67,8 @@ def _compile():
 
     tiny = np.float32(TINY)
 
-    @numba.njit(fastmath=True, error_model="numpy", cache=True)
     def adam(params, grads, m, v, one_minus_beta_1, one_minus_beta_2, alpha, epsilon):
-        for i in range(params.shape[0]):
+        for i in numba.prange(params.shape[0]):
             g = grads[i]
             m_i = m[i] + (g - m[i]) * one_minus_beta_1
             v_i = v[i] + (g * g - v[i]) * one_minus_beta_2
@@ -60,9 +78,8 @@ def _compile():
             v[i] = v_i
             params[i] -= alpha * m_i / (np.sqrt(v_i) + epsilon)
 
-    @numba.njit(fastmath=True, error_model="numpy", cache=True)
     def sgd_momentum(params, grads, velocity, learning_rate, momentum, nesterov):
-        for i in range(params.shape[0]):
+        for i in numba.prange(params.shape[0]):
             vel = momentum * velocity[i] - learning_rate * grads[i]
             velocity[i] = vel
             if nesterov:
@@ -70,12 +87,13 @@ def _compile():
             else:
                 params[i] += vel
 
-    return {"adam": adam, "sgd_momentum": sgd_momentum}
-
-
-def adam(*args):
-    _load()["adam"](*args)
-
-
-def sgd_momentum(*args):
-    _load()["sgd_momentum"](*args)
+    kernels = {}
+    for name, loop in (("adam", adam), ("sgd_momentum", sgd_momentum)):
+        for parallel in (False, True):   # prange is a plain range when not parallel
+            # numba names its disk cache after the function: give each variant its own name,
+            # or the one-core variant would load the split one from the cache.
+            variant = types.FunctionType(loop.__code__, loop.__globals__, name, None, loop.__closure__)
+            variant.__qualname__ = f"{name}_{'all_cores' if parallel else 'one_core'}"
+            kernels[name, parallel] = numba.njit(variant, parallel=parallel, fastmath=True,
+                                                 error_model="numpy", cache=True)
+    return kernels

@@ -22,13 +22,14 @@ class SparseCategoricalCrossentropy:
 
     def __call__(self, probs, y):
         """Mean loss over the batch. probs (N, classes), y (N,) integer labels -> float."""
-        p_true = probs[np.arange(len(y)), y]                       # (N,) probability of the truth
-        return float(-np.log(np.clip(p_true, EPSILON, 1.0 - EPSILON)).mean())
+        return float(self.per_example(probs, y).sum()) / len(y)
 
     def per_example(self, probs, y):
         """The loss of each example, shape (N,)."""
-        p_true = probs[np.arange(len(y)), y]
-        return -np.log(np.clip(p_true, EPSILON, 1.0 - EPSILON))
+        p_true = probs[np.arange(len(y)), y]                       # (N,) probability of the truth
+        np.maximum(p_true, EPSILON, out=p_true)                    # clip to [1e-7, 1 - 1e-7]
+        np.minimum(p_true, 1.0 - EPSILON, out=p_true)
+        return -np.log(p_true)
 
     def gradient(self, probs, y):
         """dL/dprobs (N, classes): -1 / (N * p[y]) at the true class, 0 elsewhere (inside the clip)."""

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import callbacks as callbacks_module
 from . import inputs, losses, optimizers
-from .threads import blas_threads
+from .threads import training_threads
 from .layers import Dense, InputLayer
 from ..errors import DigitlensError, NotBuiltError
 
@@ -240,7 +240,7 @@ class Sequential:
             hook.on_train_begin()
 
         x_batch = np.empty((batch_size,) + x.shape[1:], dtype=np.float32)
-        with blas_threads(batch_size):
+        with training_threads(batch_size):
             for epoch in range(initial_epoch, initial_epoch + epochs):
                 for hook in hooks:
                     hook.on_epoch_begin(epoch)

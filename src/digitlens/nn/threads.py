@@ -1,28 +1,42 @@
-"""How many threads the BLAS library (the matrix products) uses while training."""
+"""How training shares the cores: threads for the matrix products and for the optimizer.
+
+Two kinds of work in a training step can use several cores: the matrix products (the BLAS
+library numpy uses) and the optimizer's update (fused.py). Their threads wait for each other by
+spinning, so the two must never compete for the same cores.
+
+- Small batches: a (32, 784) @ (784, 256) product is faster on one thread - splitting it costs
+  more in hand-over than it saves - so BLAS gets one core and the optimizer's update, which walks
+  all 203,530 parameters, is split over every core.
+- Large batches: the products are big enough to share, so BLAS gets every core and the update
+  runs on one.
+- A busy machine: a thread that has to queue for a core makes all the others wait for it - a
+  0.3 ms step became 20 ms on a shared 2-core machine - so everything runs on one core.
+"""
 
 import os
 
+from . import fused
 
-class blas_threads:
-    """Choose the BLAS library's threads while training.
 
-    Small batches are faster on one thread: splitting a (32, 784) @ (784, 256) product over two
-    cores costs more in hand-over than it saves. Larger batches use every core - unless the
-    machine is already busy: BLAS threads wait for each other at every product, and a thread
-    that has to queue for a core turns a 0.3 ms step into 20 ms (seen on a shared 2-core machine).
-    """
+class training_threads:
+    """A context for one training run: sets BLAS threads and the optimizer's, then restores them."""
 
     def __init__(self, batch_size):
-        busy = hasattr(os, "getloadavg") and os.getloadavg()[0] > (os.cpu_count() or 1) - 0.5
-        self.threads = 1 if batch_size <= 64 or busy else None
+        cores = os.cpu_count() or 1
+        busy = hasattr(os, "getloadavg") and os.getloadavg()[0] > cores - 0.5
+        small = batch_size <= 64
+        self.blas_threads = 1 if small or busy else None          # None: BLAS's own default
+        self.optimizer_on_all_cores = small and not busy and cores > 1
 
     def __enter__(self):
         self.limiter = None
-        if self.threads is not None:
+        if self.blas_threads is not None:
             from threadpoolctl import threadpool_limits
-            self.limiter = threadpool_limits(limits=self.threads, user_api="blas")
+            self.limiter = threadpool_limits(limits=self.blas_threads, user_api="blas")
+        fused.use_all_cores(self.optimizer_on_all_cores)
         return self
 
     def __exit__(self, *exc):
+        fused.use_all_cores(False)
         if self.limiter is not None:
             self.limiter.restore_original_limits()
