@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
 MNIST_DIR = Path(os.environ.get("DIGITLENS_TEST_MNIST", REPO.parent / "shared" / "datasets" / "mnist"))
 
 
@@ -49,3 +50,28 @@ def clean_home(tmp_path, monkeypatch):
         monkeypatch.setenv(name, str(tmp_path / name.lower()))
     monkeypatch.delenv("DIGITLENS_DATA", raising=False)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def keras():
+    """Real Keras 3 on its torch backend (CPU), imported once: the thing digitlens is checked against.
+    `./dev test` installs it (keras + torch==2.13.0)."""
+    os.environ["KERAS_BACKEND"] = "torch"    # must be set before Keras is first imported
+    try:
+        import keras
+    except ImportError:
+        pytest.fail("real Keras is not installed: `./dev test` installs keras and torch==2.13.0")
+    return keras
+
+
+@pytest.fixture(scope="session")
+def expected():
+    """Inputs and real Keras's predictions for the fixture files (tests/fixtures/README.md)."""
+    with np.load(FIXTURES / "keras_expected.npz") as data:
+        return dict(data)
+
+
+@pytest.fixture(scope="session")
+def real_keras(keras):
+    """The same, under a name that cannot be mistaken for `from digitlens import keras`."""
+    return keras

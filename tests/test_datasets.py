@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import http.server
-import os
 import shutil
 import socket
 import threading
@@ -26,15 +25,6 @@ from digitlens.errors import DataError
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 NAMES = mnist.FILE_NAMES  # train-images, train-labels, t10k-images, t10k-labels
-
-
-@pytest.fixture(scope="module")
-def mnist_dir() -> Path:
-    default = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"
-    path = Path(os.environ.get("DIGITLENS_TEST_MNIST", default))
-    if not all((path / f"{name}.gz").is_file() for name in NAMES):
-        pytest.skip(f"real MNIST not found in {path} (set DIGITLENS_TEST_MNIST)")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -106,15 +105,6 @@ def test_real_mnist_digits_come_back_nearly_unchanged(mnist_dir):
         assert np.corrcoef(again.ravel(), digit.astype(float).ravel())[0, 1] > 0.9
         row, col = centre_of_mass(again)
         assert abs(row - 14) <= 0.5 and abs(col - 14) <= 0.5
-
-
-@pytest.fixture(scope="module")
-def mnist_dir() -> Path:
-    default = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"
-    path = Path(os.environ.get("DIGITLENS_TEST_MNIST", default))
-    if not (path / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"real MNIST not found in {path} (set DIGITLENS_TEST_MNIST)")
-    return path
 
 
 # --- .npy files ----------------------------------------------------------------------------------

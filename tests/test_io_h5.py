@@ -28,23 +28,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras")
 
 
 @pytest.fixture(scope="module")
-def expected():
-    with np.load(FIXTURES / "keras_expected.npz") as data:
-        return dict(data)
-
-
-@pytest.fixture(scope="module")
-def keras():
-    """Real Keras on the torch backend, imported once for the module."""
-    os.environ["KERAS_BACKEND"] = "torch"    # must be set before Keras is first imported
-    try:
-        import keras
-    except ImportError:
-        pytest.skip("real Keras (keras + torch) is not installed")
-    return keras
-
-
-@pytest.fixture(scope="module")
 def digits(mnist):
     (x_train, y_train), (x_test, _) = mnist
     return x_train[:256], y_train[:256], x_test[:500]

@@ -27,23 +27,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras")
 
 
 @pytest.fixture(scope="module")
-def expected():
-    with np.load(FIXTURES / "keras_expected.npz") as data:
-        return dict(data)
-
-
-@pytest.fixture(scope="module")
-def keras():
-    """Real Keras on the torch backend, imported once for the module (it takes a few seconds)."""
-    os.environ["KERAS_BACKEND"] = "torch"    # must be set before Keras is first imported
-    try:
-        import keras
-    except ImportError:
-        pytest.skip("real Keras (keras + torch) is not installed")
-    return keras
-
-
-@pytest.fixture(scope="module")
 def digits(mnist):
     """256 real training images and labels, and 500 test images: enough for a few steps."""
     (x_train, y_train), (x_test, _) = mnist

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
+import onnx
+import onnxruntime as ort
 
 from digitlens import io  # noqa: E402
 from digitlens.errors import ModelFileError  # noqa: E402

@@ -22,7 +22,6 @@ from digitlens.datasets.images import prepare_image
 from digitlens.errors import DigitlensError
 from digitlens.nn.summary import summary_text
 
-pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from digitlens.web.app import create_app  # noqa: E402

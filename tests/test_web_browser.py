@@ -90,7 +90,7 @@ def server(model_file, mnist_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api as playwright_api
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (or set DIGITLENS_CHROMIUM)")
     SHOTS.mkdir(parents=True, exist_ok=True)
