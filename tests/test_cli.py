@@ -202,3 +202,14 @@ def test_bad_options_and_files(tmp_path, env, trained):
     fake.write_text("not a zip")
     assert_one_line_error(digitlens("summary", fake, env=env), "fake.keras")
     assert_one_line_error(digitlens("export", path, tmp_path / "out.txt", env=env), "out.txt")
+
+
+def test_models_that_do_not_fit_the_data_and_bad_picture_names(tmp_path, env, mnist_dir):
+    from digitlens import io, recipes
+
+    five = recipes.build_model(classes=5, seed=0).build()
+    io.save_model(five, tmp_path / "five.keras")
+    assert_one_line_error(digitlens("evaluate", tmp_path / "five.keras", "--data", mnist_dir, env=env),
+                          "5 outputs", "10 classes")
+    assert_one_line_error(digitlens("diagram", "--out", tmp_path / "net.pdf", env=env), "net.pdf", ".svg or .png")
+    assert not (tmp_path / "net.pdf").exists()

@@ -397,7 +397,8 @@ def test_explanation_and_model_display_as_html(model, data):
     e = explain.explain(model, data[2][0], int(data[3][0]))
     page = e._repr_html_()
     assert "<img" in page and "data:image/png;base64," in page and "prediction" in page.lower()
-    assert "<svg" in explain.model_html(model)
+    from digitlens.viz.html import model_html
+    assert "<svg" in model_html(model)
 
 
 def test_backprop_after_a_finished_schedule_still_teaches(small_trained_model, mnist):

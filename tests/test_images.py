@@ -92,7 +92,7 @@ def test_any_size_array_and_float_values():
     assert np.array_equal(prepare_image(np.stack([seven] * 3, axis=-1)), expected)
 
 
-def test_large_photo_is_fast_and_centred():
+def test_large_photo_is_prepared_and_centred():
     photo = Image.new("RGB", (4000, 3000), (200, 190, 180))
     ImageDraw.Draw(photo).ellipse([1500, 1000, 2500, 2500], outline=(30, 30, 30), width=80)  # a "0"
     assert_mnist_like(prepare_image(photo))

@@ -149,15 +149,14 @@ def test_adam_follows_keras_update_rule_and_fused_equals_numpy():
     for version in ("fused, one core", "fused, all cores", "numpy"):
         opt = Adam()
         opt.build(1000)
+        opt.all_cores = version == "fused, all cores"
         params = start.copy()
-        fused.use_all_cores(version == "fused, all cores")
         for g in grads:
             if version.startswith("fused"):
                 opt.apply(params, g)
             else:
                 opt.numpy_update(params, g, opt.step_size(opt.current_learning_rate()))
                 opt.iterations += 1
-        fused.use_all_cores(False)
         results.append(params)
     assert fused.available()
     for params in results:
@@ -178,25 +177,28 @@ def test_sgd_momentum_fused_equals_numpy():
     rng = np.random.default_rng(5)
     grads = [rng.normal(size=500).astype(np.float32) for _ in range(3)]
     for nesterov, all_cores in ((False, False), (True, False), (True, True)):
-        fused.use_all_cores(all_cores)
         fused_opt, numpy_opt = SGD(0.1, 0.9, nesterov), SGD(0.1, 0.9, nesterov)
+        fused_opt.all_cores = all_cores
         fused_opt.build(500)
         numpy_opt.build(500)
         a, b = np.ones(500, np.float32), np.ones(500, np.float32)
         for g in grads:
             fused_opt.apply(a, g)
             numpy_opt.numpy_momentum_update(b, g, 0.1)
-        fused.use_all_cores(False)
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)  # the compiler may reorder sums
 
 
-def test_rmsprop_step():
+def test_rmsprop_follows_keras_update_rule():
+    # Keras 3: velocity = rho * velocity + (1 - rho) * g^2;  w -= lr * g / sqrt(velocity + eps).
+    # A gradient of 1e-4 makes eps matter: sqrt(0.1 * 1e-8 + 1e-7) is not sqrt(1e-9) + 1e-7.
     opt = RMSprop(0.01)
     opt.build(2)
     params = np.array([1.0, 1.0], np.float32)
-    opt.apply(params, np.array([0.5, -2.0], np.float32))
-    # velocity = 0.1 * g^2; w -= 0.01 * g / sqrt(velocity) = 0.01 * sign(g) / sqrt(0.1)
-    np.testing.assert_allclose(params, [1 - 0.01 / np.sqrt(0.1), 1 + 0.01 / np.sqrt(0.1)], rtol=1e-5)
+    grads = np.array([0.5, 1e-4], np.float32)
+    opt.apply(params, grads)
+    velocity = 0.1 * grads.astype(np.float64) ** 2
+    np.testing.assert_allclose(params, 1.0 - 0.01 * grads / np.sqrt(velocity + 1e-7), rtol=1e-6)
+    assert abs(params[1] - (1.0 - 0.01 * 1e-4 / (np.sqrt(1e-9) + 1e-7))) > 1e-4   # the other reading
 
 
 def test_seeded_training_is_reproducible():
@@ -253,6 +255,9 @@ def test_fit_history_and_validation_split():
     assert len(history.batches) == 3 * 4               # 160 training images / 50 per batch
     assert model.history is history
     assert model.last_batch["x"].shape == (10, 28, 28)  # the last, partial batch
+    layers = model.last_batch_activations()
+    assert [name for name, _ in layers] == ["input", "flatten", "dense", "dense_1"]
+    np.testing.assert_allclose(layers[-1][1], model.predict(model.last_batch["x"]), rtol=1e-6)
     assert model.optimizer.iterations == 12
 
 

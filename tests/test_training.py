@@ -22,8 +22,9 @@ def test_default_recipe_reaches_98_percent(mnist):
     assert statistics.median(finals) >= 0.980, finals
 
 
-def test_lesson_recipe_matches_keras(mnist):
-    """The lesson's own recipe (Adam 1e-3, batch 32, 5 epochs) lands where Keras's does, 97.5-98.5%."""
+def test_lesson_recipe_lands_where_the_lesson_says(mnist):
+    """The lesson's own recipe (Adam 1e-3, batch 32, 5 epochs) lands at 97.5-98.5%, where the
+    lesson's Keras run does (about 97.5-98%; Keras 3.15 gave 98.06% after 7 epochs in benchmarks/)."""
     recipe = recipes.get_recipe("lesson")
     assert (recipe.optimizer, recipe.learning_rate, recipe.batch_size, recipe.epochs) == ("adam", 1e-3, 32, 5)
     model, history = train_and_test(mnist, recipe, seed=0)

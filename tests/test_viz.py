@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from digitlens import explain, viz
+from digitlens.errors import DigitlensError
 from digitlens.nn import lesson_model
 from digitlens.viz import style
 
@@ -105,7 +106,7 @@ def test_diagram_of_a_trained_model_and_an_image(model, data, tmp_path):
     assert png.read_bytes().startswith(PNG)
     picture = viz.diagram_png(model)
     assert picture.ndim == 3 and picture.shape[2] == 3 and picture.dtype == np.uint8
-    with pytest.raises(ValueError, match=".svg or .png"):
+    with pytest.raises(DigitlensError, match=".svg or .png"):
         viz.write_diagram(model, tmp_path / "net.jpg")
 
 

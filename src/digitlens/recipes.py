@@ -14,7 +14,8 @@ The command line, the web app and the benchmarks all train through `train()` bel
 from dataclasses import asdict, dataclass, replace
 
 from .errors import DigitlensError
-from .nn import Adam, CosineDecay, SGD, RMSprop, Sequential, Dense, Flatten
+from .nn import Adam, CosineDecay, SGD, RMSprop
+from .nn import lesson_model as build_model  # noqa: F401  (Flatten -> Dense... -> Dense(softmax))
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,6 @@ def parse_hidden(text):
                                  f"128:relu,64:tanh (activations: {', '.join(ACTIVATIONS)}), received {text!r}")
         layers.append((int(units), activation))
     return layers
-
-
-def build_model(hidden=((256, "relu"),), classes=10, input_shape=(28, 28), seed=None, name="sequential"):
-    """Flatten -> Dense(hidden...) -> Dense(classes, softmax); the lesson's network by default."""
-    layers = [Flatten(input_shape=input_shape)]
-    layers += [Dense(units, activation) for units, activation in hidden]
-    layers.append(Dense(classes, "softmax"))
-    return Sequential(layers, seed=seed, name=name)
 
 
 def make_optimizer(recipe, steps_per_epoch):

@@ -92,7 +92,7 @@ def run_export(args):
     out = Path(args.out)
     if out.suffix == ".onnx":
         export_onnx(model, out)
-    elif out.suffix in (".keras", ".h5"):
+    elif out.suffix in (".keras", ".h5", ".hdf5"):
         save_model(model, out)
     else:
         raise DigitlensError(f"OUT: expected a file name ending in .onnx, .keras or .h5, received {args.out!r}")

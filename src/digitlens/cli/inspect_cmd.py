@@ -56,35 +56,42 @@ def run_summary(args):
 
 
 def run_evaluate(args):
+    from ..errors import DigitlensError
+    from ..explain.evaluation import evaluate
+
     path = model_path(args.model)
     model = load_model(path)
     ds = load_dataset(args)
-    if model.loss is None:
-        model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
-    probs = model.predict(ds.x_test)
-    y = ds.y_test.astype(np.intp)
-    predicted = probs.argmax(axis=1)
-    loss = float(model.loss.per_example(probs, y).mean())
-    accuracy = float(np.mean(predicted == y))
-    per_class = []
-    for label, name in enumerate(ds.class_names):
-        mask = y == label
-        per_class.append({"class": label, "name": name, "count": int(mask.sum()),
-                          "accuracy": float(np.mean(predicted[mask] == label)) if mask.any() else None})
+    if model.output_shape[-1] != len(ds.class_names):
+        raise DigitlensError(f"{path}: the model has {model.output_shape[-1]} outputs, but {ds.info.title} "
+                             f"has {len(ds.class_names)} classes")
+    if model.input_shape != ds.x_test.shape[1:] and np.prod(model.input_shape) != np.prod(ds.x_test.shape[1:]):
+        raise DigitlensError(f"{path}: the model takes inputs of shape {model.input_shape}, but "
+                             f"{ds.info.title}'s images are {ds.x_test.shape[1:]}")
+    result = evaluate(model, ds.x_test, ds.y_test, class_names=ds.class_names)
+    per_class = [{"class": label, "name": name, "count": count, "accuracy": accuracy}
+                 for label, (name, count, accuracy) in enumerate(zip(
+                     result["class_names"], result["per_class_count"], result["per_class_accuracy"]))]
     if args.json:
-        print_json({"model": str(path), "test_accuracy": accuracy, "test_loss": loss,
-                    "test_images": int(len(y)), "per_class": per_class})
+        print_json({"model": str(path), "test_accuracy": result["accuracy"], "test_loss": result["loss"],
+                    "test_images": result["count"], "per_class": per_class,
+                    "confusion": result["confusion"], "top_confusions": result["top_confusions"]})
         return 0
     from rich.table import Table
 
     out = console()
-    out.print(f"[bold]{path}[/bold] on {ds.describe()}, {len(y):,} test images")
-    out.print(f"test accuracy [bold]{percent(accuracy)}[/bold] ({int((predicted == y).sum()):,} right, "
-              f"{int((predicted != y).sum()):,} wrong), test loss {loss:.4f}")
+    right = sum(result["confusion"][k][k] for k in range(len(per_class)))
+    out.print(f"[bold]{path}[/bold] on {ds.describe()}, {result['count']:,} test images")
+    out.print(f"test accuracy [bold]{percent(result['accuracy'])}[/bold] ({right:,} right, "
+              f"{result['count'] - right:,} wrong), test loss {result['loss']:.4f}")
     table = Table(title="accuracy per class", title_justify="left")
     for column in ("class", "images", "accuracy"):
         table.add_column(column, justify="right" if column != "class" else "left")
     for row in per_class:
         table.add_row(row["name"], f"{row['count']:,}", percent(row["accuracy"]) if row["accuracy"] is not None else "-")
     out.print(table)
+    if result["top_confusions"]:
+        out.print("most common mistakes: " + ", ".join(
+            f"{result['class_names'][c['label']]} read as {result['class_names'][c['predicted']]} ({c['count']})"
+            for c in result["top_confusions"][:5]))
     return 0

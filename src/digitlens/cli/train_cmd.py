@@ -77,7 +77,7 @@ def run(args):
     from .progress import EpochProgress
 
     out_path = Path(args.out)
-    if out_path.suffix not in (".keras", ".h5"):
+    if out_path.suffix not in (".keras", ".h5", ".hdf5"):
         from ..errors import DigitlensError
         raise DigitlensError(f"--out: expected a file name ending in .keras or .h5, received {args.out!r}")
     recipe = recipes.get_recipe(args.recipe, epochs=args.epochs, batch_size=args.batch_size,

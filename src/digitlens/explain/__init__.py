@@ -19,7 +19,7 @@ here draws, and nothing here changes a model.
 from .backprop import backprop_step, make_twin
 from .common import to_json
 from .evaluation import evaluate
-from .explanation import Explanation, explain, model_html
+from .explanation import Explanation, explain
 from .flatten import flatten_strip, index_to_pixel, pixel_to_index
 from .history import curves
 from .neurons import dead_neurons, neuron_activity, neuron_detail, neuron_order, output_templates, \
@@ -30,7 +30,7 @@ from .path import first_layer_contributions, output_contributions, pixel_contrib
 
 __all__ = ["Explanation", "backprop_step", "curves", "dead_neurons", "evaluate", "explain",
            "first_layer_contributions",
-           "flatten_strip", "index_to_pixel", "make_twin", "model_html", "neuron_activity",
+           "flatten_strip", "index_to_pixel", "make_twin", "neuron_activity",
            "neuron_detail", "neuron_order", "output_contributions", "output_templates", "parameter_table",
            "pixel_contributions", "pixel_to_index", "pixel_usage", "softmax_steps", "to_json", "trace",
            "weight_images"]

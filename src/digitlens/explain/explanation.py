@@ -79,6 +79,8 @@ class Explanation:
                         "evaluation": self.evaluation, "curves": self.curves})
 
     def _repr_html_(self):
+        # Jupyter asks the object itself for its HTML. The pictures are viz's job, so this one
+        # hook reaches over, lazily: explain never imports viz otherwise.
         from ..viz.html import explanation_html
 
         return explanation_html(self)
@@ -92,9 +94,3 @@ def explain(model, image=None, label=None, x=None, y=None, class_names=None):
     """An Explanation of `model`, and of `image` (with its right `label`, for the backprop step)."""
     return Explanation(model, image, label, x, y, class_names)
 
-
-def model_html(model):
-    """HTML for a model: its diagram and parameter table (for Sequential._repr_html_)."""
-    from ..viz.html import model_html as draw
-
-    return draw(model)

@@ -7,15 +7,16 @@ below do exactly the same arithmetic for each parameter in a single pass, vector
 compiler. tests/test_nn.py checks that both versions give the same numbers.
 
 Each loop is compiled twice: for one core, and split over every core. Which one runs is chosen
-for each training run (threads.py): the split version only while the matrix products run on a
-single core, because its threads spin while they wait, and would fight the BLAS library's own
-threads for the same cores.
+for each training run (threads.py sets `optimizer.all_cores`): the split version only while the
+matrix products run on a single core, because its threads spin while they wait, and would fight
+the BLAS library's own threads for the same cores.
 
 numba is imported on the first training step, not with digitlens, and compiled code is cached on
 disk. If numba cannot be imported, `available()` is False and the NumPy versions are used.
 """
 
 import os
+import threading
 import types
 
 # The smallest normal float32. Below it numbers are "subnormal", and CPUs compute with them up to
@@ -27,37 +28,45 @@ import types
 TINY = 1.1754944e-38
 
 _kernels = None
-_parallel = False
+_compiling = threading.Lock()
+# numba's fallback thread pool ("workqueue") must not be entered by two threads at once; the web
+# app may take a backprop step while a training run goes on.
+_one_at_a_time = threading.Lock()
 
 
 def available():
     return _load() is not None
 
 
-def use_all_cores(flag):
-    """Run the updates split over every core (True) or on one (False); see threads.py."""
-    global _parallel
-    _parallel = bool(flag)
+def adam(all_cores, *args):
+    """Adam's update in one pass; all_cores splits it over every core (see threads.py)."""
+    _run("adam", all_cores, args)
 
 
-def adam(*args):
-    _load()["adam", _parallel](*args)
+def sgd_momentum(all_cores, *args):
+    _run("sgd_momentum", all_cores, args)
 
 
-def sgd_momentum(*args):
-    _load()["sgd_momentum", _parallel](*args)
+def _run(name, all_cores, args):
+    kernel = _load()[name, bool(all_cores)]
+    if all_cores:
+        with _one_at_a_time:
+            kernel(*args)
+    else:
+        kernel(*args)
 
 
 def _load():
     global _kernels
-    if _kernels is None:
-        if os.environ.get("DIGITLENS_NO_NUMBA"):
-            _kernels = False
-        else:
-            try:
-                _kernels = _compile()
-            except Exception:  # numba missing or unable to compile here: fall back to NumPy
+    with _compiling:
+        if _kernels is None:
+            if os.environ.get("DIGITLENS_NO_NUMBA"):
                 _kernels = False
+            else:
+                try:
+                    _kernels = _compile()
+                except Exception:  # numba missing or unable to compile here: fall back to NumPy
+                    _kernels = False
     return _kernels or None
 
 

@@ -240,7 +240,7 @@ class Sequential:
             hook.on_train_begin()
 
         x_batch = np.empty((batch_size,) + x.shape[1:], dtype=np.float32)
-        with training_threads(batch_size):
+        with training_threads(batch_size, self.optimizer):
             for epoch in range(initial_epoch, initial_epoch + epochs):
                 for hook in hooks:
                     hook.on_epoch_begin(epoch)
@@ -321,6 +321,10 @@ class Sequential:
             a = layer.forward(a, training=False)
             result.append((layer.name, np.array(a, copy=True)))
         return result
+
+    def last_batch_activations(self):
+        """Each layer's output for the last batch fit() trained on (None before any training)."""
+        return None if self.last_batch is None else self.activations(self.last_batch["x"])
 
     # ---- checking inputs -------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ change if w grew. Each optimizer steps every weight against its gradient - stren
 connections that would make the right digit more likely, weakening the others:
 
     SGD        w -= lr * g                        (with momentum: a running velocity)
-    RMSprop    w -= lr * g / (sqrt(mean of g^2) + eps)
+    RMSprop    w -= lr * g / sqrt(mean of g^2 + eps)
     Adam       w -= lr_t * m / (sqrt(v) + eps),   m and v running means of g and g^2
 
 The arithmetic and defaults are Keras's (keras.optimizers), including Adam's bias correction
@@ -27,6 +27,7 @@ class Optimizer:
     def __init__(self, learning_rate):
         self.learning_rate = learning_rate      # a number or a schedule: step -> rate
         self.iterations = 0                     # steps taken so far
+        self.all_cores = False                  # split the fused update over every core (threads.py)
 
     def current_learning_rate(self):
         if callable(self.learning_rate):
@@ -69,7 +70,7 @@ class SGD(Optimizer):
         if not self.momentum:
             params -= np.float32(lr) * grads
         elif fused.available():
-            fused.sgd_momentum(params, grads, self.velocity, np.float32(lr),
+            fused.sgd_momentum(self.all_cores, params, grads, self.velocity, np.float32(lr),
                                np.float32(self.momentum), self.nesterov)
         else:
             self.numpy_momentum_update(params, grads, lr)
@@ -103,10 +104,11 @@ class RMSprop(Optimizer):
         self.velocity = np.zeros(size, dtype=np.float32)
 
     def _update(self, params, grads, lr):
-        # velocity = rho * velocity + (1 - rho) * g^2;  w -= lr * g / (sqrt(velocity) + eps)
+        # velocity = rho * velocity + (1 - rho) * g^2;  w -= lr * g / sqrt(velocity + eps)
+        # (Keras puts eps inside the square root here, unlike Adam)
         self.velocity *= self.rho
         self.velocity += (1.0 - self.rho) * np.square(grads)
-        params -= np.float32(lr) * grads / (np.sqrt(self.velocity) + np.float32(self.epsilon))
+        params -= np.float32(lr) * grads / np.sqrt(self.velocity + np.float32(self.epsilon))
 
     def slots(self):
         return {"velocity": self.velocity}
@@ -137,7 +139,7 @@ class Adam(Optimizer):
     def _update(self, params, grads, lr):
         alpha = self.step_size(lr)
         if fused.available():
-            fused.adam(params, grads, self.m, self.v, np.float32(1.0 - self.beta_1),
+            fused.adam(self.all_cores, params, grads, self.m, self.v, np.float32(1.0 - self.beta_1),
                        np.float32(1.0 - self.beta_2), np.float32(alpha), np.float32(self.epsilon))
         else:
             self.numpy_update(params, grads, alpha)

@@ -15,13 +15,12 @@ spinning, so the two must never compete for the same cores.
 
 import os
 
-from . import fused
-
 
 class training_threads:
     """A context for one training run: sets BLAS threads and the optimizer's, then restores them."""
 
-    def __init__(self, batch_size):
+    def __init__(self, batch_size, optimizer):
+        self.optimizer = optimizer
         cores = os.cpu_count() or 1
         busy = hasattr(os, "getloadavg") and os.getloadavg()[0] > cores - 0.5
         small = batch_size <= 64
@@ -33,10 +32,10 @@ class training_threads:
         if self.blas_threads is not None:
             from threadpoolctl import threadpool_limits
             self.limiter = threadpool_limits(limits=self.blas_threads, user_api="blas")
-        fused.use_all_cores(self.optimizer_on_all_cores)
+        self.optimizer.all_cores = self.optimizer_on_all_cores
         return self
 
     def __exit__(self, *exc):
-        fused.use_all_cores(False)
+        self.optimizer.all_cores = False
         if self.limiter is not None:
             self.limiter.restore_original_limits()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DigitlensError
 from ..explain.common import dense_layers, image_shape
 from ..explain.parameters import parameter_table
 from ..explain.path import first_layer_contributions, trace
@@ -148,7 +149,7 @@ def write_diagram(model, path, image=None):
     elif suffix == ".png":
         save(diagram_png(model, image), path)
     else:
-        raise ValueError(f"{path}: expected a file name ending in .svg or .png")
+        raise DigitlensError(f"{path}: expected a file name ending in .svg or .png")
     return path
 
 

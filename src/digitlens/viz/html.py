@@ -1,6 +1,6 @@
 """HTML building blocks for the report and for Jupyter's rich display.
 
-    model_html(model)            the diagram and the parameter table (Sequential._repr_html_)
+    model_html(model)            the diagram and the parameter table, for a notebook
     explanation_html(e)          an Explanation's pictures and numbers (Explanation._repr_html_)
 
 Everything is self-contained: pictures are inline SVG or PNG as base64 data URIs, the style sheet

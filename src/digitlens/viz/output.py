@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DigitlensError
+
 
 def png_bytes(picture, dpi=None):
     """PNG bytes of a matplotlib Figure or an RGB/RGBA uint8 array."""
@@ -53,14 +55,14 @@ def save(picture, path, dpi=None):
     suffix = path.suffix.lower()
     if isinstance(picture, str):
         if suffix != ".svg":
-            raise ValueError(f"{path}: SVG text can only be saved as .svg")
+            raise DigitlensError(f"{path}: SVG text can only be saved as .svg")
         data = picture.encode("utf-8")
     elif suffix == ".svg" and hasattr(picture, "savefig"):
         data = svg_text(picture).encode("utf-8")
     elif suffix == ".png":
         data = png_bytes(picture, dpi)
     else:
-        raise ValueError(f"{path}: expected a .png or .svg file name")
+        raise DigitlensError(f"{path}: expected a .png or .svg file name")
     write_atomic(path, data)
     return path
 
