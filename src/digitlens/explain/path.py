@@ -128,4 +128,10 @@ def first_layer_contributions(model, image):
     """
     x = prepare_one(model, image)
     pixels, first = first_dense_input(model, x)
-    return pixels[0][:, None] * first.kernel             # (784, 1) * (784, 256) -> (784, 256)
+    return layer_contributions(pixels[0], first)
+
+
+def layer_contributions(inputs, layer):
+    """input x weight for every connection of a Dense layer: entry (i, j) is how much input i
+    pushed unit j's weighted sum. inputs (n_in,) -> (n_in, units)."""
+    return inputs[:, None] * layer.kernel                 # (784, 1) * (784, 256) -> (784, 256)

@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import DigitlensError
 from ..explain.common import dense_layers, image_shape
 from ..explain.parameters import parameter_table
-from ..explain.path import first_layer_contributions, trace
+from ..explain.path import first_layer_contributions, layer_contributions, trace
 from ..nn.layers import Dense, Dropout
 from .output import save, write_atomic
 from .scene import Scene, hex_colour
@@ -223,7 +223,8 @@ def _draw_connections(scene, layer, sx, sys_, txs, tys, drawn, weighted, inputs,
     sx = np.broadcast_to(sx, (n_in,))
     position = {int(j): k for k, j in enumerate(drawn)}
     if inputs is not None:                               # one image: the strongest pushes
-        strength = first_layer_contributions(model, image) if from_pixels else inputs[:, None] * kernel
+        strength = (first_layer_contributions(model, image) if from_pixels
+                    else layer_contributions(inputs, layer))
         strength = strength[:, drawn] * active[drawn]    # silent neurons pass nothing on: skip them
         flat = np.argsort(-np.abs(strength), axis=None, kind="stable")[:budget]
         flat = flat[np.abs(strength).flat[flat] > 0]
