@@ -202,6 +202,15 @@ def test_bad_options_and_files(tmp_path, env, trained):
     fake.write_text("not a zip")
     assert_one_line_error(digitlens("summary", fake, env=env), "fake.keras")
     assert_one_line_error(digitlens("export", path, tmp_path / "out.txt", env=env), "out.txt")
+    assert_one_line_error(digitlens("train", "--seed", "-5", env=env), "--seed")
+    # Where the result would go is checked before any training or drawing is done.
+    assert_one_line_error(digitlens("train", "--out", tmp_path / "missing" / "m.keras", env=env), "missing")
+    assert_one_line_error(digitlens("explain", path, "--out", tmp_path / "report.txt", env=env), "report.txt")
+    assert_one_line_error(digitlens("explain", path, "--label", "3", env=env), "--label")
+    assert_one_line_error(digitlens("summary", path, "--hidden", "128:relu", env=env), "--hidden")
+    assert_one_line_error(digitlens("predict", path, tmp_path, env=env), "directory")
+    np.save(tmp_path / "blank.npy", np.zeros((28, 28), np.uint8))
+    assert_one_line_error(digitlens("predict", path, tmp_path / "blank.npy", env=env), "blank.npy", "blank")
 
 
 def test_models_that_do_not_fit_the_data_and_bad_picture_names(tmp_path, env, mnist_dir):

@@ -200,7 +200,7 @@ def test_a_flipped_byte_in_a_digitlens_h5_is_reported_not_misread(digits, tmp_pa
     data = bytearray(path.read_bytes())
     data[offset + 1000] ^= 0x40
     path.write_bytes(bytes(data))
-    one_line_error(path, "the dataset model_weights/dense/sequential/dense/kernel is damaged "
+    one_line_error(path, "dataset /model_weights/dense/sequential/dense/kernel is damaged "
                          "(its checksum does not match)")
 
 

@@ -5,23 +5,24 @@ predictions), real Keras run in this process (KERAS_BACKEND=torch) loading what 
 and writing what digitlens reads, and damaged files, each of which must give one clear line.
 """
 
+import copy
 import io as bytes_io
 import json
 import os
+import stat
+import tracemalloc
 import warnings
 import zipfile
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from conftest import FIXTURES
 
 from digitlens import io
 from digitlens.errors import ModelFileError, NotBuiltError
 from digitlens.io import keras_compile
 from digitlens.nn import SGD, Adam, CosineDecay, Dense, Dropout, Flatten, RMSprop, Sequential
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Keras 3.15's torch backend warns about NumPy 2's copy keyword on every array it hands over.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras")
 
@@ -406,12 +407,12 @@ def test_saving_into_a_read_only_directory_fails_cleanly(digits, tmp_path, monke
         if os.access(folder, os.W_OK):
             # Running as root, which permissions do not stop: refuse the temporary file the way a
             # read-only directory does.
-            import tempfile
+            from digitlens.io import atomic
 
             def refuse(*args, **kwargs):
                 raise PermissionError(13, "Permission denied")
 
-            monkeypatch.setattr(tempfile, "mkstemp", refuse)
+            monkeypatch.setattr(atomic, "_new_file", refuse)
         with pytest.raises(ModelFileError, match="permission denied") as info:
             io.save_model(small_model().build(), path)
         assert "\n" not in str(info.value) and str(path) in str(info.value)
@@ -419,3 +420,492 @@ def test_saving_into_a_read_only_directory_fails_cleanly(digits, tmp_path, monke
         assert [p.name for p in folder.iterdir()] == ["model.keras"]
     finally:
         folder.chmod(0o755)
+
+
+def test_a_missing_directory_is_one_line_naming_it(tmp_path):
+    folder = tmp_path / "no" / "such"
+    with pytest.raises(ModelFileError) as info:
+        io.save_model(small_model().build(), folder / "model.keras")
+    assert str(info.value) == (f"{folder / 'model.keras'}: cannot save: the directory {folder} "
+                               "does not exist")
+    assert list(tmp_path.iterdir()) == []              # nothing created on the way
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5", ".onnx"])
+def test_saved_files_get_the_permissions_of_any_new_file(suffix, tmp_path):
+    model = small_model().build()
+    path = tmp_path / f"model{suffix}"
+    save = io.export_onnx if suffix == ".onnx" else io.save_model
+    old = os.umask(0o027)
+    try:
+        save(model, path)                              # new: 0o666 less the umask
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640
+        path.chmod(0o604)
+        save(model, path)                              # replaced: keeps the mode it had
+        assert stat.S_IMODE(path.stat().st_mode) == 0o604
+    finally:
+        os.umask(old)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+# ---- a file must not read other files ------------------------------------------------------------
+# HDF5 can keep a dataset's numbers elsewhere. h5py follows that even for the model.weights.h5 held
+# in memory, so each crafted file is first shown to leak the secret through plain h5py.
+
+SECRET = b"TOP-SECRET digitlens must never read this. "
+
+
+def secret_files(folder):
+    """A raw file and an HDF5 file full of the secret, each big enough for the first kernel."""
+    raw = folder / "secret.bin"
+    raw.write_bytes((SECRET * 2000)[:784 * 16 * 4])
+    numbers = np.frombuffer(raw.read_bytes(), dtype=np.float32)
+    with h5py.File(folder / "secret.h5", "w") as h5:
+        h5["kernel"] = numbers.reshape(784, 16)
+        h5["vars/0"] = numbers.reshape(784, 16)
+        h5["vars/1"] = numbers[:16]
+    return raw, folder / "secret.h5"
+
+
+def point_elsewhere(kind, h5, path, raw, secret_h5):
+    """Replace the dataset (or group) at `path` with one whose data are outside the file."""
+    shape, dtype = (h5[path].shape, h5[path].dtype) if kind in ("external", "virtual") else (None, None)
+    del h5[path]
+    if kind == "external":
+        h5.create_dataset(path, shape=shape, dtype=dtype, external=[(str(raw), 0, h5py.h5f.UNLIMITED)])
+    elif kind == "virtual":
+        layout = h5py.VirtualLayout(shape=shape, dtype=dtype)
+        layout[...] = h5py.VirtualSource(str(secret_h5), "kernel", shape=shape)
+        h5.create_virtual_dataset(path, layout)
+    elif kind == "external link":
+        h5[path] = h5py.ExternalLink(str(secret_h5), "/vars")
+    else:
+        h5[path] = h5py.SoftLink("/optimizer/vars/2")
+
+
+ELSEWHERE = {   # what to point elsewhere, and the one line that refuses it
+    "external storage": ("external", "layers/dense/vars/0",
+                         "dataset /layers/dense/vars/0 stores its data outside the file; refusing to read it"),
+    "external storage, optimizer state": ("external", "optimizer/vars/2",
+                                          "dataset /optimizer/vars/2 stores its data outside the file"),
+    "virtual dataset": ("virtual", "layers/dense/vars/0",
+                        "dataset /layers/dense/vars/0 stores its data outside the file"),
+    "external link": ("external link", "layers/dense/vars",
+                      "/layers/dense/vars is a link into another file; refusing to follow it"),
+    "soft link": ("soft link", "layers/dense/vars/0", "/layers/dense/vars/0 is a soft link; refusing"),
+}
+
+
+@pytest.mark.parametrize("case", ELSEWHERE)
+def test_data_outside_the_file_is_refused(case, tmp_path):
+    kind, where, match = ELSEWHERE[case]
+    raw, secret_h5 = secret_files(tmp_path)
+    path = rewrite(SMALL, tmp_path / "model.keras",
+                   edit_h5=lambda h5: point_elsewhere(kind, h5, where, raw, secret_h5))
+    if kind == "external":                 # the danger is real: h5py reads the secret
+        with zipfile.ZipFile(path) as archive, h5py.File(bytes_io.BytesIO(archive.read(WEIGHTS))) as h5:
+            assert SECRET in h5[where][()].tobytes()
+    message = one_line_error(path, match)
+    assert SECRET.decode() not in message
+
+
+# ---- limits: what a file declares must be what it holds ------------------------------------------
+
+WEIGHTS = "model.weights.h5"
+
+
+def set_units(layer, units):
+    def edit(config):
+        config["config"]["layers"][layer]["config"]["units"] = units
+        return config
+    return edit
+
+
+def peak_memory(load):
+    """The most memory (bytes, NumPy arrays included) Python held while running load()."""
+    tracemalloc.start()
+    try:
+        load()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_a_small_file_declaring_a_huge_layer_is_refused_before_allocating(tmp_path):
+    # 100,000 units would be a 313 MB kernel (and as much again for its gradient); a file of the
+    # same 178 KB declaring 5,000,000 would be 16 GB. Neither may be allocated to find out.
+    for units in (100_000, 5_000_000):
+        path = rewrite(SMALL, tmp_path / "model.keras", config=set_units(2, units))
+        peak = peak_memory(lambda: one_line_error(
+            path, f"layer 'dense' kernel has shape (784, 16) in the file, but its config makes it "
+                  f"(784, {units})"))
+        assert peak < 16 * 2**20
+
+
+def unstored(h5, shapes, **options):
+    """Replace datasets with ones of the given shapes whose numbers were never written."""
+    for name, shape in shapes.items():
+        del h5[name]
+        h5.create_dataset(name, shape=shape, dtype="f4", chunks=(shape[0], min(shape[-1], 1000))
+                          if len(shape) == 2 else (min(shape[0], 1000),), **options)
+
+
+def test_arrays_declared_but_not_in_the_file_are_refused_before_reading(tmp_path):
+    # The config and the datasets agree on 100,000 units, but the file holds none of the numbers.
+    shapes = {"layers/dense/vars/0": (784, 100_000), "layers/dense/vars/1": (100_000,),
+              "layers/dense_1/vars/0": (100_000, 10)}
+    path = rewrite(SMALL, tmp_path / "model.keras", config=set_units(2, 100_000),
+                   edit_h5=lambda h5: unstored(h5, shapes))
+    assert path.stat().st_size < 200_000
+    peak = peak_memory(lambda: one_line_error(
+        path, "dataset /layers/dense/vars/0 declares shape (784, 100000) (313,600,000 bytes), "
+              "but the file stores 0 bytes of it"))
+    assert peak < 16 * 2**20
+
+
+def test_compressed_arrays_past_the_limit_are_refused_before_reading(tmp_path):
+    # Compressed, a file may hold less than it unpacks to - but never more than MAX_MODEL_BYTES.
+    shapes = {"layers/dense/vars/0": (784, 200_000), "layers/dense/vars/1": (200_000,),
+              "layers/dense_1/vars/0": (200_000, 10)}
+    path = rewrite(SMALL, tmp_path / "model.keras", config=set_units(2, 200_000),
+                   edit_h5=lambda h5: unstored(h5, shapes, compression="gzip"))
+    peak = peak_memory(lambda: one_line_error(
+        path, "dataset /layers/dense/vars/0 (784, 200000) takes the model's arrays past the 512 MB"))
+    assert peak < 16 * 2**20
+
+
+def test_the_size_limit_is_one_constant_for_io_and_the_web_app():
+    assert io.MAX_MODEL_BYTES == 512 * 2**20 and io.MAX_ZIP_ENTRIES == 64
+
+
+def edit_directory(path, name, offset, value):
+    """Change one 2- or 4-byte field of entry `name` in the zip's central directory."""
+    data = bytearray(path.read_bytes())
+    at = data.index(b"PK\x01\x02")                        # each directory entry starts so
+    while data[at + 46:at + 46 + len(name)] != name.encode():
+        at = data.index(b"PK\x01\x02", at + 4)
+    width = 2 if offset == 10 else 4
+    data[at + offset:at + offset + width] = value.to_bytes(width, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def claim_size(path, name, size):
+    """Make the zip directory say that entry `name` unpacks to `size` bytes (nothing else changes)."""
+    return edit_directory(path, name, 24, size)           # 24: the "uncompressed size" field
+
+
+def add_entries(path, count):
+    with zipfile.ZipFile(path, "a") as archive:
+        for i in range(count):
+            archive.writestr(f"assets/{i}.txt", b"x")
+    return path
+
+
+def duplicate_weights(path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                    # zipfile warns: "Duplicate name"
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr(WEIGHTS, b"another weights file")
+    return path
+
+
+def rename_entry(path, old, new):
+    with zipfile.ZipFile(path) as archive:
+        entries = {(new if n == old else n): archive.read(n) for n in archive.namelist()}
+    with zipfile.ZipFile(path, "w") as archive:
+        for n, d in entries.items():
+            archive.writestr(n, d)
+    return path
+
+
+def oversized(path):
+    with open(path, "wb") as out:                          # sparse: costs no disk
+        out.truncate(io.MAX_MODEL_BYTES + 1)
+    return path
+
+
+ZIP_LIMITS = {
+    "too many entries": (lambda p: add_entries(rewrite(SMALL, p), 70),
+                         "the archive has 73 entries; a .keras file has a handful (at most 64)"),
+    "unpacks to too much": (lambda p: claim_size(rewrite(SMALL, p), WEIGHTS, 2**32 - 1),
+                            "the archive unpacks to 4,29"),
+    "weights entry twice": (lambda p: duplicate_weights(rewrite(SMALL, p)),
+                            "the archive holds model.weights.h5 more than once"),
+    "weights in a folder": (lambda p: rename_entry(rewrite(SMALL, p), WEIGHTS, "weights/" + WEIGHTS),
+                            "the archive has no model.weights.h5"),
+    "file too large": (oversized, "536,870,913 bytes, more than the 512 MB a model file may hold"),
+}
+
+
+@pytest.mark.parametrize("case", ZIP_LIMITS)
+def test_zip_limits_are_checked_from_the_directory_before_reading(case, tmp_path, monkeypatch):
+    make, match = ZIP_LIMITS[case]
+    path = make(tmp_path / "model.keras")
+    unpacked = []
+    monkeypatch.setattr(zipfile.ZipFile, "read", lambda self, name, pwd=None: unpacked.append(name))
+    one_line_error(path, match)
+    assert unpacked == []
+
+
+# ---- damaged files never escape as anything but one line --------------------------------------
+
+def deflated(path, name, damage):
+    """Store entry `name` deflated, then damage its compressed bytes."""
+    with zipfile.ZipFile(path) as archive:
+        entries = {n: archive.read(n) for n in archive.namelist()}
+    with zipfile.ZipFile(path, "w") as archive:
+        for n, d in entries.items():
+            archive.writestr(n, d, compress_type=zipfile.ZIP_DEFLATED if n == name else zipfile.ZIP_STORED)
+    data = bytearray(path.read_bytes())
+    damage(data, data.index(name.encode()) + len(name))   # just after the entry's local header
+    path.write_bytes(bytes(data))
+    return path
+
+
+def unknown_compression(path):
+    return edit_directory(path, "config.json", 10, 99)    # 10: the "compression method" field
+
+
+def flip(data, at):
+    data[at + 2:at + 40] = bytes(b ^ 0x5A for b in data[at + 2:at + 40])
+
+
+def edit_layer(index, **changes):
+    def edit(config):
+        config["config"]["layers"][index].update(changes)
+        return config
+    return edit
+
+
+def set_dense(**changes):
+    def edit(config):
+        config["config"]["layers"][2]["config"].update(changes)
+        return config
+    return edit
+
+
+def complex_kernel(h5):
+    del h5["layers/dense/vars/0"]
+    h5["layers/dense/vars/0"] = np.zeros((784, 16), np.complex64)
+
+
+ESCAPES = {   # each of these once escaped as an error other than ModelFileError
+    "infinite units": (lambda p: rewrite(SMALL, p, config=set_dense(units=float("inf"))),
+                       "layer 'dense' (Dense) has a config digitlens cannot read"),
+    "layer name not a string": (lambda p: rewrite(SMALL, p, config=set_dense(name={"a": 1})),
+                                "a Dense layer has the name {'a': 1}; expected a string"),
+    "unknown layer with a list as config": (
+        lambda p: rewrite(SMALL, p, config=edit_layer(3, class_name="Conv2D", config=[1])),
+        "layer None is a Conv2D"),
+    "model config a number": (lambda p: rewrite(SMALL, p, config=lambda c: {**c, "config": 5}),
+                              "the model config is not a serialized Keras model"),
+    "deeply nested config": (lambda p: _put(rewrite(SMALL, p), "config.json", b"[" * 100_000),
+                             "config.json is not valid JSON"),
+    "damaged deflate data": (lambda p: deflated(rewrite(SMALL, p), "config.json", flip),
+                             "config.json is damaged inside the archive"),
+    "unknown compression": (lambda p: unknown_compression(rewrite(SMALL, p)),
+                            "config.json is damaged inside the archive (That compression method is not supported)"),
+    "complex weights": (lambda p: rewrite(SMALL, p, edit_h5=complex_kernel),
+                        "dataset /layers/dense/vars/0 holds complex64, not numbers"),
+}
+
+
+@pytest.mark.parametrize("case", ESCAPES)
+def test_damaged_files_give_one_line_not_an_internal_error(case, tmp_path):
+    make, match = ESCAPES[case]
+    one_line_error(make(tmp_path / "model.keras"), match)
+
+
+def set_optimizer(**changes):
+    def edit(config):
+        config["compile_config"]["optimizer"]["config"].update(changes)
+        return config
+    return edit
+
+
+def cosine(**settings):
+    return {"module": "keras.optimizers.schedules", "class_name": "CosineDecay", "config": settings,
+            "registered_name": None}
+
+
+UNUSABLE_COMPILE = {   # loads, uncompiled, with this warning
+    "beta_1 text": (set_optimizer(beta_1="x"), "the optimizer setting beta_1='x' is not a number in [0, 1)"),
+    "beta_1 one": (set_optimizer(beta_1=1.0), "beta_1=1.0 is not a number in [0, 1)"),
+    "learning rate NaN": (set_optimizer(learning_rate=float("nan")), "learning_rate=nan is not a number >= 0"),
+    "learning rate null": (set_optimizer(learning_rate=None), "learning_rate=None is not a number >= 0"),
+    "schedule without decay_steps": (set_optimizer(learning_rate=cosine(initial_learning_rate=0.01)),
+                                     "the learning-rate schedule CosineDecay has no decay_steps"),
+    "decay_steps 0": (set_optimizer(learning_rate=cosine(initial_learning_rate=0.01, decay_steps=0)),
+                      "the learning-rate schedule CosineDecay setting decay_steps=0 is not a number >= 1"),
+    "decay_rate negative": (set_optimizer(learning_rate={"class_name": "ExponentialDecay", "config": {
+        "initial_learning_rate": 0.01, "decay_steps": 10, "decay_rate": -0.5}}), "decay_rate=-0.5"),
+    "schedule name a list": (set_optimizer(learning_rate={"class_name": ["CosineDecay"]}),
+                             "the learning-rate schedule ['CosineDecay'] is not in digitlens"),
+    "settings a list": (lambda c: {**c, "compile_config": {**c["compile_config"], "optimizer": {
+        "class_name": "Adam", "config": [["beta_1", 0.9]]}}}, "the optimizer Adam has no settings"),
+}
+
+
+@pytest.mark.parametrize("case", UNUSABLE_COMPILE)
+def test_unusable_compile_settings_load_the_model_uncompiled(case, tmp_path, expected):
+    edit, match = UNUSABLE_COMPILE[case]
+    path = rewrite(SMALL, tmp_path / "model.keras", config=edit)
+    with pytest.warns(UserWarning, match="loaded uncompiled: ") as caught:
+        model = io.load_model(path)
+    assert any(match in str(w.message) for w in caught), [str(w.message) for w in caught]
+    assert model.optimizer is None
+    np.testing.assert_allclose(model.predict(expected["x_float"]), expected["probs_keras_small"], atol=1e-5)
+
+
+def test_any_error_building_the_optimizer_loads_the_model_uncompiled(tmp_path, monkeypatch):
+    def broken(self, *args, **kwargs):
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr(Adam, "__init__", broken)
+    with pytest.warns(UserWarning, match=r"loaded uncompiled: its optimizer settings cannot be used "
+                                         r"\(ZeroDivisionError: float division by zero\)"):
+        model = io.load_model(SMALL)
+    assert model.optimizer is None
+
+
+def test_a_valid_schedule_still_compiles_and_trains(tmp_path, digits):
+    path = rewrite(SMALL, tmp_path / "model.keras",
+                   config=set_optimizer(learning_rate=cosine(initial_learning_rate=0.01, decay_steps=5)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = io.load_model(path)
+    assert isinstance(model.optimizer.learning_rate, CosineDecay) and model.optimizer.iterations == 63
+    model.fit(digits[0][:64], digits[1][:64], epochs=1, batch_size=8, verbose=0)   # past decay_steps
+
+
+def test_a_build_config_that_is_not_an_object_is_ignored(tmp_path, expected):
+    # Without an InputLayer or build_input_shape, the first kernel's rows give the input size.
+    path = rewrite(SMALL, tmp_path / "model.keras", config=lambda c: {
+        **c, "build_config": [1], "config": {**c["config"], "build_input_shape": None,
+                                             "layers": c["config"]["layers"][1:]}})
+    model = io.load_model(path)
+    assert model.input_shape == (784,)
+    np.testing.assert_allclose(model.predict(expected["x_float"].reshape(-1, 784)),
+                               expected["probs_keras_small"], atol=1e-5)
+
+
+def replace_state(index, value):
+    def edit(h5):
+        del h5[f"optimizer/vars/{index}"]
+        h5[f"optimizer/vars/{index}"] = value
+    return edit
+
+
+def add_state(h5):
+    for i in range(10, 200):
+        h5[f"optimizer/vars/{i}"] = np.zeros(3, np.float32)
+
+
+@pytest.mark.parametrize("edit", [replace_state(0, np.float32("nan")), replace_state(0, np.int64(-5)),
+                                  replace_state(0, np.zeros(3, np.int64)), replace_state(1, np.zeros(2, np.float32)),
+                                  add_state],
+                         ids=["iteration NaN", "iteration negative", "iteration an array", "rate an array",
+                              "190 arrays too many"])
+def test_optimizer_state_that_makes_no_sense_leaves_a_fresh_optimizer(edit, tmp_path, digits):
+    path = rewrite(SMALL, tmp_path / "model.keras", edit_h5=edit)
+    with pytest.warns(UserWarning, match="optimizer state not restored"):
+        model = io.load_model(path)
+    assert isinstance(model.optimizer, Adam) and model.optimizer.iterations == 0
+    model.fit(digits[0][:32], digits[1][:32], epochs=1, batch_size=16, verbose=0)
+
+
+GOOD_EXTRAS = {"class_names": list("0123456789"), "dataset": "mnist", "recipe": {"epochs": 2},
+               "history": {"history": {"loss": [0.5, 0.25]}, "epoch": [0, 1], "seconds": [1.5, 1.0],
+                           "batches": [{"epoch": 0, "batch": 0, "loss": 0.7, "accuracy": 0.5}]}}
+BAD_EXTRAS = {
+    "history not lists": ({"history": {"history": [1, 2]}}, "history.history: expected lists of numbers"),
+    "history values text": ({"history": {"history": {"loss": ["a"]}}}, "history.history"),
+    "history a list": ({"history": [1]}, "history: expected an object, received list [1]"),
+    "epochs not whole": ({"history": {"epoch": [0.5]}}, "history.epoch: expected a list of whole numbers"),
+    "batch without loss": ({"history": {"batches": [{"epoch": 0, "batch": 0}]}}, "history.batches"),
+    "class_names a number": ({"class_names": 5}, "class_names: expected a list of 10 strings, received int 5"),
+    "class_names too few": ({"class_names": ["a", "b", "c"]},
+                            "class_names: expected 10 names, one per output, received 3"),
+    "class_names numbers": ({"class_names": list(range(10))}, "class_names: expected a list of 10 strings"),
+    "dataset a number": ({"dataset": 5}, "dataset: expected a name, received int 5"),
+    "recipe text": ({"recipe": "fast"}, "recipe: expected an object, received str 'fast'"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_EXTRAS)
+def test_damaged_extras_are_left_off_with_a_warning(case, tmp_path):
+    bad, match = BAD_EXTRAS[case]
+    (name, _), = bad.items()
+    extras = json.dumps({**GOOD_EXTRAS, **bad}).encode()
+    path = _put(rewrite(SMALL, tmp_path / "model.keras"), "digitlens.json", extras)
+    with pytest.warns(UserWarning, match="digitlens.json is damaged") as caught:
+        model = io.load_model(path)
+    message = str(caught[0].message)
+    assert match in message and message.endswith(f"the model loads without its {name}"), message
+    for other, value in GOOD_EXTRAS.items():       # the others still arrive
+        loaded = getattr(model, other, None)
+        loaded = loaded.to_dict() if hasattr(loaded, "to_dict") else loaded
+        assert (loaded is None) == (other == name), other
+        if other != name:
+            assert loaded == value
+
+
+# ---- whatever a config holds, a load gives a usable model or one line ------------------------
+
+ODD_VALUES = [None, -1, 0, 10**9, 1e308, float("nan"), "x", True, [], {}, [1, "a"], {"a": 1}]
+
+
+def all_paths(tree, path=()):
+    """Every place in a JSON tree, as a tuple of keys and indices: () is the whole tree."""
+    yield path
+    children = tree.items() if isinstance(tree, dict) else enumerate(tree) if isinstance(tree, list) else ()
+    for key, child in children:
+        yield from all_paths(child, path + (key,))
+
+
+def replaced(tree, path, value):
+    if not path:
+        return value
+    tree = copy.deepcopy(tree)
+    node = tree
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return tree
+
+
+def usable_or_one_line(path, digits):
+    """None if the file loads into a model that predicts, trains and saves, or is refused in one
+    line naming it; otherwise what went wrong."""
+    x, y, _ = digits
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = io.load_model(path)
+    except ModelFileError as e:
+        return None if "\n" not in str(e) and str(path) in str(e) else f"bad message: {e}"
+    except Exception as e:
+        return f"{type(e).__name__} escaped: {e}"
+    try:
+        model.predict(x[:2])
+        if model.optimizer is not None:
+            model.fit(x[:16], y[:16], epochs=1, batch_size=8, verbose=0)
+        io.save_model(model, path.with_name("again" + path.suffix))
+    except Exception as e:
+        return f"loaded, then {type(e).__name__}: {e}"
+    return None
+
+
+def test_any_value_anywhere_in_the_config_gives_a_usable_model_or_one_line(tmp_path, digits):
+    with zipfile.ZipFile(SMALL) as archive:
+        config = json.loads(archive.read("config.json"))
+    failures = []
+    for i, where in enumerate(all_paths(config)):
+        value = ODD_VALUES[i % len(ODD_VALUES)]
+        path = rewrite(SMALL, tmp_path / "model.keras", config=lambda c: replaced(c, where, value))
+        problem = usable_or_one_line(path, digits)
+        if problem:
+            failures.append(f"{'/'.join(map(str, where))} = {value!r}: {problem}")
+    assert failures == []

@@ -33,7 +33,8 @@ class Recipe:
         if self.schedule == "warmup-cosine":
             rate += " (warm-up, then cosine decay)"
         extra = ", random shifts and rotations" if self.augment else ""
-        return f"{self.name}: {rate}, batch {self.batch_size}, {self.epochs} epochs{extra}"
+        epochs = f"{self.epochs} epoch" + ("s" if self.epochs != 1 else "")
+        return f"{self.name}: {rate}, batch {self.batch_size}, {epochs}{extra}"
 
     def to_dict(self):
         return asdict(self)

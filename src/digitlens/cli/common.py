@@ -67,7 +67,25 @@ def load_model(path):
     path = Path(path)
     if not path.exists():
         raise DigitlensError(f"{path}: no such model file")
+    if path.is_dir():
+        raise DigitlensError(f"{path}: is a directory, expected a .keras or .h5 model file")
     return load(path)
+
+
+def check_output(path, suffixes, argument):
+    """Refuse an output file we could not write - before doing the work, not after."""
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise DigitlensError(f"{argument}: expected a file name ending in {' or '.join(suffixes)}, "
+                             f"received {str(path)!r}")
+    if path.is_dir():
+        raise DigitlensError(f"{argument}: {path} is a directory, expected a file name")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise DigitlensError(f"{argument}: {folder} does not exist (create it first)")
+    if not os.access(folder, os.W_OK):
+        raise DigitlensError(f"{argument}: cannot write to {folder} (permission denied)")
+    return path
 
 
 def print_json(obj):
@@ -77,7 +95,8 @@ def print_json(obj):
 def console(stderr=False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    # soft_wrap: long lines are not broken at 80 columns when the output goes to a file or pipe
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def percent(value):

@@ -1,8 +1,7 @@
 """`digitlens explain`, `digitlens diagram`, `digitlens export`: what the model learned, as files."""
 
-from pathlib import Path
-
-from .common import add_data_option, add_json_option, console, load_dataset, load_model, model_path, print_json
+from .common import (add_data_option, add_json_option, check_output, console, load_dataset, load_model, model_path,
+                     print_json)
 
 
 def add_parsers(commands):
@@ -46,12 +45,15 @@ def run_explain(args):
     from ..errors import DigitlensError
     from ..viz.report import write_report
 
+    out = check_output(args.out, (".html", ".htm"), "--out")
+    if args.image and args.index is not None:
+        raise DigitlensError("give either IMAGE or --index N, not both")
+    if args.label is not None and not args.image:
+        raise DigitlensError("--label is the true digit of IMAGE: give an IMAGE too (a test image's label is known)")
     path = model_path(args.model)
     model = load_model(path)
     ds = load_dataset(args)
     image = label = None
-    if args.image and args.index is not None:
-        raise DigitlensError("give either IMAGE or --index N, not both")
     if args.image:
         image = load_image_file(args.image)
         label = args.label
@@ -59,7 +61,6 @@ def run_explain(args):
             raise DigitlensError(f"--label: expected 0..{len(ds.class_names) - 1}, received {label}")
     elif args.index is not None and not 0 <= args.index < len(ds.x_test):
         raise DigitlensError(f"--index: expected 0..{len(ds.x_test) - 1}, received {args.index}")
-    out = Path(args.out)
     write_report(model, out, image=image, label=label, x_test=ds.x_test, y_test=ds.y_test,
                  x_train=ds.x_train, index=args.index, class_names=list(ds.class_names), title=str(path),
                  image_name=args.image, data_name=ds.describe())
@@ -73,9 +74,9 @@ def run_explain(args):
 def run_diagram(args):
     from ..viz.diagram import write_diagram
 
+    out = check_output(args.out, (".svg", ".png"), "--out")
     path = model_path(args.model, required=False) if args.model else None
     model = load_model(path) if path else None
-    out = Path(args.out)
     write_diagram(model, out)
     if args.json:
         print_json({"model": str(path) if path else None, "diagram": str(out)})
@@ -85,17 +86,14 @@ def run_diagram(args):
 
 
 def run_export(args):
-    from ..errors import DigitlensError
     from ..io import export_onnx, save_model
 
+    out = check_output(args.out, (".onnx", ".keras", ".h5", ".hdf5"), "OUT")
     model = load_model(args.model)
-    out = Path(args.out)
-    if out.suffix == ".onnx":
+    if out.suffix.lower() == ".onnx":
         export_onnx(model, out)
-    elif out.suffix in (".keras", ".h5", ".hdf5"):
-        save_model(model, out)
     else:
-        raise DigitlensError(f"OUT: expected a file name ending in .onnx, .keras or .h5, received {args.out!r}")
+        save_model(model, out)
     if args.json:
         print_json({"model": args.model, "out": str(out), "format": out.suffix[1:]})
     else:

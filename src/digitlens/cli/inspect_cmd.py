@@ -32,6 +32,9 @@ def run_summary(args):
     from .. import recipes
     from ..nn.summary import layer_rows, summary_text
 
+    if args.hidden and args.model:
+        from ..errors import DigitlensError
+        raise DigitlensError("give either MODEL or --hidden, not both")
     if args.hidden:
         model = recipes.build_model(recipes.parse_hidden(args.hidden)).build()
         source = "the lesson's network with hidden layers " + args.hidden

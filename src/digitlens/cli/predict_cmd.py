@@ -20,6 +20,13 @@ def run(args):
 
     from ..datasets.images import load_image_file
 
+    from pathlib import Path
+
+    from ..errors import DigitlensError
+
+    for path in args.images:
+        if Path(path).is_dir():
+            raise DigitlensError(f"{path}: is a directory, expected an image file (PNG, JPEG or 28x28 .npy)")
     model = load_model(args.model)
     images = [load_image_file(path) for path in args.images]   # all checked before predicting
     probs = model.predict(np.stack(images))

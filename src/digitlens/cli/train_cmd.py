@@ -3,8 +3,8 @@
 import random
 import time
 
-from .common import (DEFAULT_MODEL, add_data_option, add_json_option, console, load_dataset, percent,
-                     print_json, remember_model)
+from .common import (DEFAULT_MODEL, add_data_option, add_json_option, check_output, console, load_dataset,
+                     percent, print_json, remember_model)
 
 
 def add_parsers(commands):
@@ -12,7 +12,7 @@ def add_parsers(commands):
         "train", help="train the lesson's network (Flatten -> Dense(256, relu) -> Dense(10, softmax))",
         description="Train the lesson's network from random weights on MNIST, with a progress bar per "
         "epoch, then report the test accuracy and save the model as a Keras .keras file. "
-        "With no options it uses digitlens's default recipe, which reaches 98%% test accuracy; "
+        "With no options it uses digitlens's default recipe, which reaches 98% test accuracy; "
         "--recipe lesson runs the lesson's own (Adam 1e-3, batch 32, 5 epochs).")
     parser.add_argument("--recipe", default="default", choices=("default", "lesson", "augment"),
                         help="training recipe (default: default); the options below override its parts")
@@ -28,7 +28,7 @@ def add_parsers(commands):
     parser.add_argument("--validation-split", type=fraction, default=0.0, metavar="F",
                         help="hold out this fraction of the training set for validation instead of "
                         "validating on the test set")
-    parser.add_argument("--seed", type=int, help="random seed, for a run you can repeat (default: random)")
+    parser.add_argument("--seed", type=non_negative_int, help="random seed, for a run you can repeat (default: random)")
     parser.add_argument("--out", metavar="FILE.keras", default=DEFAULT_MODEL,
                         help=f"where to save the model, .keras or .h5 (default: {DEFAULT_MODEL})")
     add_data_option(parser)
@@ -42,6 +42,14 @@ def positive_int(text):
 
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, received {text!r}")
+    return int(text)
+
+
+def non_negative_int(text):
+    import argparse
+
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number 0 or more, received {text!r}")
     return int(text)
 
 
@@ -70,16 +78,11 @@ def fraction(text):
 
 
 def run(args):
-    from pathlib import Path
-
     from .. import recipes
     from ..io import save_model
     from .progress import EpochProgress
 
-    out_path = Path(args.out)
-    if out_path.suffix not in (".keras", ".h5", ".hdf5"):
-        from ..errors import DigitlensError
-        raise DigitlensError(f"--out: expected a file name ending in .keras or .h5, received {args.out!r}")
+    out_path = check_output(args.out, (".keras", ".h5", ".hdf5"), "--out")
     recipe = recipes.get_recipe(args.recipe, epochs=args.epochs, batch_size=args.batch_size,
                                 optimizer=args.optimizer, learning_rate=args.learning_rate,
                                 augment=args.augment)

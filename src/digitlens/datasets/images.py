@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +90,10 @@ def load_image_file(path: str | os.PathLike) -> np.ndarray:
     array = _load_npy(Path(path), str(path)).squeeze()
     if array.shape not in ((SIZE, SIZE), (SIZE * SIZE,)):
         raise ImageError(f"{path}: expected 28x28 or 784 values, found an array of shape {array.shape}")
-    return np.rint(_to_0_255(array, str(path))).astype(np.uint8).reshape(SIZE, SIZE)
+    image = np.rint(_to_0_255(array, str(path))).astype(np.uint8).reshape(SIZE, SIZE)
+    if not image.any():
+        raise ImageError(f"{path}: no ink found (the image is blank)")
+    return image
 
 
 def _name_of(source) -> str:
@@ -125,13 +129,16 @@ def _to_grayscale(source, name: str) -> np.ndarray:
 def _open_image(file, name: str) -> Image.Image:
     """Open and fully decode an image with Pillow, so a damaged file fails here with its name."""
     try:
-        image = Image.open(file)
-        image.load()
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its pixel limit; for a digit, both are too big.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(file)
+            image.load()
         return image
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{name}: too large to be a digit image (over {Image.MAX_IMAGE_PIXELS:,} pixels)") from None
     except UnidentifiedImageError:
         raise ImageError(f"{name}: not an image (Pillow cannot identify the file's format)") from None
-    except Image.DecompressionBombError:
-        raise ImageError(f"{name}: too large to be a digit image (over {Image.MAX_IMAGE_PIXELS:,} pixels)") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{name}: damaged image ({e})") from None
 

@@ -12,18 +12,31 @@ stopped) and digitlens's extras: model.history, model.class_names, model.dataset
 
 Every problem - a missing or damaged file, a layer or activation digitlens does not have - is a
 ModelFileError whose message is one line naming the file. Files are read with zipfile, json and
-h5py only: nothing in a model file is ever unpickled. Saving writes a temporary file beside the
-destination and renames it into place, so a failed save leaves any earlier file untouched.
+h5py only: nothing in a model file is ever unpickled, nothing outside it is read (hdf5_arrays.py),
+and nothing larger than MAX_MODEL_BYTES is unpacked or allocated (limits.py). Saving writes a
+temporary file beside the destination and renames it into place, so a failed save leaves any
+earlier file untouched; the new file gets the permissions any newly created file would.
 
 keras_layers.py and keras_compile.py translate between Keras configs and digitlens objects;
 keras_file.py and keras_h5.py handle the two containers; onnx_export.py builds the ONNX graph.
+extras.py holds digitlens's own additions, atomic.py the all-or-nothing write.
 """
 
+import lzma
 import os
+import struct
+import zipfile
+import zlib
 
 from ..errors import DigitlensError, ModelFileError, NotBuiltError
+from .limits import MAX_MODEL_BYTES, MAX_ZIP_ENTRIES
 
 SUFFIXES = {".keras": "keras", ".h5": "h5", ".hdf5": "h5"}
+# What a damaged file makes h5py, zipfile, zlib, json and NumPy raise (json's errors are
+# ValueErrors; RuntimeError covers RecursionError and NotImplementedError).
+DAMAGED = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError, ArithmeticError,
+           EOFError, struct.error, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error,
+           lzma.LZMAError)
 
 
 def load_model(path, *, model_class=None):
@@ -40,6 +53,9 @@ def load_model(path, *, model_class=None):
         raise ModelFileError(f"{where}: no such file")
     if not os.path.isfile(where):
         raise ModelFileError(f"{where}: not a file")
+    if os.path.getsize(where) > MAX_MODEL_BYTES:
+        raise ModelFileError(f"{where}: {os.path.getsize(where):,} bytes, more than the "
+                             f"{MAX_MODEL_BYTES // 2**20} MB a model file may hold")
     try:
         if kind == "keras":
             from . import keras_file
@@ -48,10 +64,12 @@ def load_model(path, *, model_class=None):
         return keras_h5.read(where, model_class or Sequential)
     except PermissionError as e:
         raise ModelFileError(f"{where}: cannot read: {(e.strerror or str(e)).lower()}") from None
-    except (OSError, RuntimeError, KeyError, UnicodeDecodeError) as e:
-        # h5py's way of saying the HDF5 structure is broken, wherever it notices.
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelFileError(f"{where}: the file is damaged ({reason})") from None
+    except DAMAGED as e:
+        # The readers turn the problems they expect into clearer lines; this is the net under
+        # them. Errors only a mistake in digitlens can cause (AttributeError, NameError, ...)
+        # stay bugs, and the original error stays attached as the cause.
+        reason = (str(e).strip().splitlines() or [""])[0] or type(e).__name__
+        raise ModelFileError(f"{where}: the file is damaged ({reason})") from e
 
 
 def save_model(model, path):
@@ -100,4 +118,5 @@ def _require_built(model, where):
                                 "or give the first layer an input_shape first") from None
 
 
-__all__ = ["load_model", "save_model", "export_onnx", "ModelFileError"]
+__all__ = ["load_model", "save_model", "export_onnx", "ModelFileError", "MAX_MODEL_BYTES",
+           "MAX_ZIP_ENTRIES"]

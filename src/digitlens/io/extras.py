@@ -50,25 +50,90 @@ def encode(data):
 
 
 def apply(model, raw, where):
-    """Put extras read from a file (bytes of JSON) back onto a loaded model."""
+    """Put extras read from a file (bytes of JSON) back onto a loaded model.
+
+    Each extra is checked first - class_names a list of strings, one per output unit; history
+    lists of numbers; dataset a string; recipe an object - and one that is not what digitlens
+    wrote is left off with a warning, so it cannot break predicting or the web page later.
+    """
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(raw) if raw is not None else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
         data = None
     if not isinstance(data, dict):
         warnings.warn(f"{where}: {ENTRY} is damaged; the model loads without its training "
                       "history and labels", stacklevel=4)
         return
-    history = data.get("history")
-    if isinstance(history, dict):
-        model.history = History()
-        model.history.history = dict(history.get("history") or {})
-        model.history.epoch = list(history.get("epoch") or [])
-        model.history.seconds = list(history.get("seconds") or [])
-        model.history.batches = list(history.get("batches") or [])
-    for attribute in ATTRIBUTES:
+    problems = {}
+    for attribute in ("history",) + ATTRIBUTES:
         if attribute in data:
-            setattr(model, attribute, data[attribute])
+            problem = _problem(attribute, data[attribute], model)
+            if problem:
+                problems[attribute] = problem
+            elif attribute == "history":
+                model.history = _history(data["history"])
+            else:
+                setattr(model, attribute, data[attribute])
+    if problems:
+        warnings.warn(f"{where}: {ENTRY} is damaged ({'; '.join(problems.values())}); the model "
+                      f"loads without its {' and '.join(problems)}", stacklevel=4)
+
+
+def _problem(attribute, value, model):
+    """What is wrong with one extra from a file, or None if it is what digitlens saves."""
+    if attribute == "class_names":
+        units = model.output_shape[-1]
+        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+            return f"class_names: expected a list of {units} strings, received {_kind(value)}"
+        if len(value) != units:
+            return f"class_names: expected {units} names, one per output, received {len(value)}"
+    elif attribute == "dataset" and not isinstance(value, str):
+        return f"dataset: expected a name, received {_kind(value)}"
+    elif attribute == "recipe" and not isinstance(value, dict):
+        return f"recipe: expected an object, received {_kind(value)}"
+    elif attribute == "history":
+        return _history_problem(value)
+    return None
+
+
+def _history_problem(history):
+    if not isinstance(history, dict):
+        return f"history: expected an object, received {_kind(history)}"
+    curves = history.get("history", {})
+    if not isinstance(curves, dict) or not all(_numbers(v) for v in curves.values()):
+        return "history.history: expected lists of numbers by name"
+    if not _numbers(history.get("epoch", []), whole=True):
+        return "history.epoch: expected a list of whole numbers"
+    if not _numbers(history.get("seconds", []), or_null=True):
+        return "history.seconds: expected a list of numbers"
+    batches = history.get("batches", [])
+    if not isinstance(batches, list) or not all(
+            isinstance(b, dict) and _numbers([b.get("epoch"), b.get("batch")], whole=True)
+            and _numbers([b.get("loss"), b.get("accuracy")]) for b in batches):
+        return "history.batches: expected a list of {epoch, batch, loss, accuracy}"
+    return None
+
+
+def _history(data):
+    history = History()
+    history.history = dict(data.get("history", {}))
+    history.epoch = list(data.get("epoch", []))
+    history.seconds = list(data.get("seconds", []))
+    history.batches = list(data.get("batches", []))
+    return history
+
+
+def _numbers(values, whole=False, or_null=False):
+    """True if `values` is a list of JSON numbers (whole ones, or also nulls, if asked)."""
+    def ok(v):
+        if v is None:
+            return or_null
+        return (isinstance(v, int) or (isinstance(v, float) and not whole)) and not isinstance(v, bool)
+    return isinstance(values, list) and all(ok(v) for v in values)
+
+
+def _kind(value):
+    return "null" if value is None else f"{type(value).__name__} {value!r}"[:80]
 
 
 def _plain(value):

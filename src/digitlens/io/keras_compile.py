@@ -40,6 +40,23 @@ NEUTRAL = {"weight_decay": (None, 0, 0.0), "clipnorm": (None,), "global_clipnorm
            "centered": (False, None), "gradient_accumulation_steps": (None, 1),
            "loss_scale_factor": (None, 1, 1.0), "decay": (None, 0, 0.0)}
 ACCURACY_NAMES = {"accuracy", "acc", "sparse_categorical_accuracy"}
+# What each numeric setting of an optimizer or schedule must be. Keras checks few of them, but a
+# file outside them would fail - or divide by zero - in the middle of training, not at load.
+SETTINGS = {
+    "learning_rate": ("a number >= 0", lambda x: x >= 0),
+    "beta_1": ("a number in [0, 1)", lambda x: 0 <= x < 1),
+    "beta_2": ("a number in [0, 1)", lambda x: 0 <= x < 1),
+    "rho": ("a number in [0, 1)", lambda x: 0 <= x < 1),
+    "momentum": ("a number in [0, 1]", lambda x: 0 <= x <= 1),
+    "epsilon": ("a number >= 0", lambda x: x >= 0),
+    "initial_learning_rate": ("a number >= 0", lambda x: x >= 0),
+    "decay_steps": ("a number >= 1", lambda x: x >= 1),      # schedules divide by it
+    "decay_rate": ("a number in [0, 1]", lambda x: 0 <= x <= 1),   # above 1 it overflows
+    "alpha": ("a number in [0, 1]", lambda x: 0 <= x <= 1),
+    "warmup_target": ("a number >= 0 or null", lambda x: x >= 0),
+    "warmup_steps": ("a number >= 0", lambda x: x >= 0),
+}
+NULLABLE = {"warmup_target"}              # null: no warm-up
 
 
 # ---- writing ----------------------------------------------------------------------------------
@@ -128,7 +145,11 @@ def weight_slices(model):
 # ---- reading ----------------------------------------------------------------------------------
 
 def compile_from_config(model, config, where):
-    """Compile `model` as the file says; returns False (and warns) if digitlens cannot."""
+    """Compile `model` as the file says; returns False (and warns) if digitlens cannot.
+
+    Predicting needs none of this, so whatever goes wrong here - settings digitlens lacks,
+    settings out of range, settings no optimizer could take - costs the compile, not the model.
+    """
     if not isinstance(config, dict) or not (config.get("optimizer") or config.get("optimizer_config")):
         return False                      # never compiled: Keras writes {} or nothing
     try:
@@ -137,6 +158,10 @@ def compile_from_config(model, config, where):
         metrics = ["accuracy"] if any(_is_accuracy(m) for m in _flatten(config.get("metrics"))) else []
     except _Unsupported as e:
         warnings.warn(f"{where}: loaded uncompiled: {e}", stacklevel=4)
+        return False
+    except Exception as e:                # the file's settings broke a constructor: still just data
+        warnings.warn(f"{where}: loaded uncompiled: its optimizer settings cannot be used "
+                      f"({type(e).__name__}: {_first_line(e)})", stacklevel=4)
         return False
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
     return True
@@ -148,7 +173,10 @@ def optimizer_from_config(config):
     if not isinstance(config, dict):
         raise _Unsupported("the file does not describe its optimizer")
     class_name = str(config.get("class_name", "")).split(">")[-1]   # tf.keras 2.11: "Custom>Adam"
-    settings = dict(config.get("config") or {})
+    settings = config.get("config") or {}
+    if not isinstance(settings, dict):
+        raise _Unsupported(f"the optimizer {class_name} has no settings")
+    settings = dict(settings)
     cls = next((c for c, (name, _) in KERAS_OPTIMIZERS.items() if name.lower() == class_name.lower()),
                None)
     if cls is None:
@@ -160,21 +188,43 @@ def optimizer_from_config(config):
     for key, neutral in NEUTRAL.items():
         if key in settings and settings[key] not in neutral:
             raise _Unsupported(f"the optimizer setting {key}={settings[key]!r} is not in digitlens")
-    if "learning_rate" in settings:
-        settings["learning_rate"] = _learning_rate(settings["learning_rate"])
-    return cls(**_accepted(cls, settings))
+    if isinstance(settings.get("learning_rate"), dict):
+        settings["learning_rate"] = _schedule(settings["learning_rate"])
+    return _make(cls, settings, "optimizer")
 
 
-def _learning_rate(value):
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, dict):
-        cls = schedules.SCHEDULES.get(value.get("class_name"))
-        if cls is not None:
-            return cls(**_accepted(cls, value.get("config") or {}))
-        raise _Unsupported(f"the learning-rate schedule {value.get('class_name')} is not in "
-                           f"digitlens ({', '.join(schedules.SCHEDULES)})")
-    raise _Unsupported(f"the learning rate {value!r} is not a number or a schedule")
+def _schedule(value):
+    class_name = value.get("class_name")
+    cls = schedules.SCHEDULES.get(class_name) if isinstance(class_name, str) else None
+    if cls is None:
+        raise _Unsupported(f"the learning-rate schedule {class_name} is not in digitlens "
+                           f"({', '.join(schedules.SCHEDULES)})")
+    settings = value.get("config") or {}
+    if not isinstance(settings, dict):
+        raise _Unsupported(f"the learning-rate schedule {class_name} has no settings")
+    return _make(cls, settings, f"learning-rate schedule {class_name}")
+
+
+def _make(cls, settings, what):
+    """cls(**settings), keeping the settings cls takes, after checking each against SETTINGS."""
+    settings = _accepted(cls, settings)
+    if not isinstance(settings.get("name", ""), str):
+        del settings["name"]              # tf.keras 2 wrote null: the class's own name will do
+    params = inspect.signature(cls.__init__).parameters
+    missing = [name for name, p in params.items()
+               if name != "self" and p.default is p.empty and name not in settings
+               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if missing:
+        raise _Unsupported(f"the {what} has no {' or '.join(missing)}")
+    for key, value in settings.items():
+        if (key not in SETTINGS or isinstance(value, schedules.LearningRateSchedule)
+                or (value is None and key in NULLABLE)):
+            continue
+        expected, valid = SETTINGS[key]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not (number and math.isfinite(value) and valid(value)):
+            raise _Unsupported(f"the {what} setting {key}={value!r} is not {expected}")
+    return cls(**settings)
 
 
 def loss_name(loss):
@@ -187,6 +237,12 @@ def loss_name(loss):
     if isinstance(name, str) and snake_case(name) == "sparse_categorical_crossentropy":
         return "sparse_categorical_crossentropy"
     raise _Unsupported(f"the loss {name!r} is not in digitlens (sparse_categorical_crossentropy)")
+
+
+def state_size(model):
+    """The most arrays Keras can store for the compiled model's optimizer: iteration, learning
+    rate, and each slot of each weight."""
+    return 2 + len(keras_slots(model.optimizer)) * len(weight_slices(model))
 
 
 def restore_optimizer_state(model, values, where, names=None):
@@ -204,6 +260,8 @@ def restore_optimizer_state(model, values, where, names=None):
         sorted_values = _sort_by_position(values, len(slot_names), len(weights))
     if sorted_values is None:
         problem = "it does not fit this model"
+    elif not _is_count(sorted_values[0]) or not _is_rate(sorted_values[1]):
+        problem = "its step count or learning rate is not a plain number"
     elif not any(sorted_values[2]) and int(sorted_values[0]) == 0:
         problem = None                    # compiled, never trained: only iteration 0 and the rate
     else:
@@ -267,6 +325,27 @@ def _sort_by_name(values, names, slot_names):
     if iteration is None:
         return None
     return iteration, rate, [per_slot[s] for s in slot_names]
+
+
+def _is_count(value):
+    """A step count: one whole number >= 0, stored as an integer or a float."""
+    return _is_real_scalar(value) and value >= 0 and value == np.floor(value) and value < 2**62
+
+
+def _is_rate(value):
+    """A learning rate: absent, or one finite number >= 0."""
+    return value is None or (_is_real_scalar(value) and value >= 0)
+
+
+def _is_real_scalar(value):
+    value = np.asarray(value)
+    return (value.ndim == 0 and (np.issubdtype(value.dtype, np.integer)
+                                 or np.issubdtype(value.dtype, np.floating))
+            and bool(np.isfinite(value)))
+
+
+def _first_line(error):
+    return (str(error).strip().splitlines() or [""])[0]
 
 
 def _accepted(cls, settings):

@@ -12,25 +12,29 @@ The weight groups are named after the layer's class, not the layer: the first De
 the second `dense_1`, whatever the layers are called. Since Keras 3.6 each `vars` group also has a
 `name` attribute with the layer's own name; the reader uses it when it is there.
 
-Left out: weights saved as model.weights.npz (reading them would mean unpickling) and assets.
+Reading checks the zip's directory first - at most MAX_ZIP_ENTRIES entries, each name once,
+at most MAX_MODEL_BYTES unpacked - and reads the weights through hdf5_arrays.py, which refuses
+data stored outside the file. Left out: weights saved as model.weights.npz (reading them would
+mean unpickling) and assets.
 """
 
 import datetime
 import io
 import json
+import lzma
 import os
 import zipfile
+import zlib
 
 import h5py
-import numpy as np
 
 from ..errors import ModelFileError
-from . import extras, keras_compile, keras_layers
+from . import extras, hdf5_arrays, keras_compile, keras_layers
 from .atomic import atomic_write
+from .limits import MAX_MODEL_BYTES, MAX_ZIP_ENTRIES
 
 KERAS_VERSION = "3.15.1"       # the Keras release whose files these match; tests load them with it
 CONFIG, WEIGHTS, METADATA = "config.json", "model.weights.h5", "metadata.json"
-MAX_ENTRY_BYTES = 2**31        # a larger entry is not a model of this kind (or is a zip bomb)
 
 
 # ---- reading ----------------------------------------------------------------------------------
@@ -44,46 +48,66 @@ def read(path, model_class):
         raise ModelFileError(f"{where}: not a .keras file: it is not a zip archive "
                              "(damaged, cut short, or another kind of file)") from None
     with archive:
-        names = archive.namelist()
-        if CONFIG not in names:
-            raise ModelFileError(f"{where}: not a Keras model file: the archive has no {CONFIG}")
-        if WEIGHTS not in names:
-            if "model.weights.npz" in names:
-                raise ModelFileError(f"{where}: the weights are in model.weights.npz, which "
-                                     "digitlens does not read; save with Keras's default weights format")
-            raise ModelFileError(f"{where}: the archive has no {WEIGHTS}")
+        names = _check_directory(archive, where)
         config = _json(_entry(archive, CONFIG, where), CONFIG, where)
         weights = _entry(archive, WEIGHTS, where)
         extra = _entry(archive, extras.ENTRY, where) if extras.ENTRY in names else None
 
     parsed = keras_layers.parse_model(config, where)
     with _open_h5(weights, where) as h5:
-        arrays = _layer_arrays(h5, parsed, where)
-        model = keras_layers.build_model(parsed, arrays, where, model_class)
+        reader = hdf5_arrays.ArrayReader(where)
+        model = keras_layers.build_model(parsed, _layer_datasets(h5, parsed, where), where,
+                                         model_class, read=reader.read)
         compiled = keras_compile.compile_from_config(model, config.get("compile_config"), where)
-        state = h5.get("optimizer/vars")
+        state = hdf5_arrays.get(h5, "optimizer/vars", where)
         if compiled and isinstance(state, h5py.Group) and len(state):
-            values = [_array(state, str(i), where, "optimizer/vars") for i in range(len(state))]
+            # More arrays than this optimizer can have would not fit anyway: read none of them.
+            count = len(state) if len(state) <= keras_compile.state_size(model) else 0
+            values = [reader.read(_dataset(state, str(i), where, "optimizer/vars"))
+                      for i in range(count)]
             keras_compile.restore_optimizer_state(model, values, where)
     if extra is not None:
         extras.apply(model, extra, where)
     return model
 
 
+def _check_directory(archive, where):
+    """The archive's entry names, after checking its directory - before anything is unpacked."""
+    infos = archive.infolist()
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise ModelFileError(f"{where}: the archive has {len(infos):,} entries; a .keras file has a "
+                             f"handful (at most {MAX_ZIP_ENTRIES})")
+    names = [info.filename for info in infos]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:                             # which copy would be read is up to the zip library
+        raise ModelFileError(f"{where}: the archive holds {twice[0]} more than once")
+    total = sum(info.file_size for info in infos)
+    if total > MAX_MODEL_BYTES:
+        raise ModelFileError(f"{where}: the archive unpacks to {total:,} bytes, more than the "
+                             f"{MAX_MODEL_BYTES // 2**20} MB a model file may hold")
+    if CONFIG not in names:
+        raise ModelFileError(f"{where}: not a Keras model file: the archive has no {CONFIG}")
+    if WEIGHTS not in names:
+        if "model.weights.npz" in names:
+            raise ModelFileError(f"{where}: the weights are in model.weights.npz, which "
+                                 "digitlens does not read; save with Keras's default weights format")
+        raise ModelFileError(f"{where}: the archive has no {WEIGHTS}")
+    return names
+
+
 def _entry(archive, name, where):
-    info = archive.getinfo(name)
-    if info.file_size > MAX_ENTRY_BYTES:
-        raise ModelFileError(f"{where}: {name} declares {info.file_size:,} bytes, too large for a model")
     try:
         return archive.read(name)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:   # CRC errors, cut files
-        raise ModelFileError(f"{where}: {name} is damaged inside the archive ({e})") from None
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError, NotImplementedError,
+            zlib.error, lzma.LZMAError) as e:   # CRC errors, cut files, encrypted or odd compression
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ModelFileError(f"{where}: {name} is damaged inside the archive ({reason})") from None
 
 
 def _json(raw, name, where):
     try:
         value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ModelFileError(f"{where}: {name} is not valid JSON") from None
     if not isinstance(value, dict):
         raise ModelFileError(f"{where}: {name} does not hold a JSON object")
@@ -97,48 +121,42 @@ def _open_h5(raw, where):
         raise ModelFileError(f"{where}: {WEIGHTS} inside the archive is not an HDF5 file") from None
 
 
-def _layer_arrays(h5, parsed, where):
-    """[kernel, bias] for each Dense of `parsed.layers`, [] for the others."""
-    root = h5.get("layers")
+def _layer_datasets(h5, parsed, where):
+    """The datasets [kernel, bias] of each Dense of `parsed.layers`, [] for the others; unread."""
+    root = hdf5_arrays.get(h5, "layers", where)
     if root is None:                      # Keras 2.13's .keras files (Keras 3 reads them so too)
-        root = h5.get("_layer_checkpoint_dependencies")
+        root = hdf5_arrays.get(h5, "_layer_checkpoint_dependencies", where)
     if not isinstance(root, h5py.Group):
         raise ModelFileError(f"{where}: {WEIGHTS} has no 'layers' group")
     by_name = {}                          # Keras 3.6+: vars groups carry the layer's name
-    for group_name, group in root.items():
-        vars_group = group.get("vars") if isinstance(group, h5py.Group) else None
-        if vars_group is not None and "name" in vars_group.attrs:
+    for group_name in root:
+        vars_group = hdf5_arrays.get(root, f"{group_name}/vars", where)
+        if isinstance(vars_group, h5py.Group) and "name" in vars_group.attrs:
             by_name[_text(vars_group.attrs["name"])] = group_name
-    arrays = []
+    datasets = []
     for layer, group_name in zip(parsed.layers, parsed.groups):
         count = keras_layers.weight_count(layer)
         if count == 0:
-            arrays.append([])
+            datasets.append([])
             continue
         group_name = by_name.get(layer.name, group_name)
         path = f"layers/{group_name}/vars"
-        vars_group = root.get(f"{group_name}/vars")
+        vars_group = hdf5_arrays.get(root, f"{group_name}/vars", where)
         if not isinstance(vars_group, h5py.Group):
             raise ModelFileError(f"{where}: {WEIGHTS} has no weights for layer {layer.name!r} "
                                  f"(expected {path})")
-        arrays.append([_array(vars_group, str(i), where, path) for i in range(count)])
+        datasets.append([_dataset(vars_group, str(i), where, path) for i in range(count)])
         if len(vars_group) != count:      # more than kernel and bias: LoRA, quantization, ...
             raise ModelFileError(f"{where}: {WEIGHTS} holds {len(vars_group)} arrays for layer "
                                  f"{layer.name!r} at {path}, expected {count} (kernel, bias)")
-    return arrays
+    return datasets
 
 
-def _array(group, key, where, path):
-    dataset = group.get(key)
+def _dataset(group, key, where, path):
+    dataset = hdf5_arrays.get(group, key, where)
     if not isinstance(dataset, h5py.Dataset):
         raise ModelFileError(f"{where}: {WEIGHTS} is missing the dataset {path}/{key}")
-    try:
-        value = np.asarray(dataset[()])
-    except (OSError, ValueError, TypeError) as e:
-        raise ModelFileError(f"{where}: {WEIGHTS} dataset {path}/{key} cannot be read ({e})") from None
-    if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
-        raise ModelFileError(f"{where}: {WEIGHTS} dataset {path}/{key} holds {value.dtype}, not numbers")
-    return value.astype(np.float32) if np.issubdtype(value.dtype, np.floating) else value
+    return dataset
 
 
 def _text(value):

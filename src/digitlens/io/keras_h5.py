@@ -13,7 +13,8 @@ The reader follows `layer_names` and `weight_names` rather than guessing paths. 
 may be bytes or text, and a list too long for one HDF5 attribute (64 KB) is split into
 weight_names0, weight_names1, ... The writer writes the layout Keras 3.15 writes, which Keras 3
 loads with keras.models.load_model (tests check it), plus digitlens's extras as a byte dataset
-`digitlens.json` that Keras ignores.
+`digitlens.json` that Keras ignores. Every array is read through hdf5_arrays.py, which refuses
+data stored outside the file.
 
 Left out: weights-only files (model.save_weights), which carry no model config.
 """
@@ -25,7 +26,7 @@ import h5py
 import numpy as np
 
 from ..errors import ModelFileError
-from . import extras, keras_compile, keras_layers
+from . import extras, hdf5_arrays, keras_compile, keras_layers
 from .atomic import atomic_write
 from .keras_file import KERAS_VERSION
 
@@ -51,29 +52,35 @@ def read(path, model_class):
     with h5:
         raw = h5.attrs.get("model_config")
         if raw is None:
-            if "layers" in h5 or "layer_names" in h5.attrs or "model_weights" in h5:
+            # (get with getlink=True looks at the entry itself, without following a link)
+            if ("layer_names" in h5.attrs or h5.get("layers", getlink=True) is not None
+                    or h5.get("model_weights", getlink=True) is not None):
                 raise ModelFileError(f"{where}: holds weights only, no model config; digitlens "
                                      "needs a whole model, saved with model.save()")
             raise ModelFileError(f"{where}: not a Keras model file: it has no model_config")
         config = _json(raw, "model_config", where)
         parsed = keras_layers.parse_model(config, where)
-        root = h5.get("model_weights")
+        root = hdf5_arrays.get(h5, "model_weights", where)
         if not isinstance(root, h5py.Group):
             raise ModelFileError(f"{where}: the file has no model_weights group")
-        arrays = _layer_arrays(root, parsed, where)
-        model = keras_layers.build_model(parsed, arrays, where, model_class)
+        reader = hdf5_arrays.ArrayReader(where)
+        model = keras_layers.build_model(parsed, _layer_datasets(root, parsed, where), where,
+                                         model_class, read=reader.read)
 
         training = h5.attrs.get("training_config")
         compiled = training is not None and keras_compile.compile_from_config(
             model, _json(training, "training_config", where), where)
-        state = h5.get("optimizer_weights")
+        state = hdf5_arrays.get(h5, "optimizer_weights", where)
         if compiled and isinstance(state, h5py.Group):
             names = read_names(state, "weight_names")
-            values = [_dataset(state, name, where, "optimizer_weights") for name in names]
+            if len(names) > keras_compile.state_size(model):
+                names = []                # more than this optimizer can have: read none of them
+            values = [reader.read(_dataset(state, name, where, "optimizer_weights")) for name in names]
             keras_compile.restore_optimizer_state(model, values, where, names=names)
-        extra = h5.get(extras.ENTRY)
+        extra = hdf5_arrays.get(h5, extras.ENTRY, where)
         if isinstance(extra, h5py.Dataset):
-            extras.apply(model, np.asarray(extra[()], dtype=np.uint8).tobytes(), where)
+            value = reader.read(extra)
+            extras.apply(model, value.tobytes() if value.dtype == np.uint8 else None, where)
     return model
 
 
@@ -94,49 +101,43 @@ def read_names(group, name):
     return names
 
 
-def _layer_arrays(root, parsed, where):
-    """[kernel, bias] for each Dense of `parsed.layers`, [] for the others."""
-    stored = [name for name in read_names(root, "layer_names")
-              if isinstance(root.get(name), h5py.Group) and read_names(root[name], "weight_names")]
+def _layer_datasets(root, parsed, where):
+    """The datasets [kernel, bias] of each Dense of `parsed.layers`, [] for the others; unread."""
+    groups = [hdf5_arrays.get(root, name, where) for name in read_names(root, "layer_names")]
+    stored = [group for group in groups
+              if isinstance(group, h5py.Group) and read_names(group, "weight_names")]
     weighted = [layer for layer in parsed.layers if keras_layers.weight_count(layer)]
     if len(stored) != len(weighted):
         raise ModelFileError(f"{where}: the file holds weights for {len(stored)} layers, but its "
                              f"config has {len(weighted)} layers with weights")
     groups = iter(stored)                 # Keras matches them by position, and so does digitlens
-    arrays = []
+    datasets = []
     for layer in parsed.layers:
         count = keras_layers.weight_count(layer)
         if count == 0:
-            arrays.append([])
+            datasets.append([])
             continue
-        group_name = next(groups)
-        names = read_names(root[group_name], "weight_names")
+        group = next(groups)
+        path = group.name.lstrip("/")
+        names = read_names(group, "weight_names")
         if len(names) != count:
-            raise ModelFileError(f"{where}: model_weights/{group_name} lists {len(names)} weights "
+            raise ModelFileError(f"{where}: {path} lists {len(names)} weights "
                                  f"for layer {layer.name!r}, expected {count} (kernel, bias)")
-        arrays.append([_dataset(root[group_name], name, where, f"model_weights/{group_name}")
-                       for name in names])
-    return arrays
+        datasets.append([_dataset(group, name, where, path) for name in names])
+    return datasets
 
 
 def _dataset(group, name, where, path):
-    dataset = group.get(name)
+    dataset = hdf5_arrays.get(group, name, where)
     if not isinstance(dataset, h5py.Dataset):
         raise ModelFileError(f"{where}: the dataset {path}/{name} is missing")
-    try:
-        value = np.asarray(dataset[()])
-    except (OSError, ValueError, TypeError) as e:
-        reason = "its checksum does not match" if "filter returned failure" in str(e) else str(e)
-        raise ModelFileError(f"{where}: the dataset {path}/{name} is damaged ({reason})") from None
-    if not np.issubdtype(value.dtype, np.number):
-        raise ModelFileError(f"{where}: the dataset {path}/{name} holds {value.dtype}, not numbers")
-    return value.astype(np.float32) if np.issubdtype(value.dtype, np.floating) else value
+    return dataset
 
 
 def _json(raw, name, where):
     try:
         value = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ModelFileError(f"{where}: the {name} attribute is not valid JSON") from None
     if not isinstance(value, dict):
         raise ModelFileError(f"{where}: the {name} attribute does not hold a JSON object")

@@ -15,6 +15,8 @@ Left out: the weights themselves (keras_file.py and keras_h5.py), and compile se
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..errors import DigitlensError, ModelFileError
 from ..nn import activations
 from ..nn.layers import Dense, Dropout, Flatten, InputLayer
@@ -49,6 +51,8 @@ def parse_model(model_config, where):
         raise ModelFileError(f"{where}: the model config is not a serialized Keras model")
     kind = model_config["class_name"]
     config = model_config.get("config") or {}
+    if not isinstance(config, (dict, list)):
+        raise ModelFileError(f"{where}: the model config is not a serialized Keras model")
     if kind == "Sequential":
         # Keras 2.0-2.2 stored the layer list itself as the config.
         entries = config if isinstance(config, list) else config.get("layers", [])
@@ -62,7 +66,8 @@ def parse_model(model_config, where):
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise ModelFileError(f"{where}: the model config has no list of layers")
 
-    name = (config.get("name") if isinstance(config, dict) else None) or "sequential"
+    name = config.get("name") if isinstance(config, dict) else None
+    name = name if isinstance(name, str) and name else "sequential"
     parsed = ParsedModel(name=name, input_shape=None, input_layer=None)
     used = {}
     unsupported = []
@@ -70,7 +75,7 @@ def parse_model(model_config, where):
         layer = parse_layer(entry, where)
         kind = entry.get("class_name")
         if layer is None:
-            layer_name = (entry.get("config") or {}).get("name") or entry.get("name")
+            layer_name = _config(entry).get("name") or entry.get("name")
             unsupported.append(f"layer {layer_name!r} is a {kind}")
             continue
         # The weight group Keras 3 files use: the class name in snake_case, made unique in
@@ -96,7 +101,7 @@ def parse_model(model_config, where):
     if parsed.input_shape is None and isinstance(config, dict):
         parsed.input_shape = _shape_after_batch(config.get("build_input_shape"))
     if parsed.input_shape is None:
-        build_config = model_config.get("build_config") or {}
+        build_config = _config(model_config, "build_config")
         parsed.input_shape = _shape_after_batch(build_config.get("input_shape"))
     return parsed
 
@@ -108,6 +113,8 @@ def parse_layer(entry, where):
     if not isinstance(config, dict):
         config = {}
     name = config.get("name") or entry.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ModelFileError(f"{where}: a {kind} layer has the name {name!r}; expected a string")
     label = f"layer {name!r}" if name else "a layer"
     input_shape = _shape_after_batch(config.get("batch_input_shape") or config.get("batch_shape"))
     try:
@@ -127,7 +134,7 @@ def parse_layer(entry, where):
                          input_shape=input_shape)
         if kind == "Dropout":
             return Dropout(float(config.get("rate", 0.0)), seed=config.get("seed"), name=name)
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
         raise ModelFileError(f"{where}: {label} ({kind}) has a config digitlens cannot read: "
                              f"{_describe(e)}") from None
     return None                           # a layer digitlens does not have: parse_model says so
@@ -152,30 +159,48 @@ def weight_count(layer):
     return 1 + layer.use_bias if isinstance(layer, Dense) else 0
 
 
-def build_model(parsed, arrays, where, model_class):
+def build_model(parsed, stored, where, model_class, read=np.asarray):
     """The digitlens model, built and holding the file's weights.
 
-    `arrays` has one list per layer of `parsed.layers`: [kernel, bias] for a Dense, [] otherwise.
+    `stored` has one list per layer of `parsed.layers`: the file's [kernel, bias] for a Dense, []
+    otherwise - h5py datasets (or arrays), which `read` turns into arrays. Their shapes are
+    compared with the config's before anything is read or allocated, so a small file cannot
+    make digitlens build a huge model: the config and the file must agree on every weight.
     """
-    layers = ([parsed.input_layer] if parsed.input_layer is not None else []) + parsed.layers
-    model = model_class(layers, name=parsed.name)
     shape = parsed.input_shape
     if shape is None:                     # nothing says: the first kernel's rows are the inputs
-        first = next((a[0] for a in arrays if a), None)
-        shape = (first.shape[0],) if first is not None and first.ndim == 2 else None
+        first = next((values[0].shape for values in stored if values), None)
+        shape = (first[0],) if first is not None and len(first) == 2 else None
     if shape is None:
         raise ModelFileError(f"{where}: the file does not say the model's input shape")
+    check_weight_shapes(parsed.layers, stored, shape, where)
+    arrays = [[read(value) for value in values] for values in stored]
+    layers = ([parsed.input_layer] if parsed.input_layer is not None else []) + parsed.layers
+    model = model_class(layers, name=parsed.name)
     try:
         model.build(shape)
     except (DigitlensError, ValueError) as e:
         raise ModelFileError(f"{where}: {e}") from None
     for layer, values in zip(model.layers, arrays):
-        for (key, expected), value in zip(layer.param_shapes().items(), values):
-            if value.shape != expected:
-                raise ModelFileError(f"{where}: layer {layer.name!r} {key} has shape "
-                                     f"{value.shape} in the file, but its config makes it {expected}")
+        for key, value in zip(layer.param_shapes(), values):
             getattr(layer, key)[...] = value
     return model
+
+
+def check_weight_shapes(layers, stored, input_shape, where):
+    """Raise ModelFileError unless each layer's weights in the file have the shapes its config
+    gives them for inputs of `input_shape`. Works out shapes only: nothing is allocated."""
+    shape = tuple(input_shape)
+    for layer, values in zip(layers, stored):
+        try:
+            shape = layer.build(shape)      # a layer's build fixes shapes; the model's allocates
+        except (DigitlensError, ValueError) as e:
+            raise ModelFileError(f"{where}: {e}") from None
+        for (key, expected), value in zip(layer.param_shapes().items(), values):
+            if tuple(value.shape or ()) != expected:
+                raise ModelFileError(f"{where}: layer {layer.name!r} {key} has shape "
+                                     f"{tuple(value.shape or ())} in the file, but its config "
+                                     f"makes it {expected}")
 
 
 def _single_chain(config, where):
@@ -187,7 +212,7 @@ def _single_chain(config, where):
     for entry in entries:
         if not isinstance(entry, dict):
             raise ModelFileError(f"{where}: the functional model config has a malformed layer entry")
-        name = entry.get("name") or (entry.get("config") or {}).get("name")
+        name = entry.get("name") or _config(entry).get("name")
         try:
             sources = _inbound_layer_names(entry.get("inbound_nodes") or [])
         except (AttributeError, IndexError, KeyError, TypeError):
@@ -212,6 +237,12 @@ def _inbound_layer_names(nodes):
         else:                              # tf.keras 2: [["flatten", 0, 0, {}]]
             names.extend(item[0] for item in node)
     return names
+
+
+def _config(entry, key="config"):
+    """entry[key] if it is a dict, else {}: a damaged file may hold anything there."""
+    value = entry.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def unique_name(name, used):

@@ -88,6 +88,9 @@ def summary_text(model):
         out.append(f"   {row['name']:<{name_width}}  {row['arithmetic']}")
     out.append(f"   {'total':<{name_width}}  " + " + ".join(f"{r['params']:,}" for r in rows
                                                          if r["params"]) + f" = {total:,} parameters")
+    if optimizer_params is not None:
+        out.append(f"   {'':<{name_width}}  + {optimizer_params:,} numbers the {model.optimizer.name} optimizer "
+                   f"keeps ({optimizer_params - 2:,} per-weight + 2) = {everything:,}, Keras's \"Total\"")
     return "\n".join(out)
 
 

@@ -55,12 +55,13 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
     title, image_name, data_name: words for the page ("my_seven.png", "MNIST test set").
     """
     if image is None and x_test is not None:
-        index = 0 if index is None else int(index)
+        chosen = index is not None
+        index = int(index) if chosen else 0
         image = x_test[index]
         if label is None and y_test is not None:
             label = int(y_test[index])
-        default = "" if index else " (chosen by default: pass an image or an index)"
-        image_name = image_name or f"test image #{index}{default}"
+        image_name = image_name or (f"test image #{index}" if chosen else
+                                    f"test image #{index}, chosen by default - pass an image or an index")
     class_names = class_names if class_names is not None else getattr(model, "class_names", None)
     names = list(class_names) if class_names is not None else [str(k) for k in range(model.output_shape[-1])]
     e = explain.explain(model, image, label, x_test, y_test, names)
@@ -213,8 +214,8 @@ def _backprop(e):
         f"such step on this image alone, computed by the model's own training code on a copy of the model: "
         f"p({escape(names[label])}) goes from <b>{p0:.2%}</b> to <b>{p1:.2%}</b>, the loss from "
         f"{step['loss_before']:.4f} to {step['loss_after']:.4f}."),
-        h.para(escape(step["note"]) + " In real training this image would be one of a batch (32 by default), "
-               "and its pull would be averaged with the others'.", "note"),
+        h.para(escape(step["note"]) + " In real training this image would be one of a batch of images, "
+               "and its pull would be averaged with the others'." + _already_right(p0, names[label]), "note"),
         h.img(backprop_figure(step, e.image, names), "one backpropagation step")]
     if not step["optimizer"]["plain_gradient"]:
         plain = explain.backprop_step(e.model, e.image, label, optimizer="sgd")
@@ -280,3 +281,12 @@ def _training(e):
             for i, epoch in enumerate(c["epoch"]["epoch"])]
     return h.section("training", "Training curves", h.img(curves_figure(c), "loss and accuracy curves"),
                      h.table(["epoch"] + keys, rows, text_columns=()))
+
+
+def _already_right(p, name):
+    """Why a step on an image the network already reads well changes almost nothing."""
+    if p < 0.99:
+        return ""
+    return (f" The network already gives {escape(name)} {p:.2%}, so the loss - and with it every "
+            "gradient - is tiny: there is almost nothing left to learn from this image. Pick one of "
+            "the mistakes below (or an image and a different label) to watch a bigger step.")

@@ -21,6 +21,7 @@ from ..explain.neurons import neuron_detail
 from ..explain.path import output_contributions, trace
 from ..viz.style import symmetric_limit
 from . import digits
+from .colors import LIMIT_PERCENTILE
 from .common import send, session_of
 from .packing import pack
 from .schemas import BackpropStep, Digit, NeuronQuestion, OutputQuestion
@@ -77,7 +78,7 @@ def neuron(body: NeuronQuestion, request: Request):
     with session.lock:
         detail = neuron_detail(session.require_model(), image, body.neuron)
         detail["version"] = session.version
-        detail["limits"] = {"weights": symmetric_limit(detail["weights"], 99),
+        detail["limits"] = {"weights": symmetric_limit(detail["weights"], LIMIT_PERCENTILE),
                             "pixel_contributions": symmetric_limit(detail["pixel_contributions"])}
         detail["class_names"] = session.class_names()
     return send(detail, started=started)

@@ -3,16 +3,19 @@
     POST /api/model/upload     a .keras or .h5 file (multipart, field "file") becomes the model
     GET  /api/model/download   the current model as a .keras file
 
-No API takes a path: files travel as bytes. An upload is checked before digitlens.io reads it -
-at most 64 MB sent (guard.py), at most MAX_UNPACKED bytes once unzipped and decompressed, a
-limited number of zip entries - because a small zip or HDF5 file can claim gigabytes. digitlens.io
-itself never unpickles anything.
+No API takes a path: files travel as bytes. An upload is written to a temporary folder and checked
+before digitlens.io reads it - at most 64 MB sent (guard.py), at most io.MAX_MODEL_BYTES once
+unzipped and decompressed, at most io.MAX_ZIP_ENTRIES zip entries: io's own limits, so the app
+and the loader agree - because a small zip or HDF5 file can claim gigabytes. The checks read only
+sizes from the zip directory and the HDF5 headers, never the arrays. digitlens.io itself never
+unpickles anything.
 """
 
-import io
 import os
+import shutil
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 from fastapi import APIRouter, File, Request, UploadFile
@@ -20,37 +23,42 @@ from fastapi.responses import Response
 
 from ..errors import ModelFileError
 from ..explain.common import dense_layers, first_dense_input, image_shape
-from ..io import load_model, save_model
+from ..io import MAX_MODEL_BYTES, MAX_ZIP_ENTRIES, load_model, save_model
 from .api_model import model_info
 from .common import send, session_of
 
 router = APIRouter(prefix="/api/model", tags=["model files"])
 
-MAX_UNPACKED = 512 * 1024 * 1024     # the lesson's model with Adam's state is about 2.5 MB
-MAX_ENTRIES = 64
 SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
-def check_zip(data, name):
-    """Refuse a .keras zip whose entries would unpack to too much (a zip bomb) or are too many."""
+def check_zip(path, name):
+    """Refuse a .keras zip whose entries would unpack to too much (a zip bomb) or are too many; then
+    check its weights file, copied out beside it (the zip's own sizes bound the copy)."""
+    from ..io.keras_file import WEIGHTS     # "model.weights.h5", the one entry io reads weights from
+
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
-            if len(infos) > MAX_ENTRIES:
+            if len(infos) > MAX_ZIP_ENTRIES:
                 raise ModelFileError(f"{name}: a .keras file has a handful of entries, this one has {len(infos):,}")
             total = sum(info.file_size for info in infos)
-            if total > MAX_UNPACKED:
-                raise ModelFileError(f"{name}: unpacks to {total:,} bytes, more than the {MAX_UNPACKED // 2**20} MB "
-                                     "a model for 28x28 digits can need")
-            weights = next((info for info in infos if info.filename.endswith(".h5")), None)
-            if weights is not None:
-                check_h5(archive.read(weights), name)
+            if total > MAX_MODEL_BYTES:
+                raise ModelFileError(f"{name}: unpacks to {total:,} bytes, more than the "
+                                     f"{MAX_MODEL_BYTES // 2**20} MB a model for 28x28 digits can need")
+            if WEIGHTS in archive.namelist():
+                weights = os.path.join(os.path.dirname(path), WEIGHTS)
+                with archive.open(WEIGHTS) as packed, open(weights, "wb") as out:
+                    shutil.copyfileobj(packed, out)
+                check_h5(weights, name)
     except zipfile.BadZipFile:
         raise ModelFileError(f"{name}: not a .keras file (a .keras file is a zip archive)") from None
+    except (EOFError, zlib.error, NotImplementedError) as error:    # cut short, corrupt, odd compression
+        raise ModelFileError(f"{name}: the zip archive is damaged ({error})") from None
 
 
-def check_h5(data, name):
-    """Refuse an HDF5 file whose arrays add up to too much once decompressed."""
+def check_h5(path, name):
+    """Refuse an HDF5 file whose arrays add up to too much once decompressed (sizes from headers)."""
     import h5py
 
     total = 0
@@ -61,13 +69,13 @@ def check_h5(data, name):
             total += item.size * item.dtype.itemsize
 
     try:
-        with h5py.File(io.BytesIO(data), "r") as h5:
+        with h5py.File(path, "r") as h5:
             h5.visititems(count)
     except OSError:
         raise ModelFileError(f"{name}: not a readable HDF5 weights file") from None
-    if total > MAX_UNPACKED:
-        raise ModelFileError(f"{name}: holds {total:,} bytes of arrays, more than the {MAX_UNPACKED // 2**20} MB "
-                             "a model for 28x28 digits can need")
+    if total > MAX_MODEL_BYTES:
+        raise ModelFileError(f"{name}: holds {total:,} bytes of arrays, more than the "
+                             f"{MAX_MODEL_BYTES // 2**20} MB a model for 28x28 digits can need")
 
 
 def check_fits_app(model, name):
@@ -87,17 +95,16 @@ def upload(request: Request, file: UploadFile = File(..., description="a .keras 
     suffix = os.path.splitext(name)[1].lower()
     if suffix not in SUFFIXES:
         raise ModelFileError(f"{name}: expected a .keras or .h5 model file")
-    data = file.file.read()
-    if not data:
-        raise ModelFileError(f"{name}: the file is empty")
-    if suffix == ".keras":
-        check_zip(data, name)
-    else:
-        check_h5(data, name)
     with tempfile.TemporaryDirectory(prefix="digitlens-upload-") as folder:
         path = os.path.join(folder, "model" + suffix)
         with open(path, "wb") as out:
-            out.write(data)
+            shutil.copyfileobj(file.file, out)
+        if os.path.getsize(path) == 0:
+            raise ModelFileError(f"{name}: the file is empty")
+        if suffix == ".keras":
+            check_zip(path, name)
+        else:
+            check_h5(path, name)
         try:
             model = load_model(path)
         except ModelFileError as error:

@@ -5,6 +5,7 @@
     GET  /api/weights      the first layer's weights, one 28x28 picture per neuron
     GET  /api/data         how many digits of each class, and a few samples of each
     GET  /api/evaluation   accuracy on the test set, the confusion matrix, the surest mistakes
+    GET  /api/colormap     the colours of weights and changes, as digitlens.viz paints them
 """
 
 import numpy as np
@@ -17,6 +18,7 @@ from ..explain.parameters import parameter_table
 from ..nn.layers import Dense
 from ..nn.summary import summary_text
 from ..viz.style import symmetric_limit
+from .colors import LIMIT_PERCENTILE, diverging_table
 from .common import send, session_of
 from .packing import pack
 
@@ -75,7 +77,7 @@ def weights(request: Request, first: int = Query(0, ge=0), count: int = Query(40
         images = weight_images(session.require_model())[first:first + count]
         version = session.version
     return send({"version": version, "first": first,
-                 "weights": {**pack(images), "limit": symmetric_limit(images, 99.5)}})
+                 "weights": {**pack(images), "limit": symmetric_limit(images, LIMIT_PERCENTILE)}})
 
 
 @router.get("/data", summary="The dataset: counts per class and samples")
@@ -122,3 +124,10 @@ def evaluation(request: Request):
         report = session.cached("evaluation", compute)
         version = session.version
     return send({"version": version, **report})
+
+
+@router.get("/colormap", summary="The diverging colour scale of weights, as digitlens.viz paints it")
+def colormap():
+    """{"name": "RdBu", "colors": 256 [r, g, b] rows from -limit (row 0) through white to +limit}:
+    the page paints value v with row floor((v / limit + 1) / 2 * 256), as matplotlib does."""
+    return send(diverging_table())

@@ -7,17 +7,17 @@
 
 Server-Sent Events are plain HTTP (one long response of "event:/data:" lines), so the page reads
 them with the browser's EventSource and nothing extra is needed on the server. A page that
-reconnects sends Last-Event-ID and continues where it stopped.
+reconnects sends Last-Event-ID and continues where it stopped. Each event's data is JSON written
+by common.json_text, as every other answer is: a diverging run's NaN loss arrives as null.
 """
 
 import asyncio
-import json
 import random
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from .common import send, session_of
+from .common import json_text, send, session_of
 from .schemas import TrainSettings
 from .session import Conflict
 from .training import TrainingJob
@@ -37,10 +37,10 @@ def current_job(session):
 def start(settings: TrainSettings, request: Request):
     """Starts training in the background; the result replaces the current model when it ends."""
     session = session_of(request)
+    dataset = session.dataset()     # read once, the first time (seconds): not while holding the model
     with session.lock:
         if session.job is not None and session.job.active:
             raise Conflict("a training job is already running: stop it first (POST /api/train/stop)")
-        dataset = session.dataset()
         seed = settings.seed if settings.seed is not None else random.randrange(10_000)
         job_settings = {"hidden": [[settings.hidden_units, settings.activation]], "recipe": settings.recipe,
                         "epochs": settings.epochs, "batch_size": settings.batch_size,
@@ -98,7 +98,7 @@ async def events(request: Request, since: int = Query(0, ge=0)):
         while True:
             batch, ended = await asyncio.to_thread(job.events_since, position, 0.25)
             for event in batch:
-                yield f"id: {event['id']}\nevent: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+                yield f"id: {event['id']}\nevent: {event['type']}\ndata: {json_text(event)}\n\n"
             position += len(batch)
             if ended:
                 return

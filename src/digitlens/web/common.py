@@ -3,6 +3,11 @@
 FastAPI would walk a big nested result (28x28 weight pictures, 784-value strips) through its
 generic encoder; these results are already plain lists and numbers once `explain.common.to_json`
 has converted the arrays, so they are written with json.dumps directly.
+
+JSON has no NaN or infinity, and the browser's JSON.parse refuses Python's `NaN`: to_json turns
+them into null (a training run that diverges reports a loss of NaN), and allow_nan=False makes sure
+nothing slips past it. Every JSON the app sends - answers and the training stream - goes through
+`json_text`.
 """
 
 import json
@@ -17,9 +22,14 @@ def session_of(request: Request):
     return request.app.state.session
 
 
+def json_text(obj):
+    """obj (dicts, lists, NumPy arrays, numbers) as compact JSON text; NaN and infinity become null."""
+    return json.dumps(to_json(obj), separators=(",", ":"), allow_nan=False)
+
+
 def send(obj, status=200, started=None):
-    """obj (dicts, lists, NumPy arrays, numbers) as a JSON response; `started` adds Server-Timing."""
-    body = json.dumps(to_json(obj), separators=(",", ":"), allow_nan=False)
+    """obj as a JSON response (see json_text); `started` adds Server-Timing."""
+    body = json_text(obj)
     headers = None
     if started is not None:
         headers = {"Server-Timing": f"app;dur={(time.perf_counter() - started) * 1000:.2f}"}

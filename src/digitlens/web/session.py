@@ -1,10 +1,11 @@
 """The one thing the web app remembers: which model every tab is looking at, and the data.
 
-Every tab shows the same model. It changes when a training job finishes, when the learner loads
-a .keras file, or after a backprop step; each change bumps `version`, so the page knows to ask
-again. One lock guards the model: the layers keep what they saw in the forward pass for the
-backward pass, so two requests must not run through the same model at once. A request takes
-about a millisecond, so they simply queue.
+Every tab shows the same model. It changes only when a training job finishes or the learner loads
+a .keras file (a backprop step runs on a copy and leaves it as it was); each change bumps
+`version`, so the page knows to ask again. One lock guards the model: the layers keep what they
+saw in the forward pass for the backward pass, so two requests must not run through the same
+model at once. A request takes about a millisecond, so they simply queue; nothing slow (reading
+the dataset, say) is done while holding it.
 """
 
 import threading
@@ -40,14 +41,6 @@ class Session:
             self.origin = origin
             self.version += 1
             self.cache.clear()
-
-    def changed(self, note=None):
-        """The current model's weights changed in place (a backprop step)."""
-        with self.lock:
-            self.version += 1
-            self.cache.clear()
-            if note:
-                self.origin = note
 
     def require_model(self):
         if self.model is None:

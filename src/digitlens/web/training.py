@@ -6,16 +6,18 @@ what `fit` reports into events the page draws:
 
     start     the settings, the step count, and the first layer's random weights as images
     progress  at most ~10 a second: every batch's loss and accuracy since the last one (and their
-              moving average, as explain.history smooths them), the running loss and accuracy of
-              the epoch, the progress and the time left
+              moving average over the window explain.history.curves uses), the running loss and
+              accuracy of the epoch, the progress and the time left
     weights   about once a second: the first layer's weight images as they change
     epoch     at the end of each epoch: loss, accuracy, and on the test set val_loss, val_accuracy
     state     paused, running again, or stopping
     done      finished, stopped or failed, with the test accuracy
 
-Events are kept in order, so a page that connects late (or reconnects) replays them all. Pausing
-blocks the training thread between two steps; stopping sets `model.stop_training`, Keras's way.
-The model is not shared with anyone until the job ends, when `on_finish(model, note)` hands it over.
+Events are kept in order, so a page that connects late (or reconnects) replays them all. A run
+that diverges (a learning rate far too large) reports NaN losses, which the stream sends as null
+(common.json_text). Pausing blocks the training thread between two steps; stopping sets
+`model.stop_training`, Keras's way. The model is not shared with anyone until the job ends, when
+`on_finish(model, note)` hands it over.
 """
 
 import sys
@@ -25,10 +27,11 @@ import traceback
 
 from .. import recipes
 from ..errors import DigitlensError
-from ..explain.history import moving_average
+from ..explain.history import curves, moving_average
 from ..explain.neurons import weight_images
 from ..nn import Callback
 from ..viz.style import symmetric_limit
+from .colors import LIMIT_PERCENTILE
 from .packing import pack
 
 PROGRESS_EVERY = 0.1    # seconds between progress events
@@ -40,7 +43,14 @@ def weight_snapshot(model):
     """The first layer's first WEIGHT_IMAGES neurons as 28x28 weight images, packed float32, with
     the limit of their colour scale (digitlens.viz's: a few extreme weights may saturate)."""
     images = weight_images(model)[:WEIGHT_IMAGES]
-    return {**pack(images), "limit": symmetric_limit(images, 99.5)}
+    return {**pack(images), "limit": symmetric_limit(images, LIMIT_PERCENTILE)}
+
+
+def smoothing_window(steps_per_epoch):
+    """The moving-average window explain.history.curves uses for an epoch of this many steps.
+    Asked of curves itself, so the live curve and the saved model's curve cannot drift apart."""
+    one_epoch = {"history": {}, "batches": [{"epoch": 0, "batch": steps_per_epoch - 1, "loss": 0.0, "accuracy": 0.0}]}
+    return curves(one_epoch)["batch"]["window"]
 
 
 class TrainingJob:
@@ -72,8 +82,10 @@ class TrainingJob:
 
     def pause(self):
         if self.state == "running":
-            self.running.clear()
+            # The state first: the thread, on seeing it paused, reports the step where it stopped,
+            # so that progress event always comes after the "paused" one.
             self._set_state("paused")
+            self.running.clear()
 
     def resume(self):
         if self.state == "paused":
@@ -176,7 +188,7 @@ class LiveProgress(Callback):
 
     def on_train_begin(self, logs=None):
         self.steps = self.params["steps"]
-        self.window = max(1, self.steps // 10)     # as explain.history.curves smooths
+        self.window = smoothing_window(self.steps)
         self.total = self.params["epochs"] * self.steps
         self.done = 0
         self.started = time.perf_counter()

@@ -3,7 +3,7 @@
 // returns what changed; this file draws it.
 
 import { post, unpack } from "./api.js";
-import { drawGray, drawTiles, fixed, legend, maxAbs, percent, signed, drawDiverging } from "./colors.js";
+import { drawGray, drawTiles, fixed, legend, maxAbs, percent, precise, signed, drawDiverging } from "./colors.js";
 import { className, el, on, state, toast } from "./state.js";
 import { currentDigit } from "./draw.js";
 
@@ -41,7 +41,8 @@ function showDigit() {
   const note = document.getElementById("bp-digit-note");
   if (!state.digit) { note.textContent = "no digit yet: draw one in the Draw tab"; return; }
   const p = state.prediction;
-  note.innerHTML = `${state.digit.source || "your digit"}<br>the network reads <b>${p ? p.class_names[p.prediction] : "?"}</b>`;
+  note.replaceChildren(state.digit.source || "your digit", el("br"), "the network reads ",
+    el("b", { text: p ? p.class_names[p.prediction] : "?" }));
   if (label === null) {
     if (state.digit.label !== undefined) pick(state.digit.label);
     else if (p) pick(p.prediction);
@@ -75,25 +76,26 @@ function show(r) {
     stat(`${fixed(r.loss_before, 4)} \u2192 ${fixed(r.loss_after, 4)}`, "loss (\u2212log p of the right answer)"),
     stat(`${percent(r.probs_before[r.label])} \u2192 ${percent(r.probs_after[r.label])}`, `probability of ${name(r.label)}`),
     stat(`${name(r.prediction_before)} \u2192 ${name(r.prediction_after)}`, "prediction"),
-    stat(`${r.optimizer.name}, rate ${Number(r.optimizer.learning_rate.toPrecision(3))}`, `step ${r.optimizer.step}`));
+    stat(`${r.optimizer.name}, rate ${precise(r.optimizer.learning_rate)}`, `step ${r.optimizer.step}`));
   const rows = r.probs_before.map((before, k) => {
     const after = r.probs_after[k];
     return el("div", { class: `bp-prob ${k === r.label ? "label" : ""}`, "data-testid": `bp-prob-${k}` },
       el("span", { class: "d", text: name(k) }),
       el("span", { class: "bars" },
-        el("span", { class: "before", style: `width:${(100 * before).toFixed(2)}%`, title: `before ${percent(before, 2)}` }),
-        el("span", { class: "after", style: `width:${(100 * after).toFixed(2)}%`, title: `after ${percent(after, 2)}` })),
+        el("span", { class: "before", style: `width:${barWidth(before)}%`, title: `before ${percent(before, 2)}` }),
+        el("span", { class: "after", style: `width:${barWidth(after)}%`, title: `after ${percent(after, 2)}` })),
       el("span", { class: "v", text: `${percent(before)} \u2192 ${percent(after)}` }));
   });
   document.getElementById("bp-probs").replaceChildren(
-    el("div", { class: "muted small", html: `probabilities <span style="color:#9aa3b5">\u25a0 before</span> <span style="color:var(--accent)">\u25a0 after</span> the step` }), ...rows);
+    el("div", { class: "muted small" }, "probabilities ", el("span", { style: "color:#9aa3b5", text: "\u25a0 before" }), " ",
+      el("span", { style: "color:var(--accent)", text: "\u25a0 after" }), " the step"), ...rows);
   document.getElementById("bp-note").textContent = r.note;
 
   const describe = (c) => c.pixel
     ? `pixel (${c.pixel[0]}, ${c.pixel[1]}) \u2192 neuron ${c.to}`
     : `neuron ${c.from} \u2192 output ${name(c.to)}`;
   const fill = (id, list) => document.getElementById(id).replaceChildren(
-    ...list.map((c) => el("li", { title: `${c.layer}: weight from ${c.pixel ? "input" : "neuron"} ${c.from} to unit ${c.to} changed by ${c.delta}` },
+    ...list.map((c) => el("li", { title: `${c.layer}: weight from ${c.pixel ? "input" : "neuron"} ${c.from} to unit ${c.to} changed by ${precise(c.delta, 4)}` },
       el("span", {}, describe(c), el("b", { text: signed(c.delta, 4) })))),
     list.length ? "" : el("li", { class: "muted", text: "none" }));
   fill("bp-up", r.top_strengthened);
@@ -120,4 +122,8 @@ function show(r) {
 
 function stat(value, caption) {
   return el("div", { class: "stat" }, el("b", { text: value }), el("span", { text: caption }));
+}
+
+function barWidth(p) {
+  return Number.isFinite(p) ? (100 * p).toFixed(2) : "0";
 }

@@ -1,5 +1,6 @@
 // A small line chart on a canvas: per-batch values as a thin line, per-epoch values as dots and
 // a bold line, test-set values in orange. Draws what it is given; computes nothing but positions.
+// A value of null (the API's word for NaN) is left out, with a gap in the line.
 
 export function lineChart(canvas, { title, xMax, yMin = 0, yMax, series, xLabel = "epoch", format = (v) => v.toFixed(2), divisions = 4 }) {
   const ratio = window.devicePixelRatio || 1;
@@ -43,8 +44,17 @@ export function lineChart(canvas, { title, xMax, yMin = 0, yMax, series, xLabel 
     ctx.fillStyle = s.color;
     ctx.lineWidth = s.width || 1;
     ctx.beginPath();
-    s.points.forEach(([x, y], i) => (i ? ctx.lineTo(X(x), Y(y)) : ctx.moveTo(X(x), Y(y))));
+    let down = false;                  // a null value (a loss that is not a number) leaves a gap
+    for (const [x, y] of s.points) {
+      if (!Number.isFinite(y)) { down = false; continue; }
+      if (down) ctx.lineTo(X(x), Y(y)); else ctx.moveTo(X(x), Y(y));
+      down = true;
+    }
     ctx.stroke();
-    if (s.dots) for (const [x, y] of s.points) { ctx.beginPath(); ctx.arc(X(x), Y(y), 3.5, 0, 2 * Math.PI); ctx.fill(); }
+    if (s.dots) {
+      for (const [x, y] of s.points) {
+        if (Number.isFinite(y)) { ctx.beginPath(); ctx.arc(X(x), Y(y), 3.5, 0, 2 * Math.PI); ctx.fill(); }
+      }
+    }
   }
 }

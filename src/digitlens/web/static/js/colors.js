@@ -1,16 +1,36 @@
 // Colour scales and small picture helpers. Only drawing: values arrive from the API.
 //
 // Weights and changes use one diverging scale centred on zero: red for negative, white for zero,
-// blue for positive, symmetric so that equal sizes get equal strength whatever their sign.
+// blue for positive, symmetric so that equal sizes get equal strength whatever their sign. Its 256
+// colours come from the server (/api/colormap), computed by digitlens.viz, so a weight has the same
+// colour here as in a report; loadColors() fetches them before anything is drawn.
 
-const POS = [33, 102, 172];   // the ends of matplotlib's RdBu, as in digitlens.viz
-const NEG = [178, 24, 43];
+import { get } from "./api.js";
 
+let TABLE = null;                       // 256 [r, g, b] rows, from -limit (row 0) to +limit (row 255)
+const MISSING = [150, 150, 150];        // a value that is not a number (a run that diverged)
+
+export async function loadColors() {
+  TABLE = (await get("/api/colormap")).colors;
+}
+
+// The colour of `value` on the scale -limit..+limit: row floor((v / limit + 1) / 2 * 256), as
+// matplotlib looks up a colour, so the pixel equals digitlens.viz's.
 export function diverging(value, limit) {
-  const t = limit > 0 ? Math.max(-1, Math.min(1, value / limit)) : 0;
-  const c = t >= 0 ? POS : NEG;
-  const s = Math.abs(t);
-  return [255 + (c[0] - 255) * s, 255 + (c[1] - 255) * s, 255 + (c[2] - 255) * s];
+  if (value === null || !Number.isFinite(value) || !TABLE) return MISSING;
+  const t = limit > 0 && Number.isFinite(limit) ? Math.max(-1, Math.min(1, value / limit)) : 0;
+  return TABLE[Math.min(TABLE.length - 1, Math.floor((t + 1) / 2 * TABLE.length))];
+}
+
+// The scale as a CSS gradient, for legends.
+export function divergingGradient(stops = 17) {
+  if (!TABLE) return "";
+  const colors = [];
+  for (let i = 0; i < stops; i++) {
+    const [r, g, b] = TABLE[Math.round(i / (stops - 1) * (TABLE.length - 1))];
+    colors.push(`rgb(${r},${g},${b})`);
+  }
+  return `linear-gradient(90deg, ${colors.join(", ")})`;
 }
 
 // A neuron lit by its activation: dark when silent, through amber to pale yellow at the layer's top.
@@ -24,9 +44,10 @@ export function lit(t) {
   return `rgb(${a[0] + (b[0] - a[0]) * f | 0},${a[1] + (b[1] - a[1]) * f | 0},${a[2] + (b[2] - a[2]) * f | 0})`;
 }
 
+// The largest |value|, ignoring values that are not finite numbers.
 export function maxAbs(values, start = 0, end = values.length) {
   let m = 0;
-  for (let i = start; i < end; i++) { const v = Math.abs(values[i]); if (v > m) m = v; }
+  for (let i = start; i < end; i++) { const v = Math.abs(values[i]); if (v > m && v !== Infinity) m = v; }
   return m;
 }
 
@@ -86,18 +107,32 @@ export function drawTiles(canvas, data, count, { cols, side = 28, gap = 1, limit
 }
 
 export function legend(element, limit, digits = 2) {
-  const v = Number(limit.toPrecision(digits));
-  element.innerHTML = `<span>\u2212${v}</span><span class="bar" title="white = 0"></span><span>+${v}</span>`;
+  const v = Number.isFinite(limit) ? String(Number(limit.toPrecision(digits))) : "?";
+  const bar = document.createElement("span");
+  bar.className = "bar";
+  bar.title = "white = 0";
+  bar.style.background = divergingGradient();
+  const end = (text) => { const span = document.createElement("span"); span.textContent = text; return span; };
+  element.replaceChildren(end(`\u2212${v}`), bar, end(`+${v}`));
 }
 
+// Numbers as text. The API sends null for a number that is not one (NaN, infinity: a training
+// run that diverged); it shows as a dash.
+const NOT_A_NUMBER = "\u2013";
+const isNumber = (v) => typeof v === "number" && Number.isFinite(v);
+
 export function percent(p, digits = 1) {
-  return `${(100 * p).toFixed(digits)}%`;
+  return isNumber(p) ? `${(100 * p).toFixed(digits)}%` : NOT_A_NUMBER;
 }
 
 export function signed(v, digits = 3) {
-  return (v >= 0 ? "+" : "\u2212") + Math.abs(v).toFixed(digits);
+  return isNumber(v) ? (v >= 0 ? "+" : "\u2212") + Math.abs(v).toFixed(digits) : NOT_A_NUMBER;
 }
 
 export function fixed(v, digits = 3) {
-  return (v < 0 ? "\u2212" : "") + Math.abs(v).toFixed(digits);
+  return isNumber(v) ? (v < 0 ? "\u2212" : "") + Math.abs(v).toFixed(digits) : NOT_A_NUMBER;
+}
+
+export function precise(v, digits = 3) {
+  return isNumber(v) ? String(Number(v.toPrecision(digits))) : NOT_A_NUMBER;
 }

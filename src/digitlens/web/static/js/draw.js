@@ -20,6 +20,7 @@ export function setup() {
   hint = document.getElementById("canvas-hint");
   sourceNote = document.getElementById("digit-source");
   clearBoard();
+  showBusy();
   canvas.addEventListener("pointerdown", startStroke);
   canvas.addEventListener("pointermove", moveStroke);
   canvas.addEventListener("pointerup", endStroke);
@@ -124,21 +125,30 @@ function endStroke(event) {
 
 // Send the board at most every MIN_INTERVAL ms, one request at a time; the last state always goes.
 export function requestPredict(force = false) {
-  if (inFlight) { pending = true; return; }
+  if (inFlight) { pending = true; showBusy(); return; }
   const wait = lastSent + MIN_INTERVAL - performance.now();
   if (wait > 0 && !force) {
     pending = true;
+    showBusy();
     setTimeout(() => { if (pending && !inFlight) { pending = false; requestPredict(true); } }, wait);
     return;
   }
   pending = false;
   if (boardKind !== "empty") send({ image: canvas.toDataURL("image/png") });
+  showBusy();
+}
+
+// data-predicting="true" on the board while a prediction is on its way or about to be sent: the
+// network shown may not be the board's yet (tests wait for "false").
+function showBusy() {
+  canvas.dataset.predicting = String(inFlight || pending);
 }
 
 // body: {image: a data URL} or {pixels: a prepared digit}; label: the right answer, if known.
 async function send(body, label) {
   if (!state.model) return;
   inFlight = true;
+  showBusy();
   lastSent = performance.now();
   lastBody = body;
   lastLabel = label;
@@ -155,6 +165,7 @@ async function send(body, label) {
   } finally {
     inFlight = false;
     if (pending) requestPredict();
+    showBusy();
   }
 }
 

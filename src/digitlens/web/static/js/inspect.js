@@ -3,7 +3,7 @@
 // down, and the softmax step by step). Numbers from /api/neuron and /api/output.
 
 import { post } from "./api.js";
-import { drawDiverging, drawGray, fixed, flat, legend, maxAbs, percent, signed } from "./colors.js";
+import { drawDiverging, drawGray, fixed, flat, legend, maxAbs, percent, precise, signed } from "./colors.js";
 import { className, el, emit, on, state, toast } from "./state.js";
 import { currentDigit } from "./draw.js";
 import { markNeurons, markOutput } from "./network.js";
@@ -42,10 +42,11 @@ async function refresh() {
   }
 }
 
-function picture(caption, draw, extra) {
+// A small picture with a caption of two lines (plain text: one may name the learner's file).
+function picture([line1, line2], draw, extra) {
   const canvas = el("canvas", { width: 28, height: 28 });
   draw(canvas);
-  return el("div", { class: "pic" }, canvas, el("div", { class: "cap", html: caption }), extra || null);
+  return el("div", { class: "pic" }, canvas, el("div", { class: "cap" }, line1, el("br"), line2), extra || null);
 }
 
 function showNeuron(d) {
@@ -67,7 +68,7 @@ function showNeuron(d) {
   const oLimit = maxAbs(d.outgoing);
   d.outgoing.forEach((w, k) => {
     const h = oLimit ? Math.abs(w) / oLimit * 30 : 0;    // bars up from the middle line if positive, down if negative
-    outgoing.append(el("div", { class: "col", title: `to output ${className(k)}: weight ${w.toFixed(4)}` },
+    outgoing.append(el("div", { class: "col", title: `to output ${className(k)}: weight ${fixed(w, 4)}` },
       el("span", { class: "half up" }, w > 0 ? el("span", { class: "b pos-b", style: `height:${h.toFixed(1)}px` }) : null),
       el("span", { class: "half down" }, w < 0 ? el("span", { class: "b neg-b", style: `height:${h.toFixed(1)}px` }) : null),
       el("span", { class: "lbl", text: className(k) })));
@@ -78,13 +79,13 @@ function showNeuron(d) {
       el("h2", { text: `Hidden neuron ${d.neuron}` }),
       el("span", { class: "muted small", text: `layer ${d.layer}: 784 incoming weights, one per pixel` })),
     el("div", { class: "inspect-cols" },
-      picture("its 784 weights<br>(what it looks for)", (c) => drawDiverging(c, weights, 28, 28, wLimit), wLegend),
+      picture(["its 784 weights", "(what it looks for)"], (c) => drawDiverging(c, weights, 28, 28, wLimit), wLegend),
       el("span", { class: "op", text: "\u00d7" }),
-      picture(`the digit<br>(${drawn})`, (c) => drawGray(c, currentDigit())),
+      picture(["the digit", `(${drawn})`], (c) => drawGray(c, currentDigit())),
       el("span", { class: "op", text: "=" }),
-      picture("pixel \u00d7 weight<br>(which pixels drove it)", (c) => drawDiverging(c, contributions, 28, 28, cLimit || 1), cLegend),
+      picture(["pixel \u00d7 weight", "(which pixels drove it)"], (c) => drawDiverging(c, contributions, 28, 28, cLimit || 1), cLegend),
       el("div", { class: "equation" },
-        el("div", { html: `weighted sum <code>z = \u03a3 pixel \u00d7 weight + bias</code>` }),
+        el("div", {}, "weighted sum ", el("code", { text: "z = \u03a3 pixel \u00d7 weight + bias" })),
         el("dl", { class: "kv" },
           el("dt", { text: "bias" }), el("dd", { text: fixed(d.bias, 4) }),
           el("dt", { text: "z" }), el("dd", { text: fixed(d.z, 4) }),
@@ -105,7 +106,7 @@ function showOutput(d) {
   const list = (rows, kind) => el("ol", { class: "push-list" }, ...rows.map((r) => {
     return el("li", {},
       el("button", { text: `neuron ${r.neuron}`, onclick: () => emit("inspect", { kind: "neuron", index: r.neuron }),
-        title: `activation ${r.activation.toFixed(3)} \u00d7 weight ${r.weight.toFixed(3)}` }),
+        title: `activation ${fixed(r.activation)} \u00d7 weight ${fixed(r.weight)}` }),
       el("span", { class: "bar" }, el("span", { style: `width:${(100 * Math.abs(r.contribution) / limit).toFixed(1)}%;background:var(${r.contribution >= 0 ? "--pos" : "--neg"})` })),
       el("span", { class: "v", text: signed(r.contribution, 3) }));
   }), rows.length ? null : el("li", { class: "muted", text: kind === "up" ? "no neuron pushed it up" : "no neuron pushed it down" }));
@@ -118,17 +119,18 @@ function showOutput(d) {
       el("tr", {}, ...["output", "z", "z \u2212 max", "exp", "\u00f7 sum = p"].map((h) => el("th", { text: h }))),
       ...s.z.map((z, k) => el("tr", { class: k === d.output ? "sel" : "" },
         el("td", { text: className(k) }), el("td", { text: fixed(z, 2) }), el("td", { text: fixed(s.z_minus_max[k], 2) }),
-        el("td", { text: s.exp[k].toPrecision(3) }), el("td", { text: percent(s.probs[k], 2) }))),
-      el("tr", {}, el("td", { text: "sum" }), el("td"), el("td"), el("td", { text: s.sum.toPrecision(4) }), el("td", { text: "100%" })));
+        el("td", { text: precise(s.exp[k]) }), el("td", { text: percent(s.probs[k], 2) }))),
+      el("tr", {}, el("td", { text: "sum" }), el("td"), el("td"), el("td", { text: precise(s.sum, 4) }), el("td", { text: "100%" })));
   }
   body.replaceChildren(
     el("div", { class: "inspect-head" },
       el("h2", { text: `Output ${className(d.output)}` }),
-      el("span", { class: "muted small", html: `its score <code>z = bias + \u03a3 activation \u00d7 weight</code> = ${fixed(d.z, 3)} (bias ${fixed(d.bias, 3)}), over ${d.activations.length} hidden neurons` })),
+      el("span", { class: "muted small" }, "its score ", el("code", { text: "z = bias + \u03a3 activation \u00d7 weight" }),
+        ` = ${fixed(d.z, 3)} (bias ${fixed(d.bias, 3)}), over ${d.activations.length} hidden neurons`)),
     el("div", { class: "inspect-cols" },
       el("div", { class: "push-lists" },
-        el("div", {}, el("h3", { html: `<span class="pos">Pushed it up</span> (activation \u00d7 weight)` }), list(d.top_up, "up")),
-        el("div", {}, el("h3", { html: `<span class="neg">Pushed it down</span>` }), list(d.top_down, "down"))),
+        el("div", {}, el("h3", {}, el("span", { class: "pos", text: "Pushed it up" }), " (activation \u00d7 weight)"), list(d.top_up, "up")),
+        el("div", {}, el("h3", {}, el("span", { class: "neg", text: "Pushed it down" })), list(d.top_down, "down"))),
       softmax ? el("div", {}, el("h3", { text: "softmax, step by step" }), softmax) : null));
   empty.hidden = true;
   body.hidden = false;

@@ -1,6 +1,7 @@
 // The page's start: tabs, the model badge, loading a .keras file, and wiring the views together.
 
 import { get, upload } from "./api.js";
+import { loadColors } from "./colors.js";
 import { emit, on, state, toast } from "./state.js";
 import * as draw from "./draw.js";
 import * as network from "./network.js";
@@ -99,6 +100,7 @@ async function start() {
   modelTab.setup();
   tour.setup(showTab);
   try {
+    await loadColors();
     await refreshStatus();
   } catch (error) {
     toast(error.message, "error", 10);

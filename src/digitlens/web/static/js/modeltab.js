@@ -2,7 +2,7 @@
 // counts and samples (/api/data), and the test-set evaluation (/api/evaluation).
 
 import { get } from "./api.js";
-import { drawGray, percent } from "./colors.js";
+import { drawGray, fixed, percent } from "./colors.js";
 import { el, emit, on, state, toast } from "./state.js";
 
 let loadedFor = -1;
@@ -89,7 +89,7 @@ function showEvaluation(r) {
   const worst = r.per_class_accuracy.map((a, k) => [a, k]).filter(([a]) => a !== null).sort((x, y) => x[0] - y[0])[0];
   document.getElementById("eval-top").replaceChildren(
     stat(percent(r.accuracy, 2), `accuracy on ${r.count.toLocaleString()} test images`),
-    stat(r.loss.toFixed(4), "test loss"),
+    stat(fixed(r.loss, 4), "test loss"),
     stat(worst ? `${r.class_names[worst[1]]}: ${percent(worst[0], 1)}` : "\u2013", "hardest digit"),
     r.top_confusions.length ? stat(`${r.class_names[r.top_confusions[0].label]} \u2192 ${r.class_names[r.top_confusions[0].predicted]}`,
       `most common mistake (${r.top_confusions[0].count}\u00d7)`) : null);
@@ -119,6 +119,7 @@ function showEvaluation(r) {
         emit("load-digit", { pixels: m.image, source: `MNIST test image #${m.index} (labelled ${r.class_names[m.label]})`, label: m.label });
         emit("show-tab", "draw");
       } },
-      canvas, el("span", { html: `${r.class_names[m.label]} read as <b>${r.class_names[m.predicted]}</b>` }), el("span", { text: percent(m.confidence) }));
+      canvas, el("span", {}, `${r.class_names[m.label]} read as `, el("b", { text: r.class_names[m.predicted] })),
+      el("span", { text: percent(m.confidence) }));
   }));
 }

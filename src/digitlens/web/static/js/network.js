@@ -1,7 +1,7 @@
 // The network on screen, lit by the last prediction: the prepared digit, the flatten strip, the
 // hidden neurons and the outputs. Everything drawn here is a number /api/predict returned.
 
-import { drawGray, lit, percent } from "./colors.js";
+import { drawGray, fixed, lit, percent } from "./colors.js";
 import { className, el, emit, on, state } from "./state.js";
 
 let grid, outputs, strip, stripInfo;
@@ -35,7 +35,7 @@ export function setup() {
   });
   on("prediction", render);
   strip.addEventListener("mousemove", hoverStrip);
-  strip.addEventListener("mouseleave", () => { stripInfo.innerHTML = defaultStripText(); highlightPixel(null); });
+  strip.addEventListener("mouseleave", () => { stripInfo.textContent = STRIP_TEXT; highlightPixel(null); });
   window.addEventListener("resize", () => state.prediction && drawStrip(state.prediction.flatten));
 }
 
@@ -99,7 +99,7 @@ function neuronTitle(j) {
   const p = state.prediction;
   if (!p || !p.layers.length) return `neuron ${j}`;
   const layer = p.layers[0];
-  return `neuron ${j}: weighted sum z = ${layer.z[j].toFixed(3)}, activation ${layer.activation_name}(z) = ${layer.activation[j].toFixed(3)}`;
+  return `neuron ${j}: weighted sum z = ${fixed(layer.z[j])}, activation ${layer.activation_name}(z) = ${fixed(layer.activation[j])}`;
 }
 
 export function markNeurons(up = [], down = [], selected = null) {
@@ -147,24 +147,22 @@ function render(p) {
     for (const v of a) top = Math.max(top, Math.abs(v));
     for (let j = 0; j < a.length; j++) neuronCells[j].style.background = lit(top > 0 ? Math.abs(a[j]) / top : 0);
     document.getElementById("hidden-legend").textContent =
-      `brightness = activation (brightest ${top.toFixed(2)}); ${a.filter((v) => v > 0).length} of ${a.length} active`;
+      `brightness = activation (brightest ${fixed(top, 2)}); ${a.filter((v) => v > 0).length} of ${a.length} active`;
   }
   // outputs
   const probs = p.probabilities;
   outputRows.forEach((row, k) => {
     row.classList.toggle("top", k === p.prediction);
-    row.querySelector(".bar span").style.width = `${(100 * probs[k]).toFixed(2)}%`;
+    row.querySelector(".bar span").style.width = `${Number.isFinite(probs[k]) ? (100 * probs[k]).toFixed(2) : 0}%`;
     row.querySelector(".prob").textContent = percent(probs[k]);
   });
   prediction.textContent = p.class_names[p.prediction];
-  note.innerHTML = `<b>${percent(probs[p.prediction])}</b><br>sure it is ${p.class_names[p.prediction]}`;
+  note.replaceChildren(el("b", { text: percent(probs[p.prediction]) }), el("br"), `sure it is ${p.class_names[p.prediction]}`);
 }
 
 // ---- the flatten strip ---------------------------------------------------------------------
 
-function defaultStripText() {
-  return "row 0 is inputs 0&ndash;27, row 1 is inputs 28&ndash;55, &hellip; row 27 is inputs 756&ndash;783. Hover to find a pixel.";
-}
+const STRIP_TEXT = "row 0 is inputs 0\u201327, row 1 is inputs 28\u201355, \u2026 row 27 is inputs 756\u2013783. Hover to find a pixel.";
 
 function drawStrip(flatten) {
   const width = Math.max(784, Math.round(strip.clientWidth * (window.devicePixelRatio || 1)));
@@ -197,7 +195,7 @@ function hoverStrip(event) {
   let row = 0;
   while (row + 1 < f.starts.length && f.starts[row + 1] <= i) row++;
   const col = i - f.starts[row];
-  stripInfo.innerHTML = `input <b>${i}</b> is pixel (row ${row}, column ${col}) &mdash; value ${f.strip[i]} of 255`;
+  stripInfo.replaceChildren("input ", el("b", { text: String(i) }), ` is pixel (row ${row}, column ${col}) \u2014 value ${f.strip[i]} of 255`);
   highlightPixel([row, col]);
 }
 

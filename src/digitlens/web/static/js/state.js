@@ -33,13 +33,15 @@ export function className(index) {
   return names && names[index] !== undefined ? names[index] : String(index);
 }
 
+// A DOM element: el("b", { class: "big", text: "7" }, ...children). Text always goes in as text
+// (textContent, or string children), never as markup: class names and layer names come from model
+// files, which anyone can write.
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
     if (key === "class") node.className = value;
     else if (key === "text") node.textContent = value;
-    else if (key === "html") node.innerHTML = value;
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? "" : value);
   }

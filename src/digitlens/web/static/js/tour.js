@@ -2,7 +2,7 @@
 // the network it is about. Numbers in the text come from the API, like everything else.
 
 import { get } from "./api.js";
-import { emit, state } from "./state.js";
+import { el, emit, state } from "./state.js";
 
 let showTab;
 let index = 0;
@@ -10,49 +10,51 @@ let active = false;
 
 const STEPS = [
   { tab: "draw", target: null, title: "Welcome to digitlens",
-    text: () => `<p>This page is the network from the lesson, running live: ${architecture()}.</p>
-      <p>The tour walks through its ideas in order &mdash; the data, flatten, dense connections, parameter
-      counts, the random start, training and one step of backprop &mdash; each next to the part of the network it is about.</p>
-      <p class="muted small">Use Next and Back, or the arrow keys; Esc closes the tour.</p>` },
+    build: () => [
+      el("p", { text: `This page is the network from the lesson, running live: ${architecture()}.` }),
+      el("p", { text: "The tour walks through its ideas in order \u2014 the data, flatten, dense connections, parameter " +
+        "counts, the random start, training and one step of backprop \u2014 each next to the part of the network it is about." }),
+      el("p", { class: "muted small", text: "Use Next and Back, or the arrow keys; Esc closes the tour." })] },
   { tab: "model", target: "#data-card", title: "1. The data",
-    text: () => `<p>MNIST: 70,000 handwritten digits, each a 28&times;28 grid of pixels from 0 (background) to 255 (ink),
+    html: `<p>MNIST: 70,000 handwritten digits, each a 28&times;28 grid of pixels from 0 (background) to 255 (ink),
       with the right answer as its label. The network learns from the 60,000 training images and is tested on the other 10,000.</p>
       <p>These are some of the test images. Click one to load it into Draw.</p>` },
   { tab: "draw", target: "#draw-card", title: "2. A digit of your own",
-    text: () => `<p>Draw a digit here. The network only ever saw MNIST, so your drawing is prepared the way MNIST's
+    html: `<p>Draw a digit here. The network only ever saw MNIST, so your drawing is prepared the way MNIST's
       digits were: cropped to the ink, scaled into a 20&times;20 box, and centred by its centre of mass in 28&times;28.
       The three steps appear to the right as you draw.</p>` },
   { tab: "draw", target: "#strip-card", title: "3. Flatten",
-    text: () => `<p>A Dense layer does not see a picture, only a list of numbers. Flatten lays the 28 rows of the
+    html: `<p>A Dense layer does not see a picture, only a list of numbers. Flatten lays the 28 rows of the
       image end to end: row 0 becomes inputs 0&ndash;27, row 1 inputs 28&ndash;55, and so on, 784 inputs in all.
       Hover over the strip to find which pixel an input came from.</p>` },
   { tab: "draw", target: "#hidden-card", title: "4. Dense connections",
-    text: () => `<p>Each hidden neuron is connected to <b>all 784 inputs</b>. It multiplies each pixel by its own weight,
+    html: `<p>Each hidden neuron is connected to <b>all 784 inputs</b>. It multiplies each pixel by its own weight,
       adds them up with a bias, <code>z = &Sigma; pixel &times; weight + bias</code>, and passes z through its activation
       (ReLU: negative becomes 0). Brighter squares are neurons firing more for your digit.</p>
       <p>Click one to see its 784 weights as a 28&times;28 picture.</p>` },
   { tab: "draw", target: "#output-card", title: "5. The outputs",
-    text: () => `<p>Each of the 10 outputs is connected to every hidden neuron the same way, giving one score per digit.
+    html: `<p>Each of the 10 outputs is connected to every hidden neuron the same way, giving one score per digit.
       Softmax turns the scores into probabilities that add up to 1; the largest is the prediction.</p>
       <p>Click an output to see which hidden neurons pushed it up or down.</p>` },
   { tab: "model", target: "#summary-card", title: "6. Counting the parameters",
-    text: async () => {
+    build: async () => {
       const r = await get("/api/model");
-      const rows = r.parameters.layers.filter((row) => row.params).map((row) => `<li><b>${row.name}</b>: ${row.text}</li>`).join("");
-      return `<p>Every connection has a weight and every neuron a bias, and all of them are learned:</p><ul>${rows}</ul>
-        <p>In total <b>${r.parameters.total.toLocaleString()}</b> numbers (${r.parameters.size} as 32-bit floats).</p>`;
+      const rows = r.parameters.layers.filter((row) => row.params).map((row) => el("li", {}, el("b", { text: row.name }), `: ${row.text}`));
+      return [el("p", { text: "Every connection has a weight and every neuron a bias, and all of them are learned:" }),
+        el("ul", {}, ...rows),
+        el("p", {}, "In total ", el("b", { text: r.parameters.total.toLocaleString() }), ` numbers (${r.parameters.size} as 32-bit floats).`)];
     } },
   { tab: "train", target: ".train-weights", title: "7. A random start",
-    text: () => `<p>Training starts from random weights: each neuron's picture of weights is noise, and the network's
+    html: `<p>Training starts from random weights: each neuron's picture of weights is noise, and the network's
       guesses are no better than chance (about 10%).</p>
       <p>Press <b>Train</b> and watch these pictures take the shapes of the strokes each neuron learns to look for.</p>` },
   { tab: "train", target: ".train-curves", title: "8. Training",
-    text: () => `<p>Training shows the network a batch of images, measures how wrong it was (the loss:
+    html: `<p>Training shows the network a batch of images, measures how wrong it was (the loss:
       &minus;log of the probability it gave the right answer), and nudges every weight a little in the direction that
       makes the loss smaller. One pass over all training images is an epoch.</p>
       <p>The light line is each batch, the dots each epoch; orange is the test set the network never trains on.</p>` },
   { tab: "backprop", target: ".bp-layout", title: "9. One step of backprop",
-    text: () => `<p>Here is a single step, up close. Pick the right answer for your digit and take one step: backpropagation
+    html: `<p>Here is a single step, up close. Pick the right answer for your digit and take one step: backpropagation
       works out how much each weight is to blame for the error, and the optimizer moves each one against its blame.</p>
       <p>For one image, each hidden neuron's change is the image itself, scaled by how much that neuron should have fired
       more (blue) or less (red). The right answer's probability rises.</p>` },
@@ -61,8 +63,8 @@ const STEPS = [
 function architecture() {
   const m = state.model;
   if (!m) return "784 pixels in, a hidden layer of neurons, 10 outputs";
-  return [`${m.input_shape.join("&times;")} pixels`, ...m.hidden.map((h) => `${h.units} hidden neurons (${h.activation})`),
-    `${m.outputs} outputs (softmax)`].join(" &rarr; ");
+  return [`${m.input_shape.join("\u00d7")} pixels`, ...m.hidden.map((h) => `${h.units} hidden neurons (${h.activation})`),
+    `${m.outputs} outputs (softmax)`].join(" \u2192 ");
 }
 
 export function setup(show) {
@@ -114,9 +116,10 @@ async function go(i) {
   document.getElementById("tour-next").textContent = i === STEPS.length - 1 ? "Finish" : "Next";
   const text = document.getElementById("tour-text");
   try {
-    text.innerHTML = await step.text();
+    if (step.build) text.replaceChildren(...await step.build());     // with numbers and names from the API
+    else text.innerHTML = step.html;                                  // markup written in this file
   } catch (error) {
-    text.innerHTML = `<p>${error.message}</p>`;
+    text.replaceChildren(el("p", { text: error.message }));
   }
   if (index !== i) return;
   const target = step.target && document.querySelector(step.target);

@@ -3,7 +3,7 @@
 // weight pictures. The server trains; this file only shows what it reports.
 
 import { get, post, unpack } from "./api.js";
-import { drawTiles, legend, maxAbs, percent } from "./colors.js";
+import { drawTiles, fixed, legend, maxAbs, percent } from "./colors.js";
 import { lineChart } from "./chart.js";
 import { el, emit, on, state, toast } from "./state.js";
 
@@ -67,8 +67,9 @@ function watch() {
     for (const p of e.points) run.points.push(p);
     run.last = e;
     document.getElementById("train-bar").style.width = `${(100 * e.step / e.total_steps).toFixed(1)}%`;
+    const loss = e.loss === null ? "not a number (the learning rate is too large: the weights overflowed)" : fixed(e.loss, 4);
     status(`epoch ${e.epoch + 1}/${run.epochsPlanned} \u00b7 step ${e.step.toLocaleString()}/${e.total_steps.toLocaleString()}` +
-      ` \u00b7 loss ${e.loss.toFixed(4)} \u00b7 accuracy ${percent(e.accuracy, 2)} \u00b7 ${clock(e.eta)} left`);
+      ` \u00b7 loss ${loss} \u00b7 accuracy ${percent(e.accuracy, 2)} \u00b7 ${clock(e.eta)} left`);
     queueDraw();
   });
   handle("weights", (e) => showWeights(e.weights, `After ${e.step.toLocaleString()} steps: the weights take the shapes of strokes each neuron looks for.`));
@@ -89,8 +90,9 @@ function watch() {
     setButtons(e.state);
     if (e.state === "failed") { status(e.detail); toast(e.detail, "error", 10); return; }
     document.getElementById("train-bar").style.width = e.state === "finished" ? "100%" : document.getElementById("train-bar").style.width;
-    status(`${e.state === "stopped" ? "Stopped" : "Done"}: ${percent(e.test_accuracy, 2)} on the 10,000 test images (loss ${e.test_loss.toFixed(4)}). ` +
-      "Every tab now uses this model; Save .keras keeps it.");
+    status(`${e.state === "stopped" ? "Stopped" : "Done"}: ${percent(e.test_accuracy, 2)} on the 10,000 test images (loss ${fixed(e.test_loss, 4)}). ` +
+      "Every tab now uses this model; Save .keras keeps it." +
+      (e.test_loss === null ? " Its loss is not a number: the learning rate was too large and the weights overflowed." : ""));
     emit("model-changed");
     queueDraw();
   });
@@ -130,8 +132,8 @@ function clock(seconds) {
 function addEpochRow(e) {
   const cell = (v, f) => el("td", { text: v === undefined || v === null ? "\u2013" : f(v) });
   document.querySelector("#epoch-table tbody").append(el("tr", {},
-    el("td", { text: String(e.epoch + 1) }), cell(e.loss, (v) => v.toFixed(4)), cell(e.accuracy, (v) => percent(v, 2)),
-    cell(e.val_loss, (v) => v.toFixed(4)), cell(e.val_accuracy, (v) => percent(v, 2)), cell(e.seconds, (v) => v.toFixed(1))));
+    el("td", { text: String(e.epoch + 1) }), cell(e.loss, (v) => fixed(v, 4)), cell(e.accuracy, (v) => percent(v, 2)),
+    cell(e.val_loss, (v) => fixed(v, 4)), cell(e.val_accuracy, (v) => percent(v, 2)), cell(e.seconds, (v) => fixed(v, 1))));
 }
 
 function queueDraw() {
@@ -155,7 +157,7 @@ function drawCharts() {
   const smoothLoss = r.points.map((p) => [p[0] / per, p[3]]);      // moving averages from the server
   const smoothAcc = r.points.map((p) => [p[0] / per, p[4]]);
   const epochAt = (e) => e.step / per;
-  const early = r.points.slice(0, 50).map((p) => p[1]);
+  const early = r.points.slice(0, 50).map((p) => p[1]).filter(Number.isFinite);
   const lossTop = Math.ceil(Math.min(3, Math.max(0.5, ...early)) * 2) / 2;   // the scale the first batches need
   lineChart(document.getElementById("chart-loss"), { title: "loss", xMax, yMax: lossTop, divisions: Math.round(lossTop * 2), format: (v) => v.toFixed(1), series: [
     { points: batchLoss, color: "#dfe3fb" },
@@ -174,7 +176,7 @@ function drawCharts() {
 function showWeights(packed, note) {
   const w = unpack(packed);
   if (!w) return;
-  const limit = packed.limit || maxAbs(w.data) || 1e-9;
+  const limit = Number.isFinite(packed.limit) && packed.limit > 0 ? packed.limit : maxAbs(w.data) || 1e-9;
   drawTiles(document.getElementById("train-weights"), w.data, w.shape[0], { cols: Math.ceil(Math.sqrt(w.shape[0])), limit });
   legend(document.getElementById("train-weights-legend"), limit, 2);
   document.getElementById("weights-note").textContent = note;
