@@ -10,19 +10,19 @@ into weight_names0/1, the legacy optimizer's names and order - and reads that.
 import json
 import os
 import shutil
+import tracemalloc
 import warnings
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from conftest import FIXTURES
 
 from digitlens import io
 from digitlens.errors import ModelFileError
-from digitlens.io import keras_compile, keras_h5
+from digitlens.io import keras_h5, optimizer_state
 from digitlens.nn import SGD, Adam, Dense, Flatten, Sequential
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LEGACY = FIXTURES / "keras_small_legacy.h5"
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras")
 
@@ -259,7 +259,208 @@ def test_a_file_cut_anywhere_gives_one_line(tmp_path):
 
 def test_optimizer_variables_follow_keras_names(digits):
     model = trained(Adam(), digits)
-    names = [name for name, _ in keras_compile.optimizer_variables(model)]
+    names = [name for name, _ in optimizer_state.optimizer_variables(model)]
     assert names[:4] == ["adam/iteration", "adam/learning_rate",
                          "adam/sequential_dense_kernel_momentum", "adam/sequential_dense_kernel_velocity"]
     assert len(names) == 2 + 2 * 4
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path):
+    path = tmp_path / "model.h5"
+    with open(path, "wb") as out:                          # sparse: costs no disk
+        out.truncate(io.MAX_MODEL_BYTES + 1)
+    one_line_error(path, "536,870,913 bytes, more than the 512 MB a model file may hold")
+
+
+# ---- a file must not read other files ------------------------------------------------------------
+# Each crafted file is first shown to leak the secret through plain h5py; digitlens must refuse it.
+
+SECRET = b"TOP-SECRET digitlens must never read this. "
+KERNEL = "model_weights/dense/sequential/dense/kernel"
+
+
+def secret_files(folder):
+    """A raw file of secret bytes the size of the first kernel, an HDF5 file holding them as a
+    kernel and as a whole Keras weight group, and a JSON file of secret class names."""
+    raw = folder / "secret.bin"
+    raw.write_bytes((SECRET * 2000)[:784 * 16 * 4])
+    numbers = np.frombuffer(raw.read_bytes(), dtype=np.float32)
+    with h5py.File(folder / "secret.h5", "w") as h5:
+        h5["kernel"] = numbers.reshape(784, 16)
+        group = h5.create_group("dense")
+        keras_h5.write_names(group, "weight_names", ["sequential/dense/kernel", "sequential/dense/bias"])
+        group["sequential/dense/kernel"] = numbers.reshape(784, 16)
+        group["sequential/dense/bias"] = numbers[:16]
+    names = folder / "secret.json"
+    names.write_text(json.dumps({"class_names": [SECRET.decode()] * 10}))
+    return raw, folder / "secret.h5", names
+
+
+def elsewhere(h5, case, files):
+    raw, secret_h5, names = files
+    if case == "external storage":
+        del h5[KERNEL]
+        h5.create_dataset(KERNEL, (784, 16), "f4", external=[(str(raw), 0, h5py.h5f.UNLIMITED)])
+        return KERNEL
+    if case == "external storage of the extras":
+        h5.create_dataset("digitlens.json", (names.stat().st_size,), "u1",
+                          external=[(str(names), 0, h5py.h5f.UNLIMITED)])
+        return "digitlens.json"
+    if case == "virtual dataset":
+        del h5[KERNEL]
+        layout = h5py.VirtualLayout(shape=(784, 16), dtype="f4")
+        layout[...] = h5py.VirtualSource(str(secret_h5), "kernel", shape=(784, 16))
+        h5.create_virtual_dataset(KERNEL, layout)
+        return KERNEL
+    if case == "external link":
+        del h5["model_weights/dense"]
+        h5["model_weights/dense"] = h5py.ExternalLink(str(secret_h5), "/dense")
+        return KERNEL
+    del h5[KERNEL]                                         # a soft link, to Adam's m of the kernel
+    h5[KERNEL] = h5py.SoftLink("/optimizer_weights/adam/sequential_dense_kernel_momentum")
+    return None
+
+
+ELSEWHERE = {
+    "external storage": f"dataset /{KERNEL} stores its data outside the file; refusing to read it",
+    "external storage of the extras": "dataset /digitlens.json stores its data outside the file",
+    "virtual dataset": f"dataset /{KERNEL} stores its data outside the file",
+    "external link": "/model_weights/dense is a link into another file; refusing to follow it",
+    "soft link": f"/{KERNEL} is a soft link; refusing to follow it",
+}
+
+
+@pytest.mark.parametrize("case", ELSEWHERE)
+def test_data_outside_the_file_is_refused(case, tmp_path):
+    files = secret_files(tmp_path)
+    leaked = []
+    path = edited_copy(tmp_path, lambda h5: leaked.append(elsewhere(h5, case, files)))
+    if leaked[0] is not None:              # the danger is real: h5py reads the secret
+        with h5py.File(path) as h5:
+            assert SECRET in h5[leaked[0]][()].tobytes()
+    with pytest.raises(ModelFileError) as info:
+        io.load_model(path)
+    message = str(info.value)
+    assert ELSEWHERE[case] in message and str(path) in message and "\n" not in message
+    assert SECRET.decode() not in message
+
+
+# ---- limits: what a file declares must be what it holds ------------------------------------------
+
+def set_units(units):
+    def edit(h5):
+        config = json.loads(h5.attrs["model_config"])
+        config["config"]["layers"][2]["config"]["units"] = units
+        h5.attrs["model_config"] = json.dumps(config)
+    return edit
+
+
+def peak_memory(load):
+    tracemalloc.start()
+    try:
+        load()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+@pytest.mark.parametrize("units", [100_000, 5_000_000])
+def test_a_small_file_declaring_a_huge_layer_is_refused_before_allocating(units, tmp_path):
+    path = edited_copy(tmp_path, set_units(units))
+    peak = peak_memory(lambda: one_line_error(
+        path, f"layer 'dense' kernel has shape (784, 16) in the file, but its config makes it (784, {units})"))
+    assert peak < 16 * 2**20
+
+
+def test_arrays_declared_but_not_in_the_file_are_refused_before_reading(tmp_path):
+    shapes = {KERNEL: (784, 100_000), "model_weights/dense/sequential/dense/bias": (100_000,),
+              "model_weights/dense_1/sequential/dense_1/kernel": (100_000, 10)}
+
+    def edit(h5):
+        set_units(100_000)(h5)
+        for name, shape in shapes.items():          # same shapes as the config, numbers never written
+            del h5[name]
+            h5.create_dataset(name, shape=shape, dtype="f4", chunks=(1, shape[-1]) if len(shape) == 2 else True)
+
+    path = edited_copy(tmp_path, edit)
+    assert path.stat().st_size < 300_000
+    peak = peak_memory(lambda: one_line_error(
+        path, f"dataset /{KERNEL} declares shape (784, 100000) (313,600,000 bytes), but the file "
+              "stores 0 bytes of it"))
+    assert peak < 16 * 2**20
+
+
+# ---- damaged settings and extras ----------------------------------------------------------------
+
+def edit_training_config(**changes):
+    def edit(h5):
+        config = json.loads(h5.attrs["training_config"])
+        config["optimizer_config"]["config"].update(changes)
+        h5.attrs["training_config"] = json.dumps(config)
+    return edit
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"beta_1": "x"}, "the optimizer setting beta_1='x' is not a number in [0, 1)"),
+    ({"learning_rate": {"class_name": "CosineDecay", "config": {"initial_learning_rate": 0.1}}},
+     "the learning-rate schedule CosineDecay has no decay_steps"),
+    ({"learning_rate": {"class_name": "CosineDecay",
+                        "config": {"initial_learning_rate": 0.1, "decay_steps": 0}}},
+     "decay_steps=0 is not a number >= 1"),
+], ids=["beta_1 text", "no decay_steps", "decay_steps 0"])
+def test_unusable_compile_settings_load_the_model_uncompiled(changes, match, tmp_path, expected):
+    path = edited_copy(tmp_path, edit_training_config(**changes))
+    with pytest.warns(UserWarning, match="loaded uncompiled: ") as caught:
+        model = io.load_model(path)
+    assert any(match in str(w.message) for w in caught), [str(w.message) for w in caught]
+    assert model.optimizer is None
+    np.testing.assert_allclose(model.predict(expected["x_float"]),
+                               expected["probs_keras_small_legacy"], atol=1e-5)
+
+
+def with_extras(data, dtype=np.uint8):
+    def edit(h5):
+        raw = np.frombuffer(json.dumps(data).encode(), dtype=np.uint8)
+        h5.create_dataset("digitlens.json", data=raw.astype(dtype))
+    return edit
+
+
+@pytest.mark.parametrize("edit, match, dataset", [
+    (with_extras({"class_names": 5, "dataset": "mnist"}),
+     "(class_names: expected a list of 10 strings, received int 5); the model loads without its class_names",
+     "mnist"),
+    (with_extras({"history": {"history": [1, 2]}, "dataset": "mnist"}),
+     "(history.history: expected lists of numbers by name); the model loads without its history", "mnist"),
+    (with_extras({"dataset": "mnist"}, dtype=np.float32), "is damaged; the model loads without", None),
+], ids=["class_names a number", "history not lists", "extras not bytes"])
+def test_damaged_extras_are_left_off_with_a_warning(edit, match, dataset, tmp_path):
+    path = edited_copy(tmp_path, edit)
+    with pytest.warns(UserWarning, match="digitlens.json is damaged") as caught:
+        model = io.load_model(path)
+    assert match in str(caught[0].message), str(caught[0].message)
+    assert getattr(model, "class_names", None) is None and model.history is None
+    assert getattr(model, "dataset", None) == dataset       # what was fine still arrives
+
+
+ODD_VALUES = [None, -1, 0, 10**9, 1e308, float("nan"), "x", True, [], {}, [1, "a"], {"a": 1}]
+
+
+def test_any_value_anywhere_in_the_configs_gives_a_usable_model_or_one_line(tmp_path, digits):
+    from test_io_keras import all_paths, replaced, usable_or_one_line
+
+    failures, i = [], 0
+    with h5py.File(LEGACY) as h5:
+        configs = {name: json.loads(h5.attrs[name]) for name in ("model_config", "training_config")}
+    for name, config in configs.items():
+        for where in all_paths(config):
+            value = ODD_VALUES[i % len(ODD_VALUES)]
+            i += 1
+
+            def edit(h5):
+                h5.attrs[name] = json.dumps(replaced(config, where, value))
+
+            problem = usable_or_one_line(edited_copy(tmp_path, edit), digits)
+            if problem:
+                failures.append(f"{name} {'/'.join(map(str, where))} = {value!r}: {problem}")
+    assert failures == []

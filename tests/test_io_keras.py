@@ -2,7 +2,9 @@
 
 Three kinds of evidence: files real Keras 3.15 wrote (tests/fixtures, with Keras's own
 predictions), real Keras run in this process (KERAS_BACKEND=torch) loading what digitlens writes
-and writing what digitlens reads, and damaged files, each of which must give one clear line.
+and writing what digitlens reads, and damaged or hostile files - data kept in other files, sizes
+that claim gigabytes, any odd value anywhere in the config - each of which must give one clear
+line (or, where only the compile settings or extras are hurt, a usable model and a warning).
 """
 
 import copy
@@ -21,7 +23,7 @@ from conftest import FIXTURES
 
 from digitlens import io
 from digitlens.errors import ModelFileError, NotBuiltError
-from digitlens.io import keras_compile
+from digitlens.io import optimizer_state
 from digitlens.nn import SGD, Adam, CosineDecay, Dense, Dropout, Flatten, RMSprop, Sequential
 # Keras 3.15's torch backend warns about NumPy 2's copy keyword on every array it hands over.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras")
@@ -146,7 +148,7 @@ def test_keras_loads_a_trained_digitlens_file(kind, keras, digits, tmp_path):
     assert int(optimizer.iterations) == model.optimizer.iterations == 8
     assert float(optimizer.learning_rate) == pytest.approx(model.optimizer.current_learning_rate(),
                                                            rel=1e-6)
-    ours = [value for _, value in keras_compile.optimizer_variables(model)]
+    ours = [value for _, value in optimizer_state.optimizer_variables(model)]
     theirs = [np.asarray(v.numpy()) for v in optimizer.variables]
     assert len(theirs) == len(ours)
     for a, b in zip(theirs, ours):
@@ -706,7 +708,8 @@ ESCAPES = {   # each of these once escaped as an error other than ModelFileError
     "damaged deflate data": (lambda p: deflated(rewrite(SMALL, p), "config.json", flip),
                              "config.json is damaged inside the archive"),
     "unknown compression": (lambda p: unknown_compression(rewrite(SMALL, p)),
-                            "config.json is damaged inside the archive (That compression method is not supported)"),
+                            "config.json is damaged inside the archive "
+                            "(That compression method is not supported)"),
     "complex weights": (lambda p: rewrite(SMALL, p, edit_h5=complex_kernel),
                         "dataset /layers/dense/vars/0 holds complex64, not numbers"),
 }
@@ -804,8 +807,8 @@ def add_state(h5):
 
 
 @pytest.mark.parametrize("edit", [replace_state(0, np.float32("nan")), replace_state(0, np.int64(-5)),
-                                  replace_state(0, np.zeros(3, np.int64)), replace_state(1, np.zeros(2, np.float32)),
-                                  add_state],
+                                  replace_state(0, np.zeros(3, np.int64)),
+                                  replace_state(1, np.zeros(2, np.float32)), add_state],
                          ids=["iteration NaN", "iteration negative", "iteration an array", "rate an array",
                               "190 arrays too many"])
 def test_optimizer_state_that_makes_no_sense_leaves_a_fresh_optimizer(edit, tmp_path, digits):
@@ -823,7 +826,10 @@ BAD_EXTRAS = {
     "history not lists": ({"history": {"history": [1, 2]}}, "history.history: expected lists of numbers"),
     "history values text": ({"history": {"history": {"loss": ["a"]}}}, "history.history"),
     "history a list": ({"history": [1]}, "history: expected an object, received list [1]"),
-    "epochs not whole": ({"history": {"epoch": [0.5]}}, "history.epoch: expected a list of whole numbers"),
+    "epochs not whole": ({"history": {"epoch": [0.5]}}, "history.epoch: expected a list of counts"),
+    "batch number negative": (
+        {"history": {"batches": [{"epoch": 0, "batch": -1, "loss": 1.0, "accuracy": 0.5}]}},
+        "history.batches: expected a list of {epoch, batch, loss, accuracy}"),
     "batch without loss": ({"history": {"batches": [{"epoch": 0, "batch": 0}]}}, "history.batches"),
     "class_names a number": ({"class_names": 5}, "class_names: expected a list of 10 strings, received int 5"),
     "class_names too few": ({"class_names": ["a", "b", "c"]},
@@ -908,4 +914,26 @@ def test_any_value_anywhere_in_the_config_gives_a_usable_model_or_one_line(tmp_p
         problem = usable_or_one_line(path, digits)
         if problem:
             failures.append(f"{'/'.join(map(str, where))} = {value!r}: {problem}")
+    assert failures == []
+
+
+def test_any_value_anywhere_in_the_extras_leaves_the_model_usable(tmp_path):
+    from digitlens.explain.history import curves      # what draws the history in the CLI and web app
+
+    failures = []
+    for i, where in enumerate(all_paths(GOOD_EXTRAS)):
+        value = ODD_VALUES[i % len(ODD_VALUES)]
+        extras = json.dumps(replaced(GOOD_EXTRAS, where, value)).encode()
+        path = _put(rewrite(SMALL, tmp_path / "model.keras"), "digitlens.json", extras)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = io.load_model(path)
+            names = getattr(model, "class_names", None)
+            assert names is None or (len(names) == 10 and all(isinstance(n, str) for n in names))
+            if model.history is not None:
+                curves(model.history)
+            io.save_model(model, tmp_path / "again.keras")
+        except Exception as e:
+            failures.append(f"{'/'.join(map(str, where))} = {value!r}: {type(e).__name__}: {e}")
     assert failures == []

@@ -17,9 +17,10 @@ and nothing larger than MAX_MODEL_BYTES is unpacked or allocated (limits.py). Sa
 temporary file beside the destination and renames it into place, so a failed save leaves any
 earlier file untouched; the new file gets the permissions any newly created file would.
 
-keras_layers.py and keras_compile.py translate between Keras configs and digitlens objects;
-keras_file.py and keras_h5.py handle the two containers; onnx_export.py builds the ONNX graph.
-extras.py holds digitlens's own additions, atomic.py the all-or-nothing write.
+keras_layers.py and keras_compile.py translate between Keras configs and digitlens objects,
+optimizer_state.py between Keras's optimizer variables and digitlens's; keras_file.py and
+keras_h5.py handle the two containers, reading arrays through hdf5_arrays.py; extras.py holds
+digitlens's own additions; onnx_export.py builds the ONNX graph; atomic.py writes all or nothing.
 """
 
 import lzma

@@ -103,7 +103,7 @@ def _history_problem(history):
     if not isinstance(curves, dict) or not all(_numbers(v) for v in curves.values()):
         return "history.history: expected lists of numbers by name"
     if not _numbers(history.get("epoch", []), whole=True):
-        return "history.epoch: expected a list of whole numbers"
+        return "history.epoch: expected a list of counts (whole numbers >= 0)"
     if not _numbers(history.get("seconds", []), or_null=True):
         return "history.seconds: expected a list of numbers"
     batches = history.get("batches", [])
@@ -124,11 +124,16 @@ def _history(data):
 
 
 def _numbers(values, whole=False, or_null=False):
-    """True if `values` is a list of JSON numbers (whole ones, or also nulls, if asked)."""
+    """True if `values` is a list of JSON numbers - counts (0, 1, 2, ...) if `whole`, and also
+    nulls if `or_null`."""
     def ok(v):
         if v is None:
             return or_null
-        return (isinstance(v, int) or (isinstance(v, float) and not whole)) and not isinstance(v, bool)
+        if isinstance(v, bool):
+            return False
+        if whole:
+            return isinstance(v, int) and 0 <= v < 2**31
+        return isinstance(v, (int, float))
     return isinstance(values, list) and all(ok(v) for v in values)
 
 

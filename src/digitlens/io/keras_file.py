@@ -29,7 +29,7 @@ import zlib
 import h5py
 
 from ..errors import ModelFileError
-from . import extras, hdf5_arrays, keras_compile, keras_layers
+from . import extras, hdf5_arrays, keras_compile, keras_layers, optimizer_state
 from .atomic import atomic_write
 from .limits import MAX_MODEL_BYTES, MAX_ZIP_ENTRIES
 
@@ -62,10 +62,10 @@ def read(path, model_class):
         state = hdf5_arrays.get(h5, "optimizer/vars", where)
         if compiled and isinstance(state, h5py.Group) and len(state):
             # More arrays than this optimizer can have would not fit anyway: read none of them.
-            count = len(state) if len(state) <= keras_compile.state_size(model) else 0
+            count = len(state) if len(state) <= optimizer_state.state_size(model) else 0
             values = [reader.read(_dataset(state, str(i), where, "optimizer/vars"))
                       for i in range(count)]
-            keras_compile.restore_optimizer_state(model, values, where)
+            optimizer_state.restore_optimizer_state(model, values, where)
     if extra is not None:
         extras.apply(model, extra, where)
     return model
@@ -199,7 +199,7 @@ def _weights_h5(model, compiled):
                 vars_group.create_dataset(str(i), data=getattr(layer, key))
         h5.create_group("vars").attrs["name"] = model.name
         if compiled:
-            variables = keras_compile.optimizer_variables(model)
+            variables = optimizer_state.optimizer_variables(model)
             state = h5.create_group("optimizer/vars")
             state.attrs["name"] = variables[0][0].split("/")[0]
             for i, (_, value) in enumerate(variables):

@@ -26,7 +26,7 @@ import h5py
 import numpy as np
 
 from ..errors import ModelFileError
-from . import extras, hdf5_arrays, keras_compile, keras_layers
+from . import extras, hdf5_arrays, keras_compile, keras_layers, optimizer_state
 from .atomic import atomic_write
 from .keras_file import KERAS_VERSION
 
@@ -73,10 +73,10 @@ def read(path, model_class):
         state = hdf5_arrays.get(h5, "optimizer_weights", where)
         if compiled and isinstance(state, h5py.Group):
             names = read_names(state, "weight_names")
-            if len(names) > keras_compile.state_size(model):
+            if len(names) > optimizer_state.state_size(model):
                 names = []                # more than this optimizer can have: read none of them
             values = [reader.read(_dataset(state, name, where, "optimizer_weights")) for name in names]
-            keras_compile.restore_optimizer_state(model, values, where, names=names)
+            optimizer_state.restore_optimizer_state(model, values, where, names=names)
         extra = hdf5_arrays.get(h5, extras.ENTRY, where)
         if isinstance(extra, h5py.Dataset):
             value = reader.read(extra)
@@ -171,7 +171,7 @@ def write(model, path):
                     _dataset_with_checksum(group, name, getattr(layer, key))
             write_names(root.create_group("top_level_model_weights"), "weight_names", [])
             if compiled:
-                variables = keras_compile.optimizer_variables(model)
+                variables = optimizer_state.optimizer_variables(model)
                 state = h5.create_group("optimizer_weights")
                 write_names(state, "weight_names", [name for name, _ in variables])
                 for name, value in variables:
