@@ -79,7 +79,6 @@ import keras  # noqa: E402
 IMPORT_SECONDS = time.perf_counter() - _t0
 
 import argparse  # noqa: E402
-import gzip  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
 import platform  # noqa: E402
@@ -92,22 +91,7 @@ import numpy as np  # noqa: E402
 GOAL = 0.98
 
 
-def read_idx(path, offset):
-    with gzip.open(path, "rb") as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
-
-
-def load_mnist(folder, n_train=None):
-    """(x_train, y_train, x_test, y_test): float32 /255 (N, 28, 28) and uint8 labels (N,)."""
-    folder = pathlib.Path(folder)
-    x_train = read_idx(folder / "train-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)
-    y_train = read_idx(folder / "train-labels-idx1-ubyte.gz", 8)
-    x_test = read_idx(folder / "t10k-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)
-    y_test = read_idx(folder / "t10k-labels-idx1-ubyte.gz", 8)
-    if n_train is not None:
-        x_train, y_train = x_train[:n_train], y_train[:n_train]
-    scale = np.float32(255.0)
-    return x_train.astype(np.float32) / scale, y_train, x_test.astype(np.float32) / scale, y_test
+from mnist_files import load_mnist  # noqa: E402  (beside this script)
 
 
 def make_model(seed):

@@ -63,7 +63,6 @@ import torch  # noqa: E402
 IMPORT_SECONDS = time.perf_counter() - _t0
 
 import argparse  # noqa: E402
-import gzip  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import pathlib  # noqa: E402
@@ -75,31 +74,16 @@ import sys  # noqa: E402
 import numpy as np  # noqa: E402
 from torch import nn  # noqa: E402
 
+import mnist_files  # noqa: E402  (beside this script)
+
 GOAL = 0.98
-
-
-def read_idx(path, offset):
-    with gzip.open(path, "rb") as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
 
 
 def load_mnist(folder, n_train=None):
     """(x_train, y_train, x_test, y_test) as torch tensors: float32 /255 (N, 28, 28), int64 (N,)."""
-    folder = pathlib.Path(folder)
-    x_train = read_idx(folder / "train-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)
-    y_train = read_idx(folder / "train-labels-idx1-ubyte.gz", 8)
-    x_test = read_idx(folder / "t10k-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28)
-    y_test = read_idx(folder / "t10k-labels-idx1-ubyte.gz", 8)
-    if n_train is not None:
-        x_train, y_train = x_train[:n_train], y_train[:n_train]
-
-    def images(x):
-        return torch.from_numpy(x.astype(np.float32) / np.float32(255.0))
-
-    def labels(y):
-        return torch.from_numpy(y.astype(np.int64))
-
-    return images(x_train), labels(y_train), images(x_test), labels(y_test)
+    x_train, y_train, x_test, y_test = mnist_files.load_mnist(folder, n_train)
+    return (torch.from_numpy(x_train), torch.from_numpy(y_train.astype(np.int64)),
+            torch.from_numpy(x_test), torch.from_numpy(y_test.astype(np.int64)))
 
 
 def make_model():
