@@ -15,9 +15,9 @@ import numpy as np
 
 from ..explain import neurons as numbers
 from ..explain.common import dense_layer, dense_layers
-from .style import (DIVERGING, HIGHLIGHT, NEUTRAL, RARE_PIXEL, TEXT, colorize, diverging_colorbar,
-                    drawn_in_house_style, fade_rare_pixels, image_axes, ink, new_figure,
-                    symmetric_limit)
+from .style import (DIVERGING, HIGHLIGHT, LIMIT_PERCENTILE, NEUTRAL, RARE_PIXEL, TEXT, colorize,
+                    diverging_colorbar, drawn_in_house_style, fade_rare_pixels, image_axes, ink,
+                    new_figure, symmetric_limit)
 
 DEAD_TINT = np.array([200, 200, 200], dtype=np.uint8)
 
@@ -101,7 +101,7 @@ def templates_figure(model, x=None, class_names=None, width=12.0):
     templates = numbers.output_templates(model, x)
     usage = numbers.pixel_usage(model, x) if x is not None else None
     used = templates[:, usage >= RARE_PIXEL] if usage is not None else templates
-    limit = symmetric_limit(used, 99.5)
+    limit = symmetric_limit(used, LIMIT_PERCENTILE)
     classes = len(templates)
     columns = min(classes, 10)
     rows = -(-classes // columns)

@@ -13,7 +13,8 @@ import textwrap
 import numpy as np
 
 from ..explain.parameters import parameter_table
-from .style import DIVERGING, TEXT, diverging_colorbar, drawn_in_house_style, new_figure, symmetric_limit
+from .style import (DIVERGING, LIMIT_PERCENTILE, TEXT, diverging_colorbar, drawn_in_house_style, new_figure,
+                    symmetric_limit)
 
 
 @drawn_in_house_style
@@ -25,7 +26,7 @@ def parameters_figure(model, width=12.0):
     table = parameter_table(model)
     dense = [(row, layer) for row, layer in zip(table["layers"], model.layers) if row["kernel_shape"]]
     tallest = max(row["kernel_shape"][0] for row, _ in dense)
-    limit = symmetric_limit(np.concatenate([layer.kernel.ravel() for _, layer in dense]), 99.5)
+    limit = symmetric_limit(np.concatenate([layer.kernel.ravel() for _, layer in dense]), LIMIT_PERCENTILE)
     fig = new_figure(width, 6.2)
     ratios = [max(row["kernel_shape"][1], tallest / 8) for row, _ in dense]
     axes = fig.subplots(1, len(dense), width_ratios=ratios, squeeze=False)[0]

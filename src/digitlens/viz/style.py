@@ -52,6 +52,11 @@ def new_figure(width, height):
     return Figure(figsize=(width, height), layout="constrained")
 
 
+# The ends of the colour scale for many weights at once (a grid of weight pictures, a layer's
+# kernel) sit at this percentile of their sizes, so a few extreme weights do not wash out the rest.
+LIMIT_PERCENTILE = 99.5
+
+
 def symmetric_limit(values, percentile=100.0):
     """m for a colour scale -m..+m centred on zero: the largest |value| (or a high percentile of
     |values|, so that a few extreme weights do not wash out the rest). Never 0."""

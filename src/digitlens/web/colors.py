@@ -13,15 +13,9 @@ import functools
 
 import numpy as np
 
-from ..viz.style import DIVERGING, colorize
+from ..viz.style import DIVERGING, LIMIT_PERCENTILE, colorize  # noqa: F401  (used by the API modules)
 
 ROWS = 256          # matplotlib's colormaps have 256 entries
-
-# The ends of the colour scale for many weights at once (a grid of weight pictures, one neuron's
-# 784 weights) sit at this percentile of their sizes, so a few extreme weights do not wash out the
-# rest. It is the value viz.neurons and viz.parameters use; viz.style has no name for it yet.
-LIMIT_PERCENTILE = 99.5
-
 
 @functools.lru_cache(maxsize=1)
 def diverging_table():
