@@ -126,7 +126,11 @@ export function percent(p, digits = 1) {
 }
 
 export function signed(v, digits = 3) {
-  return isNumber(v) ? (v >= 0 ? "+" : "\u2212") + Math.abs(v).toFixed(digits) : NOT_A_NUMBER;
+  if (!isNumber(v)) return NOT_A_NUMBER;
+  const size = Math.abs(v);
+  // A weight change of 3e-5 would show as +0.0000 with fixed digits: use an exponent for those.
+  const text = size !== 0 && size < 10 ** -digits ? size.toExponential(2) : size.toFixed(digits);
+  return (v >= 0 ? "+" : "\u2212") + text;
 }
 
 export function fixed(v, digits = 3) {
