@@ -5,6 +5,7 @@ overrides where. Tests point digitlens at it through the documented option or $D
 """
 
 import os
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +76,14 @@ def expected():
 def real_keras(keras):
     """The same, under a name that cannot be mistaken for `from digitlens import keras`."""
     return keras
+
+
+def peak_memory(load):
+    """The most memory (bytes, NumPy arrays included) Python held while running load()."""
+    tracemalloc.start()
+    try:
+        load()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak

@@ -10,13 +10,12 @@ into weight_names0/1, the legacy optimizer's names and order - and reads that.
 import json
 import os
 import shutil
-import tracemalloc
 import warnings
 
 import h5py
 import numpy as np
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, peak_memory
 
 from digitlens import io
 from digitlens.errors import ModelFileError
@@ -354,15 +353,6 @@ def set_units(units):
         h5.attrs["model_config"] = json.dumps(config)
     return edit
 
-
-def peak_memory(load):
-    tracemalloc.start()
-    try:
-        load()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
 
 
 @pytest.mark.parametrize("units", [100_000, 5_000_000])

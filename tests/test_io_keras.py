@@ -12,14 +12,13 @@ import io as bytes_io
 import json
 import os
 import stat
-import tracemalloc
 import warnings
 import zipfile
 
 import h5py
 import numpy as np
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, peak_memory
 
 from digitlens import io
 from digitlens.errors import ModelFileError, NotBuiltError
@@ -522,16 +521,6 @@ def set_units(layer, units):
         return config
     return edit
 
-
-def peak_memory(load):
-    """The most memory (bytes, NumPy arrays included) Python held while running load()."""
-    tracemalloc.start()
-    try:
-        load()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
 
 
 def test_a_small_file_declaring_a_huge_layer_is_refused_before_allocating(tmp_path):

@@ -10,6 +10,15 @@ import pathlib
 import numpy as np
 
 
+FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+         "t10k-labels-idx1-ubyte.gz")
+
+
+def missing_files(folder):
+    """The MNIST files `folder` lacks (empty when it holds all four)."""
+    return [name for name in FILES if not (pathlib.Path(folder) / name).is_file()]
+
+
 def read_idx(path, offset):
     with gzip.open(path, "rb") as f:
         return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)

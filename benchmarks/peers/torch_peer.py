@@ -65,7 +65,6 @@ IMPORT_SECONDS = time.perf_counter() - _t0
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import pathlib  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
@@ -143,9 +142,7 @@ def main(argv=None):
     unknown = set(parts) - {"epoch", "target", "infer"}
     if unknown:
         p.error(f"--parts: expected a comma list of epoch,target,infer, received {args.parts!r}")
-    missing = [name for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-               if not (pathlib.Path(args.data) / name).is_file()]
+    missing = mnist_files.missing_files(args.data)
     if missing:
         p.error(f"--data: expected a folder with the four MNIST IDX .gz files, "
                 f"{args.data!r} lacks {', '.join(missing)}")

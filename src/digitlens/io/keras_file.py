@@ -49,7 +49,7 @@ def read(path, model_class):
                              "(damaged, cut short, or another kind of file)") from None
     with archive:
         names = _check_directory(archive, where)
-        config = _json(_entry(archive, CONFIG, where), CONFIG, where)
+        config = keras_layers.json_object(_entry(archive, CONFIG, where), CONFIG, where)
         weights = _entry(archive, WEIGHTS, where)
         extra = _entry(archive, extras.ENTRY, where) if extras.ENTRY in names else None
 
@@ -102,16 +102,6 @@ def _entry(archive, name, where):
             zlib.error, lzma.LZMAError) as e:   # CRC errors, cut files, encrypted or odd compression
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise ModelFileError(f"{where}: {name} is damaged inside the archive ({reason})") from None
-
-
-def _json(raw, name, where):
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ModelFileError(f"{where}: {name} is not valid JSON") from None
-    if not isinstance(value, dict):
-        raise ModelFileError(f"{where}: {name} does not hold a JSON object")
-    return value
 
 
 def _open_h5(raw, where):

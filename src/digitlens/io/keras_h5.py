@@ -58,7 +58,7 @@ def read(path, model_class):
                 raise ModelFileError(f"{where}: holds weights only, no model config; digitlens "
                                      "needs a whole model, saved with model.save()")
             raise ModelFileError(f"{where}: not a Keras model file: it has no model_config")
-        config = _json(raw, "model_config", where)
+        config = keras_layers.json_object(raw, "the model_config attribute", where)
         parsed = keras_layers.parse_model(config, where)
         root = hdf5_arrays.get(h5, "model_weights", where)
         if not isinstance(root, h5py.Group):
@@ -69,7 +69,7 @@ def read(path, model_class):
 
         training = h5.attrs.get("training_config")
         compiled = training is not None and keras_compile.compile_from_config(
-            model, _json(training, "training_config", where), where)
+            model, keras_layers.json_object(training, "the training_config attribute", where), where)
         state = hdf5_arrays.get(h5, "optimizer_weights", where)
         if compiled and isinstance(state, h5py.Group):
             names = read_names(state, "weight_names")
@@ -132,16 +132,6 @@ def _dataset(group, name, where, path):
     if not isinstance(dataset, h5py.Dataset):
         raise ModelFileError(f"{where}: the dataset {path}/{name} is missing")
     return dataset
-
-
-def _json(raw, name, where):
-    try:
-        value = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ModelFileError(f"{where}: the {name} attribute is not valid JSON") from None
-    if not isinstance(value, dict):
-        raise ModelFileError(f"{where}: the {name} attribute does not hold a JSON object")
-    return value
 
 
 # ---- writing ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ Left out: the weights themselves (keras_file.py and keras_h5.py), and compile se
 (keras_compile.py).
 """
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -20,6 +21,17 @@ import numpy as np
 from ..errors import DigitlensError, ModelFileError
 from ..nn import activations
 from ..nn.layers import Dense, Dropout, Flatten, InputLayer
+
+
+def json_object(raw, what, where):
+    """The JSON object in `raw` (text or UTF-8 bytes): a Keras config; `what` names it in errors."""
+    try:
+        value = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ModelFileError(f"{where}: {what} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ModelFileError(f"{where}: {what} does not hold a JSON object")
+    return value
 
 SUPPORTED = ("digitlens supports InputLayer, Flatten, Dense (linear, relu, sigmoid, tanh, softmax) "
              "and Dropout")
