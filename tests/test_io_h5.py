@@ -237,7 +237,7 @@ def wrong_kernel(h5):
     (lambda p: p.write_text("hello\n"), "not an HDF5 file"),
     (lambda p: p.write_bytes(LEGACY.read_bytes()[:20_000]), "damaged or cut short"),
     (lambda p: edited_copy(p.parent, lambda h5: h5["model_weights/dense/sequential/dense"].__delitem__("bias")),
-     "the dataset model_weights/dense/sequential/dense/bias is missing"),
+     "is missing the dataset model_weights/dense/sequential/dense/bias"),
     (lambda p: edited_copy(p.parent, wrong_kernel), "layer 'dense' kernel has shape (784, 3) in the file"),
     (lambda p: edited_copy(p.parent, add_conv), "layer 'conv2d' is a Conv2D; digitlens supports"),
     (lambda p: edited_copy(p.parent, lambda h5: h5.attrs.__delitem__("model_config")), "holds weights only"),

@@ -52,6 +52,14 @@ def get(group, path, where):
     return node
 
 
+def get_dataset(group, name, where, path):
+    """The dataset `name` below `group` (at `path` in the file), or a one-line error if missing."""
+    dataset = get(group, name, where)
+    if not isinstance(dataset, h5py.Dataset):
+        raise ModelFileError(f"{where}: the file is missing the dataset {path}/{name}")
+    return dataset
+
+
 class ArrayReader:
     """Reads the numeric datasets of one load, refusing data outside the file and any total
     beyond `limit` bytes (MAX_MODEL_BYTES unless told)."""

@@ -63,7 +63,7 @@ def read(path, model_class):
         if compiled and isinstance(state, h5py.Group) and len(state):
             # More arrays than this optimizer can have would not fit anyway: read none of them.
             count = len(state) if len(state) <= optimizer_state.state_size(model) else 0
-            values = [reader.read(_dataset(state, str(i), where, "optimizer/vars"))
+            values = [reader.read(hdf5_arrays.get_dataset(state, str(i), where, "optimizer/vars"))
                       for i in range(count)]
             optimizer_state.restore_optimizer_state(model, values, where)
     if extra is not None:
@@ -135,18 +135,11 @@ def _layer_datasets(h5, parsed, where):
         if not isinstance(vars_group, h5py.Group):
             raise ModelFileError(f"{where}: {WEIGHTS} has no weights for layer {layer.name!r} "
                                  f"(expected {path})")
-        datasets.append([_dataset(vars_group, str(i), where, path) for i in range(count)])
+        datasets.append([hdf5_arrays.get_dataset(vars_group, str(i), where, path) for i in range(count)])
         if len(vars_group) != count:      # more than kernel and bias: LoRA, quantization, ...
             raise ModelFileError(f"{where}: {WEIGHTS} holds {len(vars_group)} arrays for layer "
                                  f"{layer.name!r} at {path}, expected {count} (kernel, bias)")
     return datasets
-
-
-def _dataset(group, key, where, path):
-    dataset = hdf5_arrays.get(group, key, where)
-    if not isinstance(dataset, h5py.Dataset):
-        raise ModelFileError(f"{where}: {WEIGHTS} is missing the dataset {path}/{key}")
-    return dataset
 
 
 def _text(value):

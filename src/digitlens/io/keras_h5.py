@@ -75,7 +75,7 @@ def read(path, model_class):
             names = read_names(state, "weight_names")
             if len(names) > optimizer_state.state_size(model):
                 names = []                # more than this optimizer can have: read none of them
-            values = [reader.read(_dataset(state, name, where, "optimizer_weights")) for name in names]
+            values = [reader.read(hdf5_arrays.get_dataset(state, name, where, "optimizer_weights")) for name in names]
             optimizer_state.restore_optimizer_state(model, values, where, names=names)
         extra = hdf5_arrays.get(h5, extras.ENTRY, where)
         if isinstance(extra, h5py.Dataset):
@@ -123,15 +123,8 @@ def _layer_datasets(root, parsed, where):
         if len(names) != count:
             raise ModelFileError(f"{where}: {path} lists {len(names)} weights "
                                  f"for layer {layer.name!r}, expected {count} (kernel, bias)")
-        datasets.append([_dataset(group, name, where, path) for name in names])
+        datasets.append([hdf5_arrays.get_dataset(group, name, where, path) for name in names])
     return datasets
-
-
-def _dataset(group, name, where, path):
-    dataset = hdf5_arrays.get(group, name, where)
-    if not isinstance(dataset, h5py.Dataset):
-        raise ModelFileError(f"{where}: the dataset {path}/{name} is missing")
-    return dataset
 
 
 # ---- writing ----------------------------------------------------------------------------------
