@@ -8,6 +8,8 @@ evaluation against model.evaluate. The model is the lesson's network after one q
 
 import copy
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,8 +81,8 @@ def test_parameter_table_matches_the_arrays(model):
         assert row["biases"] == layer.bias.size
         assert row["params"] == layer.kernel.size + layer.bias.size
         assert row["bytes"] == 4 * row["params"]
-    assert dense["text"] == "kernel 784 x 256 = 200,704 weights + 256 biases = 200,960"
-    assert dense_1["text"] == "kernel 256 x 10 = 2,560 weights + 10 biases = 2,570"
+    assert dense["text"] == "784 inputs x 256 units = 200,704 weights + 256 biases = 200,960"
+    assert dense_1["text"] == "256 inputs x 10 units = 2,560 weights + 10 biases = 2,570"
     assert table["total"] == 203_530 == model.params.size == model.count_params()
     assert table["bytes"] == 814_120 and table["size"] == "795.04 KB"
     assert table["optimizer"]["params"] == 2 * 203_530 + 2      # Adam's m and v, plus 2 scalars
@@ -393,12 +395,17 @@ def test_everything_converts_to_json(model, data):
     assert '"prediction"' in text and '"backprop"' in text
 
 
-def test_explanation_and_model_display_as_html(model, data):
+def test_explanation_is_drawn_by_viz_and_explain_draws_nothing(model, data):
+    from digitlens.viz.html import explanation_html, model_html
+
     e = explain.explain(model, data[2][0], int(data[3][0]))
-    page = e._repr_html_()
+    page = explanation_html(e)
     assert "<img" in page and "data:image/png;base64," in page and "prediction" in page.lower()
-    from digitlens.viz.html import model_html
     assert "<svg" in model_html(model)
+    # Dependencies point one way: explain computes, viz draws; explain never imports viz.
+    for source in Path(explain.__file__).parent.glob("*.py"):
+        imports = re.findall(r"^\s*(?:from|import)\s+(\S+)", source.read_text(), flags=re.M)
+        assert not [name for name in imports if "viz" in name], source
 
 
 def test_backprop_after_a_finished_schedule_still_teaches(small_trained_model, mnist):

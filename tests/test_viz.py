@@ -86,8 +86,8 @@ def test_diagram_without_a_model_is_the_lessons_network(tmp_path):
     assert root.tag.endswith("svg")
     words = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
     for expected in ("28 x 28 image", "784 inputs", "256 neurons", "10 outputs",
-                     "784 x 256 = 200,704 weights", "+ 256 biases = 200,960",
-                     "256 x 10 = 2,560 weights", "+ 10 biases = 2,570", "203,530 parameters"):
+                     "784 inputs x 256 units = 200,704 weights", "+ 256 biases = 200,960",
+                     "256 inputs x 10 units = 2,560 weights", "+ 10 biases = 2,570", "203,530 parameters"):
         assert expected in words
     lines = [e for e in root.iter() if e.tag.endswith("line")]
     assert len(lines) > 900 + 2560                           # a sample of inputs, every later one
@@ -116,7 +116,7 @@ def test_diagram_of_a_keras_file_with_dropout(tmp_path):
     model = load_model(FIXTURES / "keras_small.keras")
     root = ET.parse(viz.write_diagram(model, tmp_path / "small.svg")).getroot()
     words = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
-    assert "16 neurons" in words and "Dropout 20%" in words and "784 x 16 = 12,544 weights" in words
+    assert "16 neurons" in words and "Dropout 20%" in words and "784 inputs x 16 units = 12,544 weights" in words
 
 
 # ---- the figures --------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ def test_report_has_every_section_and_nothing_external(model, data, tmp_path):
     for src in page.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG)
-    for phrase in ("kernel 784 x 256 = 200,704 weights + 256 biases = 200,960", "795.04 KB",
+    for phrase in ("784 inputs x 256 units = 200,704 weights + 256 biases = 200,960", "795.04 KB",
                    "z - max", "strengthened most", "weakened most", "Confusion", "test image #3"):
         assert phrase in text or phrase.lower() in text.lower(), phrase
     step = explain.backprop_step(model, x[3], int(y[3]))

@@ -262,7 +262,7 @@ def test_status_and_summary(client, model):
     summary = client.get("/api/model").json()
     assert summary["summary"] == summary_text(model)
     rows = {row["name"]: row for row in summary["parameters"]["layers"]}
-    assert rows["dense"]["text"] == "kernel 784 x 256 = 200,704 weights + 256 biases = 200,960"
+    assert rows["dense"]["text"] == "784 inputs x 256 units = 200,704 weights + 256 biases = 200,960"
     assert summary["parameters"]["total"] == 203_530
 
 
@@ -360,8 +360,11 @@ def test_training_streams_progress_and_replaces_the_model(client, data, digit):
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(epoch)
 
     status = client.get("/api/status").json()
-    assert status["version"] > version and status["model"]["hidden"][0] == {
-        "name": "dense", "type": "Dense", "units": 32, "activation": "tanh", "output_shape": [32]}
+    hidden = status["model"]["hidden"][0]
+    assert status["version"] > version and {key: hidden[key] for key in (
+        "name", "type", "units", "activation", "output_shape", "label")} == {
+        "name": "dense", "type": "Dense", "units": 32, "activation": "tanh", "output_shape": [32],
+        "label": "Dense 32 tanh"}
     p = client.post("/api/predict", json={"pixels": digit.tolist()}).json()
     assert len(p["layers"][0]["activation"]) == 32
     assert client.get("/api/train").json()["state"] == "finished"

@@ -299,7 +299,7 @@ def test_model_and_data_then_load_a_mistake_into_draw(page):
 
     page.click("#tab-model")
     expect(page.locator("#params-table")).to_contain_text("203,530")
-    expect(page.locator("#params-table")).to_contain_text("784 x 256 = 200,704 weights")
+    expect(page.locator("#params-table")).to_contain_text("784 inputs x 256 units = 200,704 weights")
     expect(page.locator("#confusion td").first).to_be_visible()
     expect(page.locator(".mistake").first).to_be_visible(timeout=10000)
     shot(page, "model-and-data", full_page=True)

@@ -14,7 +14,8 @@ The command line, the web app and the benchmarks all train through `train()` bel
 from dataclasses import asdict, dataclass, replace
 
 from .errors import DigitlensError
-from .nn import Adam, CosineDecay, SGD, RMSprop
+from .nn import SGD, CosineDecay
+from .nn.optimizers import OPTIMIZERS
 from .nn import lesson_model as build_model  # noqa: F401  (Flatten -> Dense... -> Dense(softmax))
 
 
@@ -27,9 +28,12 @@ class Recipe:
     learning_rate: float = 1e-3
     schedule: str = "constant"      # or "warmup-cosine": warm up over the first tenth, then decay
     augment: bool = False
+    momentum: float = 0.0           # for sgd only: 0 is plain SGD, as keras.optimizers.SGD
 
     def describe(self):
         rate = f"{self.optimizer} lr {self.learning_rate:g}"
+        if self.momentum:
+            rate += f" momentum {self.momentum:g}"
         if self.schedule == "warmup-cosine":
             rate += " (warm-up, then cosine decay)"
         extra = ", random shifts and rotations" if self.augment else ""
@@ -80,10 +84,14 @@ def make_optimizer(recipe, steps_per_epoch):
                            warmup_target=recipe.learning_rate, warmup_steps=warmup)
     elif recipe.schedule != "constant":
         raise DigitlensError(f"unknown schedule {recipe.schedule!r}")
-    optimizers = {"adam": Adam, "sgd": lambda lr: SGD(lr, momentum=0.9), "rmsprop": RMSprop}
-    if recipe.optimizer not in optimizers:
-        raise DigitlensError(f"--optimizer: expected one of {', '.join(optimizers)}, received {recipe.optimizer!r}")
-    return optimizers[recipe.optimizer](rate)
+    # The one table of optimizer names (nn/optimizers.py): "sgd" means what it means in Keras.
+    if recipe.optimizer not in OPTIMIZERS:
+        raise DigitlensError(f"--optimizer: expected one of {', '.join(OPTIMIZERS)}, received {recipe.optimizer!r}")
+    if recipe.momentum and recipe.optimizer != "sgd":
+        raise DigitlensError(f"--momentum: only sgd has a momentum setting, received --optimizer {recipe.optimizer}")
+    if recipe.optimizer == "sgd":
+        return SGD(rate, momentum=recipe.momentum)
+    return OPTIMIZERS[recipe.optimizer](rate)
 
 
 def train(model, x_train, y_train, recipe, validation_data=None, validation_split=0.0,

@@ -86,9 +86,9 @@ def run_diagram(args):
 
 
 def run_export(args):
-    from ..io import export_onnx, save_model
+    from ..io import EXPORT_SUFFIXES, export_onnx, save_model
 
-    out = check_output(args.out, (".onnx", ".keras", ".h5", ".hdf5"), "OUT")
+    out = check_output(args.out, EXPORT_SUFFIXES, "OUT")
     model = load_model(args.model)
     if out.suffix.lower() == ".onnx":
         export_onnx(model, out)

@@ -20,6 +20,8 @@ def add_parsers(commands):
     parser.add_argument("--batch-size", type=positive_int, help="images per step")
     parser.add_argument("--optimizer", choices=("adam", "sgd", "rmsprop"), help="how weights are updated")
     parser.add_argument("--learning-rate", type=positive_float, metavar="RATE", help="step size (peak, if scheduled)")
+    parser.add_argument("--momentum", type=fraction, metavar="M",
+                        help="with --optimizer sgd: keep a running velocity (e.g. 0.9); default 0, plain SGD")
     parser.add_argument("--hidden", default="256:relu", metavar="LAYERS",
                         help="hidden layers as SIZE:ACTIVATION, comma-separated (default: 256:relu; "
                         "e.g. 128:relu,64:tanh)")
@@ -82,10 +84,12 @@ def run(args):
     from ..io import save_model
     from .progress import EpochProgress
 
-    out_path = check_output(args.out, (".keras", ".h5", ".hdf5"), "--out")
+    from ..io import SUFFIXES
+
+    out_path = check_output(args.out, tuple(SUFFIXES), "--out")
     recipe = recipes.get_recipe(args.recipe, epochs=args.epochs, batch_size=args.batch_size,
                                 optimizer=args.optimizer, learning_rate=args.learning_rate,
-                                augment=args.augment)
+                                augment=args.augment, momentum=args.momentum)
     hidden = recipes.parse_hidden(args.hidden)
     seed = args.seed if args.seed is not None else random.randrange(10_000)
     show = console(stderr=args.json)

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from digitlens.atomic import atomic_write
 from digitlens.errors import DataError
 
 MIRRORS = (
@@ -55,6 +55,11 @@ def mirrors() -> tuple[str, ...]:
 
 class ChecksumMismatch(Exception):
     """A downloaded file is not the published MNIST file."""
+
+
+class MirrorFailed(Exception):
+    """The connection to a mirror broke while the file was arriving (kept apart from OSError, which
+    the atomic writer reports as a failure to save)."""
 
 
 def download_mnist(cache_dir: Path, names: Iterable[str] | None = None, *, progress: bool = True) -> None:
@@ -99,6 +104,8 @@ def _download_one(cache_dir: Path, name: str, bar) -> None:
             return
         except ChecksumMismatch as e:
             mismatch = mismatch or f"{name}.gz from {url}: {e}"
+        except MirrorFailed as e:
+            failures.append(f"{url}: {_reason(e.__cause__, urllib.error.HTTPError)}")
         except network_errors as e:
             failures.append(f"{url}: {_reason(e, urllib.error.HTTPError)}")
     if mismatch is not None:
@@ -115,17 +122,13 @@ def _fetch_verified(url: str, destination: Path, name: str, bar) -> None:
 
     size, expected_sha = MNIST_FILES[name]
     try:
-        fd, temp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
-    except OSError as e:
-        reason = e.strerror or e
-        raise DataError(f"{destination.parent}: cannot write to the dataset cache directory ({reason})") from None
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response, \
+                atomic_write(destination, error=DataError) as temp_name, open(temp_name, "wb") as out:
             total = response.headers.get("Content-Length")
             task = bar.add_task(name, total=int(total) if total else None) if bar is not None else None
             sha, unpacked = hashlib.sha256(), 0
             inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # 16+: expect a gzip header
-            while chunk := response.read(CHUNK_BYTES):
+            while chunk := _read(response):
                 out.write(chunk)
                 # Bounded, so a hostile mirror cannot make us inflate a gzip bomb.
                 data = inflate.decompress(chunk, size - unpacked + 1)
@@ -137,18 +140,23 @@ def _fetch_verified(url: str, destination: Path, name: str, bar) -> None:
                     bar.advance(task, len(chunk))
             if not inflate.eof:
                 raise ChecksumMismatch("the download ended before the end of the gzip stream (truncated)")
-        found = sha.hexdigest()
-        if found != expected_sha:
-            raise ChecksumMismatch(
-                f"checksum mismatch: expected SHA-256 {expected_sha} ({size:,} bytes uncompressed),"
-                f" found {found} ({unpacked:,} bytes)"
-            )
-        os.replace(temp_name, destination)
+            found = sha.hexdigest()
+            if found != expected_sha:     # raised inside: the temporary file is removed, nothing kept
+                raise ChecksumMismatch(
+                    f"checksum mismatch: expected SHA-256 {expected_sha} ({size:,} bytes uncompressed),"
+                    f" found {found} ({unpacked:,} bytes)"
+                )
     except zlib.error as e:
         raise ChecksumMismatch(f"not a valid gzip file ({e})") from None
-    finally:
-        if os.path.exists(temp_name):
-            os.remove(temp_name)
+
+
+def _read(response):
+    import http.client
+
+    try:
+        return response.read(CHUNK_BYTES)
+    except (OSError, ValueError, EOFError, http.client.HTTPException) as e:
+        raise MirrorFailed() from e
 
 
 def sha256_of(*buffers) -> str:

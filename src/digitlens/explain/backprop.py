@@ -35,9 +35,8 @@ import copy
 import numpy as np
 
 from ..nn import losses, optimizers
-from ..nn.layers import Dense, Dropout
 from ..nn.model import Sequential
-from .common import check_unit, image_shape, prepare_one
+from .common import check_unit, image_shape, is_fully_connected, prepare_one
 
 DEFAULT_SGD_RATE = 0.01   # keras.optimizers.SGD's default
 
@@ -107,16 +106,12 @@ def make_twin(model, optimizer=None, learning_rate=None):
     SGD", "default SGD, schedule finished" or "given". Changing the twin never changes `model`.
     """
     model._require_built()
-    layers = []
-    for layer in model.layers:
-        twin_layer = copy.copy(layer)           # same settings; build() gives it its own weights
-        twin_layer._buffers = {}
-        if isinstance(twin_layer, Dropout):
-            twin_layer.rate = 0.0
-        layers.append(twin_layer)
+    # Same settings (Dropout switched off); build() gives the twin its own weights.
+    layers = [layer.deterministic_copy() for layer in model.layers]
     twin = Sequential(layers, name=model.name)
     twin.build(model.input_shape)
     twin.params[...] = model.params
+    twin.state[...] = model.state
     twin.loss = model.loss or losses.get("sparse_categorical_crossentropy")
 
     # A learning-rate schedule that has decayed to zero (digitlens's default recipe ends there)
@@ -142,7 +137,7 @@ def _per_layer(model, twin, gradient, delta, top):
     offset = 0
     for layer in twin.layers:
         shapes = layer.param_shapes()
-        if not isinstance(layer, Dense):
+        if not is_fully_connected(layer):
             offset += sum(int(np.prod(s)) for s in shapes.values())
             continue
         parts = {}

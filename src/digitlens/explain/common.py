@@ -1,9 +1,11 @@
-"""What every explanation needs from a model: its Dense layers, its image shape, one prepared image,
-and a way to turn results into JSON.
+"""What every explanation needs from a model: its fully connected layers, its image shape, one
+prepared image, and a way to turn results into JSON.
 
-The explain functions work on any built Sequential made of Flatten, Dense and Dropout layers (the
-lesson's network, other sizes, more hidden layers, or a Keras file read by digitlens.io). They only
-read the model: nothing here changes a weight.
+The explain functions work on any built Sequential (the lesson's network, other sizes, more hidden
+layers, or a Keras file read by digitlens.io). Which layers are made of neurons wired to every
+input is read from each layer's own description (`connectivity == "full"`), never from its class.
+They only read the model: nothing here changes a weight, and every forward pass is a prediction,
+which keeps nothing on the layers.
 
 `to_json(result)` turns any result of this package into plain lists, floats, ints and strings
 (NumPy arrays become nested lists, NaN becomes None), ready for `json.dumps`.
@@ -14,20 +16,24 @@ import math
 import numpy as np
 
 from ..errors import DigitlensError
-from ..nn.layers import Dense
+
+
+def is_fully_connected(layer):
+    """True for a layer of units each wired to every input (a Dense), by its own description."""
+    return layer.connectivity == "full"
 
 
 def dense_layers(model):
-    """The model's Dense layers in order: [(position in model.layers, layer), ...]."""
+    """The model's fully connected layers in order: [(position in model.layers, layer), ...]."""
     model._require_built()
-    found = [(i, layer) for i, layer in enumerate(model.layers) if isinstance(layer, Dense)]
+    found = [(i, layer) for i, layer in enumerate(model.layers) if is_fully_connected(layer)]
     if not found:
         raise DigitlensError(f"model {model.name!r} has no Dense layers: there is nothing to explain")
     return found
 
 
 def dense_layer(model, layer=0):
-    """The `layer`-th Dense layer (0 = the first, -1 = the output layer)."""
+    """The `layer`-th fully connected layer (0 = the first, -1 = the output layer)."""
     layers = dense_layers(model)
     try:
         return layers[layer][1]
@@ -71,9 +77,7 @@ def prepare_one(model, image, argument="image"):
 
 
 def run_layer(layer, a):
-    """One layer's prediction-time output for the batch a, without touching its training caches."""
-    if isinstance(layer, Dense):
-        return layer.activation.forward(layer.weighted_sum(a))
+    """One layer's prediction-time output for the batch a (a prediction keeps nothing on the layer)."""
     return layer.forward(a, training=False)
 
 

@@ -3,10 +3,9 @@
     e = explain(model, x_test[0], label=y_test[0])
     e.trace["prediction"], e.backprop["probs_after"]
     e.to_json()            # plain lists and numbers for json.dumps
-    e                      # in Jupyter: displays itself as HTML (pictures from digitlens.viz)
 
-Each part is computed when first asked for. The HTML display is drawn by digitlens.viz.html,
-imported only then, so that explain itself stays pictures-free.
+Each part is computed when first asked for. explain computes and never draws: the pictures of an
+Explanation are digitlens.viz's (viz.html.explanation_html, the report, the notebook's display).
 """
 
 from functools import cached_property
@@ -77,13 +76,6 @@ class Explanation:
         return to_json({"parameters": self.parameters, "trace": self.trace,
                         "contributions": self.contributions, "backprop": step,
                         "evaluation": self.evaluation, "curves": self.curves})
-
-    def _repr_html_(self):
-        # Jupyter asks the object itself for its HTML. The pictures are viz's job, so this one
-        # hook reaches over, lazily: explain never imports viz otherwise.
-        from ..viz.html import explanation_html
-
-        return explanation_html(self)
 
     def __repr__(self):
         what = f"image (label {self.label})" if self.image is not None else "no image"

@@ -3,13 +3,15 @@
 For the lesson's network:
 
     flatten   28 x 28 pixels laid end to end = 784 inputs; no weights
-    dense     kernel 784 x 256 = 200,704 weights + 256 biases = 200,960
-    dense_1   kernel 256 x 10 = 2,560 weights + 10 biases = 2,570
+    dense     784 inputs x 256 units = 200,704 weights + 256 biases = 200,960
+    dense_1   256 inputs x 10 units = 2,560 weights + 10 biases = 2,570
     total     203,530 parameters, 795.04 KB as float32
 
-The counts are read from the arrays themselves (kernel.size, bias.size), and the wording and size
-format are nn/summary.py's, so this table always agrees with model.summary().
+Every row is the layer's own description (nn/layer.py): its parameter shapes and the one sentence
+that says where its count comes from, the same sentence model.summary() prints.
 """
+
+import math
 
 from ..nn import summary
 
@@ -17,31 +19,28 @@ BYTES_PER_PARAM = 4  # float32
 
 
 def parameter_table(model):
-    """One row per layer, pointing at its weight matrices, plus the totals.
+    """One row per layer, pointing at its weight arrays, plus the totals.
 
-    Returns {"layers": [{"name", "type", "output_shape", "kernel_shape" ([inputs, units] or None),
-    "bias_shape", "weights" (kernel entries), "biases", "params", "bytes", "text"}],
-    "total", "bytes", "size" (e.g. "795.04 KB"), "optimizer": {"params", "size"} or None}.
-    "text" reads like "kernel 784 x 256 = 200,704 weights + 256 biases = 200,960".
+    Returns {"layers": [{"name", "type", "label", "output_shape", "shapes" ({name: shape} of every
+    weight array, trainable and not), "kernel_shape" (or None), "bias_shape" (or None), "weights"
+    (kernel entries), "biases", "params", "trainable", "non_trainable", "bytes", "text" (the
+    layer's arithmetic sentence), "what"}], "total", "trainable", "non_trainable", "bytes", "size"
+    (e.g. "795.04 KB"), "sum_text", "optimizer": {"name", "params", "size"} or None}.
     """
+    model._require_built()
     layers = []
-    for layer, row in zip(model.layers, summary.layer_rows(model)):
-        shapes = layer.param_shapes()
-        kernel = getattr(layer, "kernel", None) if "kernel" in shapes else None
-        bias = getattr(layer, "bias", None) if "bias" in shapes else None
-        weights = int(kernel.size) if kernel is not None else 0
-        biases = int(bias.size) if bias is not None else 0
-        params = weights + biases
-        if kernel is not None:
-            text = f"kernel {kernel.shape[0]:,} x {kernel.shape[1]:,} = {weights:,} weights"
-            text += f" + {biases:,} biases = {params:,}" if bias is not None else ""
-        else:
-            text = row["arithmetic"]
-        layers.append({"name": layer.name, "type": row["type"], "output_shape": row["output_shape"],
-                       "kernel_shape": list(kernel.shape) if kernel is not None else None,
-                       "bias_shape": list(bias.shape) if bias is not None else None,
-                       "weights": weights, "biases": biases, "params": params,
-                       "bytes": params * BYTES_PER_PARAM, "text": text, "arithmetic": row["arithmetic"]})
+    for d, row in zip(model.describe(), summary.layer_rows(model)):
+        shapes = {**d.params, **d.state}
+        kernel, bias = shapes.get("kernel"), shapes.get("bias")
+        layers.append({"name": d.name, "type": d.type, "label": d.label, "output_shape": row["output_shape"],
+                       "shapes": {k: list(v) for k, v in shapes.items()},
+                       "kernel_shape": list(kernel) if kernel is not None else None,
+                       "bias_shape": list(bias) if bias is not None else None,
+                       "weights": math.prod(kernel) if kernel is not None else 0,
+                       "biases": math.prod(bias) if bias is not None else 0,
+                       "params": d.count, "trainable": d.trainable_count, "non_trainable": d.non_trainable_count,
+                       "bytes": d.count * BYTES_PER_PARAM, "text": d.arithmetic, "arithmetic": d.arithmetic,
+                       "what": d.what})
     total = sum(row["params"] for row in layers)
     optimizer_params = summary.optimizer_param_count(model)
     optimizer = None
@@ -49,6 +48,8 @@ def parameter_table(model):
         optimizer = {"name": model.optimizer.name, "params": optimizer_params,
                      "size": summary.format_size(optimizer_params)}
     return {"layers": layers, "total": total, "bytes": total * BYTES_PER_PARAM,
+            "trainable": sum(row["trainable"] for row in layers),
+            "non_trainable": sum(row["non_trainable"] for row in layers),
             "size": summary.format_size(total),
             "sum_text": " + ".join(f"{r['params']:,}" for r in layers if r["params"]) + f" = {total:,}",
             "optimizer": optimizer}

@@ -21,9 +21,8 @@ so it is ready for JSON; pixel_contributions returns a (28, 28) array.
 
 import numpy as np
 
-from ..nn.layers import Dense, Dropout
 from .common import check_unit, dense_layers, first_dense_input, hidden_input, image_shape, \
-    prepare_one, run_layer, top_indices
+    is_fully_connected, prepare_one, run_layer, top_indices
 
 
 def trace(model, image, class_names=None):
@@ -31,24 +30,25 @@ def trace(model, image, class_names=None):
 
     image: (28, 28) or (784,), uint8 0-255 or floats 0-1.
     Returns {"input": 784 floats, "image_shape": [28, 28], "layers": [per layer: {"name", "type",
-    "units", "activation_name", "z" (Dense: weighted sums), "bias" (Dense), "activation" (the
-    layer's outputs)}], "softmax": {"z", "z_minus_max", "exp", "sum", "probs"} (None if the last
-    layer is not a softmax), "prediction", "probabilities", "class_names"}.
+    "what", "output_shape", "fully_connected", "activation" (the layer's outputs, flattened), and for
+    fully connected layers "units", "activation_name", "z" (weighted sums), "bias"}], "softmax":
+    {"z", "z_minus_max", "exp", "sum", "probs"} (None if the last layer is not a softmax),
+    "prediction", "probabilities", "class_names"}.
     """
     x = prepare_one(model, image)
     a = x
     layers = []
     for layer in model.layers:
-        row = {"name": layer.name, "type": type(layer).__name__}
-        if isinstance(layer, Dense):
+        d = layer.describe()
+        row = {"name": d.name, "type": d.type, "what": d.what, "output_shape": list(d.output_shape),
+               "fully_connected": is_fully_connected(layer)}
+        if row["fully_connected"]:
             z = layer.weighted_sum(a.reshape(1, -1))           # (1, inputs) @ (inputs, units)
             out = layer.activation.forward(z.copy())
             row.update(units=layer.units, activation_name=layer.activation.name, z=z[0].tolist(),
                        bias=(layer.bias.tolist() if layer.use_bias else [0.0] * layer.units))
         else:
             out = run_layer(layer, a)
-            if isinstance(layer, Dropout):
-                row["rate"] = layer.rate                        # does nothing at prediction time
         row["activation"] = np.ravel(out).tolist()
         layers.append(row)
         a = out

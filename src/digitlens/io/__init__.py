@@ -32,7 +32,8 @@ import zlib
 from ..errors import DigitlensError, ModelFileError, NotBuiltError
 from .limits import MAX_MODEL_BYTES, MAX_ZIP_ENTRIES
 
-SUFFIXES = {".keras": "keras", ".h5": "h5", ".hdf5": "h5"}
+SUFFIXES = {".keras": "keras", ".h5": "h5", ".hdf5": "h5"}   # the model files digitlens reads and writes
+EXPORT_SUFFIXES = (".onnx", *SUFFIXES)                          # what `digitlens export` writes
 # What a damaged file makes h5py, zipfile, zlib, json and NumPy raise (json's errors are
 # ValueErrors; RuntimeError covers RecursionError and NotImplementedError).
 DAMAGED = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError, ArithmeticError,
@@ -120,4 +121,4 @@ def _require_built(model, where):
 
 
 __all__ = ["load_model", "save_model", "export_onnx", "ModelFileError", "MAX_MODEL_BYTES",
-           "MAX_ZIP_ENTRIES"]
+           "MAX_ZIP_ENTRIES", "SUFFIXES", "EXPORT_SUFFIXES"]

@@ -30,7 +30,7 @@ import h5py
 
 from ..errors import ModelFileError
 from . import extras, hdf5_arrays, keras_compile, keras_layers, optimizer_state
-from .atomic import atomic_write
+from ..atomic import atomic_write
 from .limits import MAX_MODEL_BYTES, MAX_ZIP_ENTRIES
 
 KERAS_VERSION = "3.15.1"       # the Keras release whose files these match; tests load them with it
@@ -138,7 +138,7 @@ def _layer_datasets(h5, parsed, where):
         datasets.append([hdf5_arrays.get_dataset(vars_group, str(i), where, path) for i in range(count)])
         if len(vars_group) != count:      # more than kernel and bias: LoRA, quantization, ...
             raise ModelFileError(f"{where}: {WEIGHTS} holds {len(vars_group)} arrays for layer "
-                                 f"{layer.name!r} at {path}, expected {count} (kernel, bias)")
+                                 f"{layer.name!r} at {path}, expected {count} ({', '.join(layer.weight_names())})")
     return datasets
 
 
@@ -159,7 +159,7 @@ def write(model, path):
     weights = _weights_h5(model, compiled)
     extra = extras.collect(model)
     extra = extras.encode(extra) if extra is not None else None
-    with atomic_write(path) as tmp:
+    with atomic_write(path, error=ModelFileError) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
             archive.writestr(METADATA, json.dumps(metadata))
             archive.writestr(CONFIG, json.dumps(config))
@@ -178,7 +178,7 @@ def _weights_h5(model, compiled):
                 keras_layers.keras_class_name(layer)), used)
             vars_group = h5.create_group(f"layers/{group_name}/vars")
             vars_group.attrs["name"] = layer.name
-            for i, key in enumerate(layer.param_shapes()):
+            for i, key in enumerate(layer.weight_shapes()):
                 vars_group.create_dataset(str(i), data=getattr(layer, key))
         h5.create_group("vars").attrs["name"] = model.name
         if compiled:

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import ModelFileError
 from . import extras, hdf5_arrays, keras_compile, keras_layers, optimizer_state
-from .atomic import atomic_write
+from ..atomic import atomic_write
 from .keras_file import KERAS_VERSION
 
 ATTRIBUTE_LIMIT = 64512        # bytes HDF5 allows in one attribute's header, as Keras counts
@@ -122,7 +122,7 @@ def _layer_datasets(root, parsed, where):
         names = read_names(group, "weight_names")
         if len(names) != count:
             raise ModelFileError(f"{where}: {path} lists {len(names)} weights "
-                                 f"for layer {layer.name!r}, expected {count} (kernel, bias)")
+                                 f"for layer {layer.name!r}, expected {count} ({', '.join(layer.weight_names())})")
         datasets.append([hdf5_arrays.get_dataset(group, name, where, path) for name in names])
     return datasets
 
@@ -135,7 +135,7 @@ def write(model, path):
     compiled = model.optimizer is not None and model.loss is not None
     extra = extras.collect(model)
     extra = extras.encode(extra) if extra is not None else None
-    with atomic_write(path) as tmp:
+    with atomic_write(path, error=ModelFileError) as tmp:
         with h5py.File(tmp, "w", libver=LIBVER) as h5:
             h5.attrs["keras_version"] = KERAS_VERSION
             h5.attrs["backend"] = "numpy"
@@ -148,9 +148,9 @@ def write(model, path):
             write_names(root, "layer_names", [layer.name for layer in model.layers])
             for layer in model.layers:
                 group = root.create_group(layer.name)
-                names = [f"{model.name}/{layer.name}/{key}" for key in layer.param_shapes()]
+                names = [f"{model.name}/{layer.name}/{key}" for key in layer.weight_shapes()]
                 write_names(group, "weight_names", names)
-                for name, key in zip(names, layer.param_shapes()):
+                for name, key in zip(names, layer.weight_shapes()):
                     _dataset_with_checksum(group, name, getattr(layer, key))
             write_names(root.create_group("top_level_model_weights"), "weight_names", [])
             if compiled:

@@ -13,14 +13,13 @@ Left out: the weights themselves (keras_file.py and keras_h5.py), and compile se
 """
 
 import json
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import DigitlensError, ModelFileError
-from ..nn import activations
-from ..nn.layers import Dense, Dropout, Flatten, InputLayer
+from ..nn.layer import layer_class, snake_case, supported
+from ..nn.layers import InputLayer
 
 
 def json_object(raw, what, where):
@@ -33,15 +32,9 @@ def json_object(raw, what, where):
         raise ModelFileError(f"{where}: {what} does not hold a JSON object")
     return value
 
-SUPPORTED = ("digitlens supports InputLayer, Flatten, Dense (linear, relu, sigmoid, tanh, softmax) "
-             "and Dropout")
-
-
-def snake_case(name):
-    """Keras's name for a class in files and default layer names: "InputLayer" -> "input_layer"."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+def supported_layers():
+    """The sentence that ends a refusal: which layer types digitlens reads (from the registry)."""
+    return f"digitlens supports {supported()}"
 
 
 # ---- reading ----------------------------------------------------------------------------------
@@ -107,7 +100,7 @@ def parse_model(model_config, where):
     if unsupported:
         listed = " and ".join([", ".join(unsupported[:-1]), unsupported[-1]] if len(unsupported) > 1
                               else unsupported)
-        raise ModelFileError(f"{where}: {listed}; {SUPPORTED}")
+        raise ModelFileError(f"{where}: {listed}; {supported_layers()}")
     if not parsed.layers:
         raise ModelFileError(f"{where}: the model has no layers")
     if parsed.input_shape is None and isinstance(config, dict):
@@ -119,7 +112,11 @@ def parse_model(model_config, where):
 
 
 def parse_layer(entry, where):
-    """One digitlens layer from one serialized Keras layer; None for a kind digitlens lacks."""
+    """One digitlens layer from one serialized Keras layer; None for a kind digitlens lacks.
+
+    The layer class reads its own config (`from_config`, in nn); this only finds the class in the
+    registry, takes the input shape a first layer may carry, and puts the file's name on errors.
+    """
     kind = entry.get("class_name")
     config = entry.get("config")
     if not isinstance(config, dict):
@@ -127,48 +124,23 @@ def parse_layer(entry, where):
     name = config.get("name") or entry.get("name")
     if name is not None and not isinstance(name, str):
         raise ModelFileError(f"{where}: a {kind} layer has the name {name!r}; expected a string")
+    cls = layer_class(kind)
+    if cls is None:
+        return None                       # a layer digitlens does not have: parse_model says so
     label = f"layer {name!r}" if name else "a layer"
-    input_shape = _shape_after_batch(config.get("batch_input_shape") or config.get("batch_shape"))
     try:
-        if kind == "InputLayer":
-            shape = input_shape or _tuple(config.get("shape") or config.get("input_shape"))
-            if shape is None:
-                raise ModelFileError(f"{where}: the InputLayer {name!r} does not give its shape")
-            return InputLayer(shape, name=name)
-        if kind == "Flatten":
-            if config.get("data_format", "channels_last") != "channels_last":
-                raise ModelFileError(f"{where}: {label} is a Flatten with data_format "
-                                     f"{config.get('data_format')!r}; digitlens flattens channels_last")
-            return Flatten(name=name, input_shape=input_shape)
-        if kind == "Dense":
-            return Dense(int(config["units"]), activation_name(config, label, where),
-                         use_bias=bool(config.get("use_bias", True)), name=name,
-                         input_shape=input_shape)
-        if kind == "Dropout":
-            return Dropout(float(config.get("rate", 0.0)), seed=config.get("seed"), name=name)
+        layer = cls.from_config({**config, "name": name})
     except (KeyError, TypeError, ValueError, OverflowError) as e:
-        raise ModelFileError(f"{where}: {label} ({kind}) has a config digitlens cannot read: "
-                             f"{_describe(e)}") from None
-    return None                           # a layer digitlens does not have: parse_model says so
-
-
-def activation_name(config, label, where):
-    """The activation's name, checked against digitlens's table (the one the CLI uses)."""
-    activation = config.get("activation", "linear")
-    if isinstance(activation, dict):    # {"module": "keras.activations", ..., "config": "relu"}
-        inner = activation.get("config")
-        activation = inner if isinstance(inner, str) else activation.get("class_name")
-    if activation is None:
-        activation = "linear"
-    if not isinstance(activation, str) or activation.lower() not in activations.ACTIVATIONS:
-        raise ModelFileError(f"{where}: {label} uses the activation {activation!r}; digitlens "
-                             f"supports {', '.join(activations.ACTIVATIONS)}")
-    return activation.lower()
+        raise ModelFileError(f"{where}: {label} ({kind}) {_describe(e)}") from None
+    input_shape = _shape_after_batch(config.get("batch_input_shape") or config.get("batch_shape"))
+    if input_shape is not None and layer.declared_input_shape is None:
+        layer.declared_input_shape = input_shape
+    return layer
 
 
 def weight_count(layer):
-    """How many arrays a layer keeps in a Keras file: Dense kernel (and bias); others none."""
-    return 1 + layer.use_bias if isinstance(layer, Dense) else 0
+    """How many arrays a layer keeps in a Keras file (Dense: kernel and bias), from its config."""
+    return len(layer.weight_names())
 
 
 def build_model(parsed, stored, where, model_class, read=np.asarray):
@@ -194,7 +166,7 @@ def build_model(parsed, stored, where, model_class, read=np.asarray):
     except (DigitlensError, ValueError) as e:
         raise ModelFileError(f"{where}: {e}") from None
     for layer, values in zip(model.layers, arrays):
-        for key, value in zip(layer.param_shapes(), values):
+        for key, value in zip(layer.weight_shapes(), values):
             getattr(layer, key)[...] = value
     return model
 
@@ -208,7 +180,7 @@ def check_weight_shapes(layers, stored, input_shape, where):
             shape = layer.build(shape)      # a layer's build fixes shapes; the model's allocates
         except (DigitlensError, ValueError) as e:
             raise ModelFileError(f"{where}: {e}") from None
-        for (key, expected), value in zip(layer.param_shapes().items(), values):
+        for (key, expected), value in zip(layer.weight_shapes().items(), values):
             if tuple(value.shape or ()) != expected:
                 raise ModelFileError(f"{where}: layer {layer.name!r} {key} has shape "
                                      f"{tuple(value.shape or ())} in the file, but its config "
@@ -279,7 +251,12 @@ def _tuple(shape):
 
 
 def _describe(error):
-    return f"missing {error}" if isinstance(error, KeyError) else str(error)
+    """A layer's complaint about its config, as the end of a sentence that starts with the layer."""
+    if isinstance(error, KeyError):
+        return f"has no {error} in its config"
+    text = str(error)
+    starts = ("uses ", "has ", "does ", "is ", "needs ", "gives ")
+    return text if text.startswith(starts) else f"has a config digitlens cannot read: {text}"
 
 
 # ---- writing ----------------------------------------------------------------------------------
@@ -306,32 +283,16 @@ def model_config(model):
 
 
 def keras_class_name(layer):
-    """"Dense", "Flatten" or "Dropout" (also for subclasses, such as the Keras facade's)."""
-    for name, cls in (("Dense", Dense), ("Flatten", Flatten), ("Dropout", Dropout)):
-        if isinstance(layer, cls):
-            return name
-    raise DigitlensError(f"cannot save a {type(layer).__name__} layer in a Keras file; {SUPPORTED}")
+    """The Keras class name of a digitlens layer ("Dense"), also for subclasses (the facade's)."""
+    if layer_class(layer.kind) is None:
+        raise DigitlensError(f"cannot save a {type(layer).__name__} layer in a Keras file; "
+                             f"{supported_layers()}")
+    return layer.kind
 
 
 def layer_config(layer):
-    """What Keras 3's get_config() gives for the same layer (keys every Keras 3 reads)."""
-    config = {"name": layer.name, "trainable": True, "dtype": "float32"}
-    if isinstance(layer, Flatten):
-        config["data_format"] = "channels_last"
-    elif isinstance(layer, Dense):
-        config.update(units=layer.units, activation=layer.activation.name, use_bias=layer.use_bias,
-                      kernel_initializer=_initializer("GlorotUniform", {"seed": None}),
-                      bias_initializer=_initializer("Zeros", {}),
-                      kernel_regularizer=None, bias_regularizer=None,
-                      kernel_constraint=None, bias_constraint=None)
-    elif isinstance(layer, Dropout):
-        config.update(rate=layer.rate, seed=layer.seed, noise_shape=None)
-    return config
-
-
-def _initializer(class_name, config):
-    return {"module": "keras.initializers", "class_name": class_name, "config": config,
-            "registered_name": None}
+    """What Keras 3's get_config() gives for the same layer: the layer's own get_config()."""
+    return layer.get_config()
 
 
 def legacy_model_config(config):

@@ -4,7 +4,8 @@ Everything a learner needs to read to see how the lesson's network computes and 
 NumPy. Nothing here imports the rest of digitlens (data files, pictures, the web app).
 """
 
-from .layers import Dense, Dropout, Flatten, Input, InputLayer, Layer
+from .layer import LAYERS, Description, Layer, layer_class
+from .layers import Dense, Dropout, Flatten, Input, InputLayer
 from .model import Sequential
 from .optimizers import SGD, Adam, RMSprop
 from .callbacks import Callback, History
@@ -19,5 +20,6 @@ def lesson_model(hidden=((256, "relu"),), classes=10, input_shape=(28, 28), seed
     return Sequential(layers, seed=seed)
 
 
-__all__ = ["Sequential", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "SGD",
+__all__ = ["Sequential", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "LAYERS",
+           "Description", "layer_class", "SGD",
            "Adam", "RMSprop", "Callback", "History", "CosineDecay", "ExponentialDecay", "lesson_model"]

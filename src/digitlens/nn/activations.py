@@ -90,6 +90,10 @@ class Activation:
     forward: Callable
     backward: Callable
 
+    def __call__(self, z):
+        """f(z) on a copy: `keras.activations.relu(x)` as a plain function."""
+        return self.forward(np.array(z, dtype=np.float32, copy=True))
+
 
 ACTIVATIONS = {
     "linear": Activation("linear", linear_forward, linear_backward),
@@ -110,3 +114,16 @@ def get(name):
         known = ", ".join(ACTIVATIONS)
         raise ValueError(f"unknown activation {name!r}: expected one of {known}")
     return ACTIVATIONS[name.lower()]
+
+
+def from_config(value):
+    """The activation's name from a Keras config entry: "relu", None, or a serialized object
+    {"module": "keras.activations", "class_name": "function", "config": "relu", ...}."""
+    if isinstance(value, dict):
+        inner = value.get("config")
+        value = inner if isinstance(inner, str) else value.get("class_name")
+    if value is None:
+        return "linear"
+    if not isinstance(value, str) or value.lower() not in ACTIVATIONS:
+        raise ValueError(f"uses the activation {value!r}; digitlens has {', '.join(ACTIVATIONS)}")
+    return value.lower()

@@ -68,3 +68,31 @@ def get(name):
     if key not in INITIALIZERS:
         raise ValueError(f"unknown initializer {name!r}: expected one of {', '.join(INITIALIZERS)}")
     return INITIALIZERS[key]
+
+
+# Keras's class names for the same initializers, as they appear in model files.
+KERAS_NAMES = {"glorot_uniform": "GlorotUniform", "glorot_normal": "GlorotNormal",
+               "he_uniform": "HeUniform", "he_normal": "HeNormal", "zeros": "Zeros", "ones": "Ones"}
+
+
+def keras_config(name):
+    """Keras 3's serialized form of initializer `name`: {"module", "class_name", "config", ...}."""
+    class_name = KERAS_NAMES.get(name, "GlorotUniform") if isinstance(name, str) else "GlorotUniform"
+    config = {"seed": None} if class_name not in ("Zeros", "Ones") else {}
+    return {"module": "keras.initializers", "class_name": class_name, "config": config,
+            "registered_name": None}
+
+
+def from_keras(value, default):
+    """The initializer's name from a Keras config entry (a name or a serialized object).
+
+    One digitlens does not have falls back to `default`: it only matters for training from
+    scratch, never for the weights a file holds.
+    """
+    if isinstance(value, dict):
+        value = value.get("class_name")
+    if not isinstance(value, str):
+        return default
+    by_class = {v: k for k, v in KERAS_NAMES.items()}
+    key = by_class.get(value, value.lower())
+    return key if key in INITIALIZERS else default

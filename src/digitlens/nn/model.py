@@ -19,14 +19,12 @@ does), shaped (N, 28, 28) or (N, 784).
 """
 
 import math
-import time
 
 import numpy as np
 
-from . import callbacks as callbacks_module
 from . import inputs, losses, optimizers
-from .threads import training_threads
-from .layers import Dense, InputLayer
+from .layer import snake_case
+from .layers import InputLayer
 from ..errors import DigitlensError, NotBuiltError
 
 METRIC_NAMES = {"accuracy", "acc", "sparse_categorical_accuracy"}
@@ -62,7 +60,7 @@ class Sequential:
             layer.name = layer.name or "input_layer"
             return
         if layer.name is None:
-            layer.name = self._unique_name(_snake_case(type(layer).__name__))
+            layer.name = self._unique_name(snake_case(layer.kind))
         self.layers.append(layer)
 
     def _unique_name(self, base):
@@ -90,23 +88,30 @@ class Sequential:
                                 "input_shape=(28, 28), start with Input((28, 28)), or call fit() first")
         if not self.layers:
             raise DigitlensError("this model has no layers: add some before building it")
-        self.input_shape = shape
+        self.input_shape = tuple(shape)
         for layer in self.layers:
             shape = layer.build(shape)
         self.output_shape = shape
 
-        sizes = [math.prod(s) for layer in self.layers for s in layer.param_shapes().values()]
-        self.params = np.zeros(sum(sizes), dtype=np.float32)  # every weight of the model
-        self.grads = np.zeros(sum(sizes), dtype=np.float32)   # dL/d(every weight)
-        offset = 0
+        # Two flat arrays hold every number of the model: `params`, which the optimizer trains
+        # (with `grads` beside it), and `state`, which layers update themselves (moving averages).
+        def allocate(shapes_of):
+            total = sum(math.prod(s) for layer in self.layers for s in shapes_of(layer).values())
+            return np.zeros(total, dtype=np.float32)
+
+        self.params, self.grads = allocate(_params), allocate(_params)   # every weight, dL/d(weight)
+        self.state = allocate(_state)
+        offsets = {"params": 0, "state": 0}
         learned_before = False
         for layer in self.layers:
             weights, grads = {}, {}
-            for key, s in layer.param_shapes().items():
-                size = math.prod(s)
-                weights[key] = self.params[offset:offset + size].reshape(s)
-                grads[key] = self.grads[offset:offset + size].reshape(s)
-                offset += size
+            for buffer, shapes in (("params", layer.param_shapes()), ("state", layer.state_shapes())):
+                for key, s in shapes.items():
+                    start, size = offsets[buffer], math.prod(s)
+                    weights[key] = getattr(self, buffer)[start:start + size].reshape(s)
+                    if buffer == "params":
+                        grads[key] = self.grads[start:start + size].reshape(s)
+                    offsets[buffer] += size
             layer.bind(weights, grads)
             for key, value in layer.initial_values(self.rng).items():
                 weights[key][...] = value
@@ -121,18 +126,28 @@ class Sequential:
         if not self.built:
             raise NotBuiltError("this model has not been built: call fit() or load a trained model first")
 
+    def describe(self):
+        """Each layer's Description (see layer.py), in order."""
+        return [layer.describe() for layer in self.layers]
+
     def count_params(self):
+        """Every number the layers keep: trainable parameters and non-trainable state, as Keras counts."""
         self._require_built()
-        return int(self.params.size)
+        return int(self.params.size + self.state.size)
+
+    @property
+    def weights(self):
+        """Every weight array, layer by layer, in Keras's order (views: changing one changes the model)."""
+        return [w for layer in self.layers for w in layer.weights]
 
     def get_weights(self):
         """Copies of every weight array, layer by layer: [kernel, bias, kernel, bias, ...]."""
         self._require_built()
-        return [getattr(layer, key).copy() for layer in self.layers for key in layer.param_shapes()]
+        return [w.copy() for w in self.weights]
 
     def set_weights(self, weights):
         self._require_built()
-        targets = [(layer, key) for layer in self.layers for key in layer.param_shapes()]
+        targets = [(layer, key) for layer in self.layers for key in layer.weight_shapes()]
         if len(weights) != len(targets):
             raise DigitlensError(f"set_weights: expected {len(targets)} arrays, received {len(weights)}")
         for (layer, key), value in zip(targets, weights):
@@ -146,7 +161,7 @@ class Sequential:
     def get_config(self):
         return {"name": self.name, "input_shape": list(self.input_shape if self.built
                                                       else self.declared_input_shape or []),
-                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                "layers": [{"class_name": layer.kind, "config": layer.get_config()}
                            for layer in self.layers]}
 
     # ---- training set-up -------------------------------------------------------------------
@@ -167,7 +182,9 @@ class Sequential:
     def softmax_cross_entropy(self):
         """True when the output is a softmax under cross-entropy: then dL/dz = probs - onehot."""
         last = self.layers[-1]
-        return (isinstance(last, Dense) and last.activation.name == "softmax"
+        activation = getattr(last, "activation", None)
+        return (activation is not None and activation.name == "softmax"
+                and hasattr(last, "backward_linear")
                 and isinstance(self.loss, losses.SparseCategoricalCrossentropy))
 
     # ---- the forward and backward passes ---------------------------------------------------
@@ -202,91 +219,12 @@ class Sequential:
 
     def fit(self, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0, augment=None):
-        """Train for `epochs` passes over (x, y); returns a History (also kept as model.history).
+        """Train for `epochs` passes over (x, y); returns a History (see training.py)."""
+        from .training import fit
 
-        As in Keras: batch_size defaults to 32, the data is shuffled every epoch, and
-        validation_split holds out the last fraction of the data (before shuffling).
-        `augment(x_batch, rng) -> x_batch`, if given, changes each batch before the step
-        (digitlens's own addition, for random shifts and rotations).
-        """
-        if self.optimizer is None:
-            raise NotBuiltError("this model has not been compiled: call compile(optimizer, loss) first")
-        x = self.prepare_inputs(x, "x", keep_uint8=True)   # scaled batch by batch: 4x less memory
-        y = self.prepare_labels(y, len(x), "y")
-        if validation_split and validation_data is None:
-            keep = int(len(x) * (1.0 - validation_split))
-            validation_data = (x[keep:], y[keep:])
-            x, y = x[:keep], y[:keep]
-        if validation_data is not None:
-            val_x = self.prepare_inputs(validation_data[0], "validation_data x")
-            val_y = self.prepare_labels(validation_data[1], len(val_x), "validation_data y")
-        batch_size = int(batch_size or 32)
-        if batch_size < 1:
-            raise ValueError(f"batch_size: expected a positive integer, received {batch_size}")
-        n = len(x)
-        steps = math.ceil(n / batch_size)
-
-        history = callbacks_module.History()
-        hooks = [history] + list(callbacks or [])
-        if verbose == "auto" or verbose == 1:
-            hooks.append(callbacks_module.ProgressPrinter())
-        for hook in hooks:
-            hook.set_model(self)
-            hook.set_params({"epochs": initial_epoch + epochs, "steps": steps, "batch_size": batch_size,
-                             "samples": n})
-        self.history = history
-        self.stop_training = False
-        for hook in hooks:
-            hook.on_train_begin()
-
-        x_batch = np.empty((batch_size,) + x.shape[1:], dtype=np.float32)
-        with training_threads(batch_size, self.optimizer):
-            for epoch in range(initial_epoch, initial_epoch + epochs):
-                for hook in hooks:
-                    hook.on_epoch_begin(epoch)
-                order = self.rng.permutation(n) if shuffle else np.arange(n)
-                total_loss = total_correct = seen = 0.0
-                started = time.perf_counter()
-                for step in range(steps):
-                    idx = order[step * batch_size:(step + 1) * batch_size]
-                    xb = x_batch[:len(idx)]
-                    if x.dtype == np.uint8:
-                        np.multiply(x[idx], np.float32(1.0 / 255.0), out=xb)   # pixels 0-255 -> 0-1
-                    else:
-                        np.take(x, idx, axis=0, out=xb)
-                    yb = y[idx]
-                    if augment is not None:
-                        xb = augment(xb, self.rng)
-                    loss, probs = self.train_step(xb, yb)
-                    correct = int(np.count_nonzero(probs.argmax(axis=1) == yb))
-                    total_loss += loss * len(idx)
-                    total_correct += correct
-                    seen += len(idx)
-                    logs = {"loss": total_loss / seen, "accuracy": total_correct / seen,
-                            "batch_loss": loss, "batch_accuracy": correct / len(idx)}
-                    for hook in hooks:
-                        hook.on_train_batch_end(step, logs)
-                    if self.stop_training:
-                        break
-                seconds = time.perf_counter() - started
-                logs = {"loss": total_loss / max(seen, 1)}
-                if self.metrics:
-                    logs["accuracy"] = total_correct / max(seen, 1)
-                if validation_data is not None:
-                    val_loss, val_accuracy = self._loss_and_accuracy(val_x, val_y)
-                    logs["val_loss"] = val_loss
-                    if self.metrics:
-                        logs["val_accuracy"] = val_accuracy
-                logs["seconds"] = seconds
-                for hook in hooks:
-                    hook.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
-        if epochs > 0 and steps > 0:
-            self.last_batch = {"x": xb.copy(), "y": yb.copy()}   # for explaining after training
-        for hook in hooks:
-            hook.on_train_end()
-        return history
+        return fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                   validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+                   initial_epoch=initial_epoch, augment=augment)
 
     def predict(self, x, batch_size=None, verbose=0):
         """Probabilities (N, classes) for a batch of images."""
@@ -354,15 +292,13 @@ class Sequential:
         return summary_html(self)
 
     def __repr__(self):
-        inner = " -> ".join(f"{type(l).__name__}({l.get_config().get('units', '')})".replace("()", "")
-                            for l in self.layers)
+        inner = " -> ".join(f"{d.type}({d.units})" if d.units else d.type for d in self.describe())
         return f"<Sequential {self.name!r}: {inner}>"
 
 
-def _snake_case(name):
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and not name[i - 1].isupper():
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
+def _params(layer):
+    return layer.param_shapes()
+
+
+def _state(layer):
+    return layer.state_shapes()

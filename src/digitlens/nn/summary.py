@@ -5,37 +5,22 @@ and type, output shape with None for the batch, parameter count, totals with the
 bytes per float32 parameter). Below it, digitlens adds the arithmetic a learner wants:
 
     dense      784 inputs x 256 units = 200,704 weights + 256 biases = 200,960
-"""
 
-import math
+Every row is read from the layer's own Description (layer.py), so a new layer type appears here
+with nothing added to this file. A model that does not know its input shape yet is shown as
+Keras shows it: "?" for each output shape and "0 (unbuilt)" for each count.
+"""
 
 
 def layer_rows(model):
-    """One dict per layer: name, type, output shape, params and where the count comes from."""
-    model._require_built()
+    """One dict per layer: name, type, output shape, params (trainable and not), and the arithmetic."""
     rows = []
-    for layer in model.layers:
-        shape = "(None, " + ", ".join(str(d) for d in layer.output_shape) + ")"
-        rows.append({"name": layer.name, "type": type(layer).__name__, "output_shape": shape,
-                     "params": layer.count_params(), "arithmetic": arithmetic(layer)})
+    for d in model.describe():
+        rows.append({"name": d.name, "type": d.type,
+                     "output_shape": "(None, " + ", ".join(map(str, d.output_shape)) + ")" if d.built else "?",
+                     "params": d.count, "trainable": d.trainable_count, "non_trainable": d.non_trainable_count,
+                     "arithmetic": d.arithmetic, "what": d.what, "built": d.built})
     return rows
-
-
-def arithmetic(layer):
-    """How a layer's parameter count is made, in words and numbers."""
-    kind = type(layer).__name__
-    if kind == "Flatten":
-        dims = " x ".join(str(d) for d in layer.input_shape)
-        return f"{dims} pixels laid end to end = {layer.output_shape[0]:,} inputs; no weights"
-    if kind == "Dense":
-        n_in, units = layer.input_shape[0], layer.units
-        text = f"{n_in:,} inputs x {units:,} units = {n_in * units:,} weights"
-        if layer.use_bias:
-            text += f" + {units:,} biases = {layer.count_params():,}"
-        return text
-    if kind == "Dropout":
-        return f"drops {layer.rate:.0%} of its inputs while training; no weights"
-    return "no weights"
 
 
 def format_size(count):
@@ -55,8 +40,20 @@ def optimizer_param_count(model):
     return sum(slot.size for slot in optimizer.slots().values()) + 2
 
 
-def summary_text(model):
+def totals(model):
+    """{"trainable", "non_trainable", "optimizer" (None before a step), "total"} as Keras counts them."""
     rows = layer_rows(model)
+    trainable = sum(row["trainable"] for row in rows)
+    non_trainable = sum(row["non_trainable"] for row in rows)
+    optimizer = optimizer_param_count(model) if model.built else None
+    # Like Keras, "Total" counts the optimizer's variables too once it has them.
+    return {"trainable": trainable, "non_trainable": non_trainable, "optimizer": optimizer,
+            "total": trainable + non_trainable + (optimizer or 0), "rows": rows}
+
+
+def summary_text(model):
+    counts = totals(model)
+    rows = counts["rows"]
     widths = (33, 24, 15)
 
     def rule(left, fill, mid, right):
@@ -70,27 +67,33 @@ def summary_text(model):
     out = [f'Model: "{model.name}"', rule("┏", "━", "┳", "┓"),
            line(("Layer (type)", "Output Shape", "Param #"), "┃"), rule("┡", "━", "╇", "┩")]
     for i, row in enumerate(rows):
-        out.append(line((f"{row['name']} ({row['type']})", row["output_shape"], f"{row['params']:,}"), "│"))
+        params = f"{row['params']:,}" if row["built"] else "0 (unbuilt)"
+        out.append(line((f"{row['name']} ({row['type']})", row["output_shape"], params), "│"))
         out.append(rule("├", "─", "┼", "┤") if i < len(rows) - 1 else rule("└", "─", "┴", "┘"))
-    total = sum(row["params"] for row in rows)
-    optimizer_params = optimizer_param_count(model)
-    # Like Keras, "Total" counts the optimizer's variables too once it has them.
-    everything = total + (optimizer_params or 0)
-    out.append(f" Total params: {everything:,} ({format_size(everything)})")
-    out.append(f" Trainable params: {total:,} ({format_size(total)})")
-    out.append(f" Non-trainable params: 0 ({format_size(0)})")
-    if optimizer_params is not None:
-        out.append(f" Optimizer params: {optimizer_params:,} ({format_size(optimizer_params)})")
+    if not rows:
+        out.append(rule("└", "─", "┴", "┘"))
+    out.append(f" Total params: {counts['total']:,} ({format_size(counts['total'])})")
+    out.append(f" Trainable params: {counts['trainable']:,} ({format_size(counts['trainable'])})")
+    out.append(f" Non-trainable params: {counts['non_trainable']:,} ({format_size(counts['non_trainable'])})")
+    if counts["optimizer"] is not None:
+        out.append(f" Optimizer params: {counts['optimizer']:,} ({format_size(counts['optimizer'])})")
+    if not model.built:
+        return "\n".join(out)
     out.append("")
     out.append(" Where the numbers come from:")
     name_width = max(len(row["name"]) for row in rows)
     for row in rows:
         out.append(f"   {row['name']:<{name_width}}  {row['arithmetic']}")
-    out.append(f"   {'total':<{name_width}}  " + " + ".join(f"{r['params']:,}" for r in rows
-                                                         if r["params"]) + f" = {total:,} parameters")
-    if optimizer_params is not None:
-        out.append(f"   {'':<{name_width}}  + {optimizer_params:,} numbers the {model.optimizer.name} optimizer "
-                   f"keeps ({optimizer_params - 2:,} per-weight + 2) = {everything:,}, Keras's \"Total\"")
+    layers_total = counts["trainable"] + counts["non_trainable"]
+    out.append(f"   {'total':<{name_width}}  " + " + ".join(f"{r['params']:,}" for r in rows if r["params"])
+               + f" = {layers_total:,} parameters")
+    if counts["non_trainable"]:
+        out.append(f"   {'':<{name_width}}  of which {counts['non_trainable']:,} are not trained by the "
+                   "optimizer (moving statistics)")
+    if counts["optimizer"] is not None:
+        optimizer = counts["optimizer"]
+        out.append(f"   {'':<{name_width}}  + {optimizer:,} numbers the {model.optimizer.name} optimizer "
+                   f"keeps ({optimizer - 2:,} per-weight + 2) = {counts['total']:,}, Keras's \"Total\"")
     return "\n".join(out)
 
 
@@ -98,15 +101,13 @@ def summary_html(model):
     """The summary as an HTML table, for notebooks (Sequential._repr_html_)."""
     from html import escape
 
-    if not model.built:
-        return f"<p>Sequential {escape(model.name)!s}: not built yet</p>"
-    rows = layer_rows(model)
-    total = sum(row["params"] for row in rows)
+    counts = totals(model)
     cells = "".join(
-        f"<tr><td>{escape(r['name'])} ({r['type']})</td><td>{r['output_shape']}</td>"
-        f"<td style='text-align:right'>{r['params']:,}</td><td>{escape(r['arithmetic'])}</td></tr>"
-        for r in rows)
+        f"<tr><td>{escape(r['name'])} ({escape(r['type'])})</td><td>{escape(r['output_shape'])}</td>"
+        f"<td style='text-align:right'>{r['params']:,}{'' if r['built'] else ' (unbuilt)'}</td>"
+        f"<td>{escape(r['arithmetic'])}</td></tr>"
+        for r in counts["rows"])
     return (f"<table><caption>Model: {escape(model.name)}</caption><thead><tr><th>Layer (type)</th>"
             f"<th>Output Shape</th><th>Param #</th><th>where the count comes from</th></tr></thead>"
-            f"<tbody>{cells}</tbody><tfoot><tr><td colspan='4'>Total params: {total:,} "
-            f"({format_size(total)})</td></tr></tfoot></table>")
+            f"<tbody>{cells}</tbody><tfoot><tr><td colspan='4'>Total params: {counts['total']:,} "
+            f"({format_size(counts['total'])})</td></tr></tfoot></table>")

@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DigitlensError
-from ..explain.common import dense_layers, image_shape
+from ..explain.common import dense_layers, image_shape, is_fully_connected
 from ..explain.parameters import parameter_table
 from ..explain.path import first_layer_contributions, layer_contributions, trace
-from ..nn.layers import Dense, Dropout
 from .output import save, write_atomic
 from .scene import Scene, hex_colour
 from .style import HIGHLIGHT, NEUTRAL, TEXT, colorize, ink, symmetric_limit
@@ -79,7 +78,7 @@ def diagram_scene(model=None, image=None, seed=0):
     sources += [(xs + r, ys) for xs, ys, r, _ in positions[:-1]]
     activations = None
     if t is not None:
-        activations = [np.asarray(row["activation"]) for row in t["layers"] if row["type"] == "Dense"]
+        activations = [np.asarray(row["activation"]) for row in t["layers"] if row["fully_connected"]]
     for i, layer in enumerate(dense):
         xs, ys, radius, drawn = positions[i]
         sx, sys_ = sources[i]
@@ -101,26 +100,26 @@ def diagram_scene(model=None, image=None, seed=0):
             scene.text(x, TOP + STRIP_HEIGHT + 14, f"every {layer.units // len(drawn)}th drawn", 10,
                        anchor="middle", fill=NEUTRAL)
 
-    # -- counts under each set of connections ------------------------------------------------------
-    rows = [row for row in table["layers"] if row["kernel_shape"]]
+    # -- counts under each set of connections: each layer's own arithmetic sentence ---------------
+    rows = {row["name"]: row for row in table["layers"]}
     left = strip_x + strip_w
-    for i, row in enumerate(rows):
+    for i, layer in enumerate(dense):
         right = columns[i]
         centre = (left + right) / 2
-        n_in, units = row["kernel_shape"]
-        lines = f"{n_in:,} x {units:,} = {row['weights']:,} weights"
-        scene.text(centre, TOP + STRIP_HEIGHT + 38, lines, 12.5, anchor="middle", weight="bold")
-        scene.text(centre, TOP + STRIP_HEIGHT + 56, f"+ {row['biases']:,} biases = {row['params']:,}",
-                   12.5, anchor="middle")
+        weights, _, biases = rows[layer.name]["arithmetic"].partition(" + ")
+        scene.text(centre, TOP + STRIP_HEIGHT + 38, weights, 12.5, anchor="middle", weight="bold")
+        if biases:
+            scene.text(centre, TOP + STRIP_HEIGHT + 56, f"+ {biases}", 12.5, anchor="middle")
         left = right + positions[i][2]
+    # Layers between two columns of neurons (Dropout, say) are a dashed line with their label.
     for layer_index, layer in enumerate(model.layers):
-        if isinstance(layer, Dropout):
-            before = sum(isinstance(l, Dense) for l in model.layers[:layer_index])
-            if 0 < before < len(dense):
-                x = (columns[before - 1] + columns[before]) / 2
-                scene.line(x, TOP, x, TOP + STRIP_HEIGHT, stroke=NEUTRAL, stroke_width=1.5, dash="6,5")
-                scene.text(x, TOP - 8, f"Dropout {layer.rate:.0%} (training only)", 10.5, anchor="middle",
-                           fill=NEUTRAL)
+        if is_fully_connected(layer):
+            continue
+        before = sum(is_fully_connected(l) for l in model.layers[:layer_index])
+        if 0 < before < len(dense):
+            x = (columns[before - 1] + columns[before]) / 2
+            scene.line(x, TOP, x, TOP + STRIP_HEIGHT, stroke=NEUTRAL, stroke_width=1.5, dash="6,5")
+            scene.text(x, TOP - 8, layer.describe().label, 10.5, anchor="middle", fill=NEUTRAL)
     _draw_caption(scene, table, weighted, t, dense)
     return scene
 

@@ -10,12 +10,11 @@ reader never sees half a picture.
 
 import base64
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_bytes
 from ..errors import DigitlensError
 
 
@@ -68,25 +67,8 @@ def save(picture, path, dpi=None):
 
 
 def write_atomic(path, data):
-    """Write bytes to path through a temporary file in the same folder and os.replace.
+    """Write bytes to path all at once or not at all (digitlens.atomic), creating its folder.
 
-    The file is made readable by everyone and writable by its owner (0644), as files usually are
-    (a temporary file starts private).
     Raises DigitlensError with one line if the file cannot be written.
     """
-    from ..errors import DigitlensError
-
-    path = Path(path)
-    temporary = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except OSError as error:
-        raise DigitlensError(f"{path}: cannot write: {(error.strerror or str(error)).lower()}") from None
-    finally:
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
+    return write_bytes(path, data, error=DigitlensError, make_parents=True)

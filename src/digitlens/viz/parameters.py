@@ -24,7 +24,8 @@ def parameters_figure(model, width=12.0):
     from matplotlib.ticker import MaxNLocator
 
     table = parameter_table(model)
-    dense = [(row, layer) for row, layer in zip(table["layers"], model.layers) if row["kernel_shape"]]
+    dense = [(row, layer) for row, layer in zip(table["layers"], model.layers)
+             if len(row["kernel_shape"] or ()) == 2]             # kernels that are (inputs, units) matrices
     tallest = max(row["kernel_shape"][0] for row, _ in dense)
     limit = symmetric_limit(np.concatenate([layer.kernel.ravel() for _, layer in dense]), LIMIT_PERCENTILE)
     fig = new_figure(width, 6.2)

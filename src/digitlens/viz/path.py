@@ -23,7 +23,7 @@ def path_figure(model, image, label=None, class_names=None, width=12.0):
     """Figure: the input, then for each Dense layer its weighted sums z (bars) and which units
     fire, then the output probabilities with the prediction (and the right answer) marked."""
     t = image if isinstance(image, dict) else trace(model, image, class_names)
-    dense = [row for row in t["layers"] if row["type"] == "Dense"]
+    dense = [row for row in t["layers"] if row["fully_connected"]]
     hidden, output = dense[:-1], dense[-1]
     fig = new_figure(width, 2.6 * (1 + len(hidden)) + 0.4)
     grid = fig.add_gridspec(1 + len(hidden), 3, width_ratios=[1, 3, 2.2])

@@ -81,8 +81,7 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
 
 def _summary(e, image_name, data_name):
     p = e.parameters
-    layers = " -> ".join(f"{r['type']}({r['kernel_shape'][1]})" if r["kernel_shape"] else r["type"]
-                         for r in p["layers"])
+    layers = " -> ".join(r["label"] for r in p["layers"])
     text = f"{escape(layers)}: {p['total']:,} parameters ({p['size']})."
     if e.trace is not None:
         t = e.trace
@@ -143,7 +142,7 @@ def _path(e):
                     "probabilities."),
              h.img(path_figure(model, t, label=e.label, class_names=names), "the image's path")]
     for row in t["layers"]:
-        if row["type"] != "Dense":
+        if not row["fully_connected"]:
             continue
         active = sum(1 for a in row["activation"] if a > 0)
         rows = [(j, f"{z:.4f}", f"{b:.4f}", f"{a:.4f}") for j, (z, b, a) in

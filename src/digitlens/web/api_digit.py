@@ -54,7 +54,7 @@ def predict(body: Digit, request: Request):
         version = session.version
     strip = flatten_strip(image)
     layers = [{key: layer[key] for key in ("name", "type", "units", "activation_name", "z", "activation")}
-              for layer in path["layers"] if layer["type"] == "Dense"]
+              for layer in path["layers"] if layer["fully_connected"]]
     result = {"version": version, "image": image, "steps": steps,
               "flatten": {"strip": strip["strip"], "starts": strip["starts"], "width": strip["width"]},
               "layers": layers, "softmax": path["softmax"], "probabilities": path["probabilities"],

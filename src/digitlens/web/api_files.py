@@ -23,13 +23,13 @@ from fastapi.responses import Response
 
 from ..errors import ModelFileError
 from ..explain.common import dense_layers, first_dense_input, image_shape
-from ..io import MAX_MODEL_BYTES, MAX_ZIP_ENTRIES, load_model, save_model
+from ..io import MAX_MODEL_BYTES, MAX_ZIP_ENTRIES, SUFFIXES as MODEL_SUFFIXES, load_model, save_model
 from .api_model import model_info
 from .common import send, session_of
 
 router = APIRouter(prefix="/api/model", tags=["model files"])
 
-SUFFIXES = (".keras", ".h5", ".hdf5")
+SUFFIXES = tuple(MODEL_SUFFIXES)
 
 
 def check_zip(path, name):

@@ -15,7 +15,6 @@ from ..explain.evaluation import evaluate
 from ..explain.history import curves
 from ..explain.neurons import weight_images
 from ..explain.parameters import parameter_table
-from ..nn.layers import Dense
 from ..nn.summary import summary_text
 from ..viz.style import symmetric_limit
 from .colors import LIMIT_PERCENTILE, diverging_table
@@ -32,10 +31,8 @@ def model_info(session):
     model = session.model
     if model is None:
         return None
-    layers = [{"name": layer.name, "type": type(layer).__name__, "units": getattr(layer, "units", None),
-               "activation": layer.activation.name if isinstance(layer, Dense) else None,
-               "output_shape": list(layer.output_shape)} for layer in model.layers]
-    dense = [layer for layer in layers if layer["type"] == "Dense"]
+    layers = [{**d.to_json(), "fully_connected": d.connectivity == "full"} for d in model.describe()]
+    dense = [layer for layer in layers if layer["fully_connected"]]
     return {"name": model.name, "origin": session.origin, "version": session.version,
             "input_shape": list(model.input_shape), "layers": layers, "hidden": dense[:-1],
             "outputs": dense[-1]["units"], "class_names": session.class_names(),

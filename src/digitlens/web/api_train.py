@@ -45,6 +45,7 @@ def start(settings: TrainSettings, request: Request):
         job_settings = {"hidden": [[settings.hidden_units, settings.activation]], "recipe": settings.recipe,
                         "epochs": settings.epochs, "batch_size": settings.batch_size,
                         "optimizer": settings.optimizer, "learning_rate": settings.learning_rate,
+                        "momentum": settings.momentum,
                         "samples": min(settings.samples, len(dataset.x_train)), "seed": seed}
 
         def finished(model, note):

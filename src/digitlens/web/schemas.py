@@ -59,5 +59,6 @@ class TrainSettings(BaseModel):
     batch_size: int = Field(32, ge=1, le=4096)
     optimizer: Literal["adam", "sgd", "rmsprop"] = "adam"
     learning_rate: float = Field(0.001, gt=0, le=10)
+    momentum: float = Field(0.0, ge=0, lt=1, description="sgd only: 0 is plain SGD, as in Keras")
     samples: int = Field(60000, ge=100, le=60000, description="how many training images to use, from the first")
     seed: Optional[int] = Field(None, ge=0, le=2**31 - 1, description="random seed; none picks one")

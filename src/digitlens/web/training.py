@@ -142,7 +142,8 @@ class TrainingJob:
             ds = self.dataset
             x, y = ds.x_train[:s["samples"]], ds.y_train[:s["samples"]]
             recipe = recipes.get_recipe(s["recipe"], epochs=s["epochs"], batch_size=s["batch_size"],
-                                        optimizer=s["optimizer"], learning_rate=s["learning_rate"])
+                                        optimizer=s["optimizer"], learning_rate=s["learning_rate"],
+                                        momentum=s.get("momentum") if s["optimizer"] == "sgd" else None)
             model = recipes.build_model([tuple(h) for h in s["hidden"]], classes=len(ds.class_names),
                                         input_shape=ds.x_train.shape[1:], seed=s["seed"])
             model.build()

@@ -37,8 +37,8 @@ function showSummary(r) {
   const boxes = [el("div", { class: "arch-box" }, el("b", { text: `${r.info.input_shape.join("\u00d7")} image` }), el("span", { text: "input" }))];
   for (const layer of r.info.layers) {
     boxes.push(el("span", { class: "arch-arrow", text: "\u2192" }));
-    const what = layer.type === "Dense" ? `${layer.units} ${layer.activation}` : layer.output_shape.join("\u00d7");
-    boxes.push(el("div", { class: "arch-box" }, el("b", { text: `${layer.type} ${what}` }), el("span", { text: layer.name })));
+    boxes.push(el("div", { class: "arch-box", title: layer.what },
+      el("b", { text: layer.label }), el("span", { text: `${layer.name} \u2192 ${layer.output_shape.join("\u00d7")}` })));
   }
   diagram.replaceChildren(...boxes);
   const table = document.getElementById("params-table");

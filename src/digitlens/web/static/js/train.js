@@ -31,7 +31,10 @@ function number(id) { return Number(document.getElementById(id).value); }
 async function start() {
   const settings = {
     hidden_units: number("t-units"), activation: document.getElementById("t-activation").value,
-    recipe: document.getElementById("t-recipe").value, optimizer: document.getElementById("t-optimizer").value,
+    recipe: document.getElementById("t-recipe").value,
+    // "sgd-momentum" is plain SGD with a running velocity of 0.9; "sgd" alone is plain SGD, as in Keras.
+    optimizer: document.getElementById("t-optimizer").value.replace("-momentum", ""),
+    momentum: document.getElementById("t-optimizer").value === "sgd-momentum" ? 0.9 : 0,
     epochs: number("t-epochs"), batch_size: number("t-batch"), learning_rate: number("t-rate"),
     samples: number("t-samples"),
   };

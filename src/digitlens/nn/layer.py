@@ -1,0 +1,242 @@
+"""What every layer is: its shapes, its parameters, the sentence that explains them - and the registry.
+
+A layer describes itself once, here and in its own class, and everything else reads that
+description: the summary table and its arithmetic, the report, the diagram, the web app, the Keras
+and ONNX files. Nothing outside nn/ and io/ asks "is this a Dense?"; it asks the layer.
+
+    layer.describe()        a Description: type, shapes, parameter shapes and counts, the sentence
+                            that says where the count comes from, its units and activation
+    layer.get_config()      the layer's Keras 3 config (what keras.layers.Dense(...).get_config() gives)
+    Dense.from_config(c)    the layer back from such a config (unknown keys ignored, as Keras does)
+    LAYERS["Dense"]         the one registry of layer types, by Keras's class name
+
+The parameters themselves are not owned by the layer: the model keeps every trainable parameter in
+one flat float32 array, and non-trainable state (BatchNormalization's moving statistics) in a
+second one, and gives each layer named views of both (`self.kernel`, `self.bias`). See model.py.
+
+Prediction has no side effects: `forward(x, training=False)` keeps nothing on the layer, so two
+threads may predict with one model at once. What `backward` needs is kept only while training.
+"""
+
+import copy
+import math
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+LAYERS = {}
+
+
+def register(cls):
+    """Add a layer class to the registry under its Keras class name (its `kind`)."""
+    cls.kind = cls.__name__
+    LAYERS[cls.kind] = cls
+    return cls
+
+
+def layer_class(kind):
+    """The digitlens class for Keras class name `kind`, or None if digitlens has no such layer."""
+    return LAYERS.get(kind) if isinstance(kind, str) else None
+
+
+def snake_case(name):
+    """Keras's name for a class in files and default layer names: "MaxPooling2D" -> "max_pooling2d"."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def supported():
+    """The layer types digitlens has, as a phrase for error messages."""
+    return ", ".join(LAYERS)
+
+
+@dataclass(frozen=True)
+class Description:
+    """Everything a summary, a report, a diagram or the web app needs to know about one layer."""
+
+    name: str
+    type: str                          # Keras's class name: "Dense"
+    input_shape: tuple | None          # per example, without the batch; None until built
+    output_shape: tuple | None
+    params: dict = field(default_factory=dict)   # trainable: {"kernel": (784, 256), "bias": (256,)}
+    state: dict = field(default_factory=dict)    # non-trainable: {"moving_mean": (32,), ...}
+    trainable_count: int = 0
+    non_trainable_count: int = 0
+    arithmetic: str = ""               # "784 inputs x 256 units = 200,704 weights + 256 biases = 200,960"
+    what: str = ""                     # what the layer does, in one line, for people
+    label: str = ""                    # a few words for drawings: "Dense 256 relu", "Dropout 20%"
+    units: int | None = None           # neurons (Dense) or filters (Conv2D) a learner can look at
+    activation: str | None = None      # "relu", ...; None for layers without one
+    connectivity: str | None = None    # "full": every input to every unit; "local": a window; None
+    built: bool = True
+
+    @property
+    def count(self):
+        return self.trainable_count + self.non_trainable_count
+
+    def to_json(self):
+        data = asdict(self)
+        for key in ("input_shape", "output_shape"):
+            data[key] = list(data[key]) if data[key] is not None else None
+        data["params"] = {k: list(v) for k, v in self.params.items()}
+        data["state"] = {k: list(v) for k, v in self.state.items()}
+        data["count"] = self.count
+        return data
+
+
+def shape_text(shape):
+    """(13, 13, 32) -> "13 x 13 x 32"."""
+    return " x ".join(f"{d:,}" for d in shape)
+
+
+def plural(count, word):
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
+class Layer:
+    """What every layer has: a name, shapes, its parameters' shapes, forward and backward."""
+
+    kind = "Layer"                # Keras's class name; set by @register
+    trainable = False             # has parameters the optimizer changes
+    connectivity = None           # "full" or "local" for layers of units with incoming weights
+
+    def __init__(self, name=None, input_shape=None):
+        self.name = name                  # the model names unnamed layers: dense, dense_1, ...
+        self.declared_input_shape = tuple(input_shape) if input_shape is not None else None
+        self.input_shape = None           # per example, without the batch: (28, 28)
+        self.output_shape = None          # per example: (784,)
+        self.needs_input_grad = True      # the first weighted layer need not compute dx
+        self._buffers = {}
+
+    # ---- shapes ----------------------------------------------------------------------------
+
+    def build(self, input_shape):
+        """Fix the input shape (without the batch dimension) and return the output shape."""
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.output_shape = tuple(self.compute_output_shape(self.input_shape))
+        return self.output_shape
+
+    @property
+    def built(self):
+        return self.output_shape is not None
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    # ---- parameters ------------------------------------------------------------------------
+
+    def param_shapes(self):
+        """{name: shape} of the trainable parameters, in Keras's order; needs the input shape."""
+        return {}
+
+    def state_shapes(self):
+        """{name: shape} of the non-trainable numbers (moving statistics), after the parameters."""
+        return {}
+
+    def weight_shapes(self):
+        """Every array the layer keeps in a Keras file, in Keras's order: parameters, then state."""
+        return {**self.param_shapes(), **self.state_shapes()}
+
+    def weight_names(self):
+        """The names of weight_shapes(), known from the config alone (before the layer is built)."""
+        return list(self.weight_shapes())
+
+    def count_params(self):
+        return sum(math.prod(shape) for shape in self.weight_shapes().values())
+
+    def bind(self, weights, grads):
+        """Receive views of the model's flat arrays, by name: each weight, and each gradient as d<name>."""
+        for key, view in weights.items():
+            setattr(self, key, view)
+        for key, view in grads.items():
+            setattr(self, "d" + key, view)
+
+    def initial_values(self, rng):
+        """{name: array} for every entry of weight_shapes(), drawn as Keras's initializers draw."""
+        return {}
+
+    @property
+    def weights(self):
+        """The layer's weight arrays in Keras's order (views into the model's buffers)."""
+        return [getattr(self, key) for key in self.weight_shapes()] if self.built else []
+
+    def get_weights(self):
+        """Copies of the layer's weight arrays, in Keras's order."""
+        return [np.array(w, copy=True) for w in self.weights]
+
+    def set_weights(self, values):
+        """Set every weight array at once, in Keras's order; shapes must match."""
+        targets = self.weight_shapes() if self.built else {}
+        if len(values) != len(targets):
+            raise ValueError(f"layer {self.name!r} set_weights: expected {len(targets)} arrays "
+                             f"({', '.join(targets) or 'none'}), received {len(values)}")
+        for (key, shape), value in zip(targets.items(), values):
+            value = np.asarray(value, dtype=np.float32)
+            if value.shape != tuple(shape):
+                raise ValueError(f"layer {self.name!r} set_weights: {key} expected shape {tuple(shape)}, "
+                                 f"received {value.shape}")
+            getattr(self, key)[...] = value
+
+    # ---- describing itself -----------------------------------------------------------------
+
+    def arithmetic(self):
+        """The one sentence that says where the parameter count comes from (or what the shape does)."""
+        return "no weights"
+
+    def what(self):
+        """What the layer does, in one line for people."""
+        return ""
+
+    def label(self):
+        """A few words for a box in a drawing: "Dense 256 relu", "Flatten"."""
+        return self.kind
+
+    def deterministic_copy(self):
+        """A copy with the same settings that does the same thing every time it is run (Dropout
+        switched off), without weights of its own: for a one-image backprop step on a twin model."""
+        twin = copy.copy(self)
+        twin._buffers = {}
+        return twin
+
+    def describe(self):
+        """A Description of this layer (see the class above); works before the layer is built."""
+        built = self.built
+        params = self.param_shapes() if built else {}
+        state = self.state_shapes() if built else {}
+        return Description(
+            name=self.name, type=self.kind, input_shape=self.input_shape, output_shape=self.output_shape,
+            params=params, state=state,
+            trainable_count=sum(math.prod(s) for s in params.values()),
+            non_trainable_count=sum(math.prod(s) for s in state.values()),
+            arithmetic=self.arithmetic() if built else "not built yet: its shapes follow from its input",
+            what=self.what() if built else "", label=self.label(), units=getattr(self, "units", None),
+            activation=getattr(getattr(self, "activation", None), "name", None),
+            connectivity=self.connectivity, built=built)
+
+    # ---- Keras configs ---------------------------------------------------------------------
+
+    def get_config(self):
+        """The layer's Keras 3 config: name, trainable, dtype and the layer's own settings."""
+        return {"name": self.name, "trainable": True, "dtype": "float32"}
+
+    @classmethod
+    def from_config(cls, config):
+        """The layer from a Keras config; raises ValueError naming a setting digitlens cannot honour."""
+        return cls(name=config.get("name"))
+
+    # ---- helpers for the forward and backward passes ---------------------------------------
+
+    def _buffer(self, key, shape, training):
+        # While training, reuse one array per (key, shape) instead of allocating every batch.
+        # Outside training, always hand out a fresh array: nothing is shared between callers.
+        if not training:
+            return np.empty(shape, dtype=np.float32)
+        buf = self._buffers.get(key)
+        if buf is None or buf.shape != shape:
+            buf = self._buffers[key] = np.empty(shape, dtype=np.float32)
+        return buf
+
+    def __repr__(self):
+        return f"<{self.kind} name={self.name!r} output_shape={self.output_shape}>"
