@@ -77,6 +77,19 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
     return path
 
 
+def section_html(e, name, seen=None, data_name=None):
+    """Section `name` (one of SECTIONS) of the report for the Explanation `e`, as HTML: the same
+    section write_report puts on the page, for showing one at a time (digitlens.notebook).
+    seen: the images dead neurons and templates are measured on (neurons); data_name: words for
+    the test set (evaluation)."""
+    builders = {"network": _network, "flatten": _flatten, "parameters": _parameters, "path": _path,
+                "neurons": lambda e: _neurons(e, seen), "backprop": _backprop,
+                "evaluation": lambda e: _evaluation(e, data_name), "training": _training}
+    if name not in builders:
+        raise DigitlensError(f"section: expected one of {', '.join(SECTIONS)}, received {name!r}")
+    return builders[name](e)
+
+
 # ---- sections -----------------------------------------------------------------------------------
 
 def _summary(e, image_name, data_name):
