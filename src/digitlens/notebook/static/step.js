@@ -10,7 +10,7 @@ function render({ model, el: host }) {
   const setup = model.get("setup");
   setColors(setup.colors);
   const names = setup.class_names;
-  const root = widgetRoot("dl-step");
+  const root = widgetRoot("dl-backprop");
   const digit = el("canvas", { class: "dl-pic" });
   drawGray(digit, setup.digit);
   const labels = el("div", { class: "dl-labels", role: "group", "aria-label": "the right label" },

@@ -46,7 +46,7 @@ export function neuronGrid(layer, onPick) {
     cells,
     paint(z, a) {
       let top = 0;
-      for (const v of a) top = Math.max(top, Math.abs(v));
+      for (const v of a || []) top = Math.max(top, Math.abs(v));
       let active = 0;
       for (let j = 0; j < cells.length; j++) {
         cells[j].style.background = a ? lit(top > 0 ? Math.abs(a[j]) / top : 0) : "";
