@@ -106,6 +106,11 @@ def page(lab):
         page.goto(lab)
         page.wait_for_selector(".jp-Notebook", timeout=WAIT_MS)
         wait_idle(page)
+        news = page.locator(".jp-toast-button", has_text="No")      # "notified about Jupyter news?"
+        if news.count():
+            news.first.click()
+        # more room: fold the file browser away (a click on its open tab)
+        page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").first.click()
         yield page
         browser.close()
 

@@ -197,7 +197,9 @@ class LiveTraining(Callback):
             self._publish("stopping" if self.stop_reason else "running")
 
     def on_epoch_end(self, epoch, logs=None):
-        self.epochs.append({"epoch": epoch + 1, **{k: _number(v) for k, v in logs.items()}})
+        # x: where the epoch's mean is drawn - its end, or the last step taken if training stopped
+        self.epochs.append({"epoch": epoch + 1, "x": self.x[-1] if self.x else epoch + 1,
+                            **{k: _number(v) for k, v in logs.items()}})
         self._publish("stopping" if self.stop_reason else "running", force=True)
 
     def on_train_end(self, logs=None):
@@ -226,13 +228,13 @@ class LiveTraining(Callback):
                 "epochs": self.epochs, "points": len(self.losses), "listening": events.available()}
 
     def _curve(self):
-        """Every batch so far (every k-th past MAX_POINTS): x, loss, accuracy and their moving
+        """Every batch so far (every k-th past MAX_POINTS, the latest always): x, loss, accuracy and their moving
         averages over `window` batches, as explain.history.curves smooths them."""
         n = len(self.losses)
         if n == 0:
             return b""
         stride = -(-n // MAX_POINTS)
-        keep = slice(stride - 1 if stride > 1 else 0, None, stride)
+        keep = np.arange(n - 1, -1, -stride)[::-1]          # every stride-th, ending at the latest
         columns = [np.asarray(self.x)[keep], np.asarray(self.losses)[keep], np.asarray(self.accuracies)[keep],
                    np.asarray(moving_average(self.losses, self.window))[keep],
                    np.asarray(moving_average(self.accuracies, self.window))[keep]]

@@ -111,7 +111,10 @@ class DrawPad(anywidget.AnyWidget):
                 self.board[...] = 0
                 self._show_blank(int(content.get("seq", self._seq)))
             elif kind == "inspect":
-                self._looking_at = (int(content["layer"]), int(content["unit"]))
+                layers = payloads.dense_layers(self.model)
+                layer = payloads.check_unit(content["layer"], len(layers), "layer")
+                unit = payloads.check_unit(content["unit"], layers[layer][1].units, "unit")
+                self._looking_at = (layer, unit)
                 self._inspect()
             elif kind == "hello":            # a new view: give it the board Python has
                 if self.board.any():

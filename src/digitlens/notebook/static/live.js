@@ -69,7 +69,7 @@ function render({ model, el: host }) {
     const data = floats(model.get("curve"));
     const n = Math.floor(data.length / 5);
     const column = (c) => Array.from({ length: n }, (_, i) => [data[5 * i], data[5 * i + c]]);
-    const epochs = (key) => (p.epochs || []).filter((e) => Number.isFinite(e[key])).map((e) => [e.epoch, e[key]]);
+    const epochs = (key) => (p.epochs || []).filter((e) => Number.isFinite(e[key])).map((e) => [e.x, e[key]]);
     const losses = column(1).map(([, y]) => y).filter(Number.isFinite);
     const top = Math.max(0.5, ...losses.slice(Math.floor(losses.length / 20)));
     lineChart(lossChart, { title: "loss", xMax: s.epochs || 1, yMin: 0, yMax: Math.min(top, 3),
