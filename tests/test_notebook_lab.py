@@ -274,8 +274,12 @@ def test_small_screen(page):
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(500)
     pad = page.locator(".dl-pad").first
-    pad.scroll_into_view_if_needed()
+    pad.locator("canvas.dl-board").scroll_into_view_if_needed()
     shot(page, "draw-390")
+    pad.locator(".dl-outputs").scroll_into_view_if_needed()
+    shot(page, "outputs-390")
+    pad.locator(".dl-inspect").scroll_into_view_if_needed()
+    shot(page, "inspect-390")
     page.locator(".dl-live").first.scroll_into_view_if_needed()
     shot(page, "live-390")
     page.set_viewport_size({"width": 1280, "height": 900})
