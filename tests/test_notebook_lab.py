@@ -273,15 +273,20 @@ def test_backprop_step_and_another(page):
 def test_small_screen(page):
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(500)
+
+    def look_at(locator, name):
+        locator.evaluate("(e) => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(800)            # JupyterLab draws the cells that come into view
+        return shot(page, name)
+
     pad = page.locator(".dl-pad").first
-    pad.locator("canvas.dl-board").scroll_into_view_if_needed()
-    shot(page, "draw-390")
-    pad.locator(".dl-outputs").scroll_into_view_if_needed()
-    shot(page, "outputs-390")
-    pad.locator(".dl-inspect").scroll_into_view_if_needed()
-    shot(page, "inspect-390")
-    page.locator(".dl-live").first.scroll_into_view_if_needed()
-    shot(page, "live-390")
+    look_at(pad.locator("canvas.dl-board"), "draw-390")
+    look_at(pad.locator(".dl-outputs"), "outputs-390")
+    look_at(pad.locator(".dl-inspect"), "inspect-390")
+    look_at(page.locator(".dl-live").first, "live-390")
+    for widget in (".dl-pad", ".dl-live", ".dl-backprop"):
+        fits = page.locator(widget).first.evaluate("(e) => e.scrollWidth <= e.parentElement.clientWidth + 1")
+        assert fits, f"{widget} is wider than the output area on a phone"
     page.set_viewport_size({"width": 1280, "height": 900})
     assert not page.errors, page.errors
 
