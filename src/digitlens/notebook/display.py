@@ -13,6 +13,9 @@ digitlens Sequential (any of its subclasses, such as `from digitlens import kera
 explain.Explanation - by the classes' names, so nothing is imported until one is shown. The
 sections are the report's own (viz.report.section_html); the HTML is self-contained (inline
 pictures, a style sheet scoped to its own box), so a saved notebook shows them anywhere.
+
+Left out: interaction (the widgets are pad.py, live.py and step.py) and any picture of its own:
+every section is drawn by digitlens.viz.
 """
 
 import copy

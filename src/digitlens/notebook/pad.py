@@ -15,6 +15,9 @@ its own copy, prepares it the way MNIST's digits were prepared (datasets.images.
 as the command line and the web app do), runs it through the model with digitlens.explain and
 sends the numbers back (payloads.py): about 3 KB for the lesson's network. No digitlens server is
 involved; the notebook's kernel does the work.
+
+Left out: uploading a photo (the web app and `digitlens predict` take files; in Python,
+`pad.image = datasets.prepare_image("photo.png")` does it) and undoing a stroke.
 """
 
 import time

@@ -14,6 +14,9 @@ Every number comes from digitlens.explain.backprop_step, the code the web app an
 use: a twin of the model takes a real training step. The model you pass in is never changed; the
 steps are taken on a copy (`widget.twin`), with the model's own optimizer and its state, or plain
 SGD (learning rate 0.01) for a model without one (see explain/backprop.py).
+
+Left out: choosing the optimizer or learning rate in the widget (pass optimizer= and
+learning_rate= to backprop()), and batches of more than one digit.
 """
 
 import anywidget

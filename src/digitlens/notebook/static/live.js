@@ -35,7 +35,7 @@ function render({ model, el: host }) {
     el("div", { class: "dl-charts" }, lossChart, accuracyChart),
     el("div", { class: "dl-row" },
       el("div", {}, el("h4", { text: "the first layer's weights, as they learn" }), tiles, tilesLegend, tilesNote),
-      el("div", {}, el("h4", { text: "every epoch" }), table)),
+      el("div", { class: "dl-scroll" }, el("h4", { text: "every epoch" }), table)),
     note);
   host.appendChild(root);
 

@@ -81,7 +81,7 @@ function render({ model, el: host }) {
       legend(outputLegend, r.output_limit, 2);
       outputNote.textContent = `one row per output (${names[0]} at the top), one column per neuron of ${r.layers[r.layers.length - 2].name}: the row of the right digit turns blue where neurons fired`;
     }
-    const table = (title, rows) => el("div", {}, el("h5", { text: title }), el("table", { class: "dl-epochs" },
+    const table = (title, rows) => el("div", { class: "dl-scroll" }, el("h5", { text: title }), el("table", { class: "dl-epochs" },
       el("tr", {}, ...["layer", "from", "to", "change"].map((h) => el("th", { text: h }))),
       ...rows.map((c) => el("tr", {}, el("td", { text: c.layer }),
         el("td", { text: c.pixel ? `pixel (${c.pixel[0]}, ${c.pixel[1]})` : `neuron ${c.from}` }),
