@@ -8,6 +8,8 @@
     digitlens explain [MODEL] [IMAGE]   an HTML report of what the network learned
     digitlens diagram [MODEL]           the lesson's drawing of the network
     digitlens export MODEL OUT          to .onnx, .keras or .h5
+    digitlens timeline [MODEL]          replay how it learned, as an animated GIF
+    digitlens compare A B               two models side by side on the test set
     digitlens serve [MODEL]             the web app: draw a digit and watch the network think
 
 Every command takes --json for scripts. Problems a user can fix (a missing file, damaged data, a
@@ -20,9 +22,9 @@ import sys
 
 from .. import __version__
 from ..errors import DigitlensError
-from . import data_cmd, files_cmd, inspect_cmd, predict_cmd, serve_cmd, train_cmd
+from . import data_cmd, files_cmd, inspect_cmd, predict_cmd, serve_cmd, time_cmd, train_cmd
 
-COMMANDS = (data_cmd, train_cmd, inspect_cmd, predict_cmd, files_cmd, serve_cmd)
+COMMANDS = (data_cmd, train_cmd, inspect_cmd, predict_cmd, files_cmd, time_cmd, serve_cmd)
 
 
 class Parser(argparse.ArgumentParser):

@@ -36,6 +36,9 @@ def add_parsers(commands):
     add_data_option(parser)
     add_json_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no summary or progress bars")
+    parser.add_argument("--no-timeline", dest="timeline", action="store_false",
+                        help="do not record the training timeline (snapshots of the weights at steps "
+                        "0, 1, 2, 5, 10, ... kept in the model file; see 'digitlens timeline')")
     parser.set_defaults(run=run)
 
 
@@ -107,6 +110,10 @@ def run(args):
         show.print(f"\ntraining with recipe {recipe.describe()}, seed {seed}")
     validation = None if args.validation_split else (ds.x_test, ds.y_test)
     callbacks = [] if quiet else [EpochProgress(show)]
+    if args.timeline:
+        from ..explain.timeline import Timeline, choose_probes
+
+        callbacks.append(Timeline(probes=choose_probes(ds.x_test, ds.y_test)))
     history = recipes.train(model, ds.x_train, ds.y_train, recipe, validation_data=validation,
                             validation_split=args.validation_split, callbacks=callbacks)
     test_loss, test_accuracy = model.evaluate(ds.x_test, ds.y_test)

@@ -43,6 +43,7 @@ class Sequential:
         self.loss = None
         self.metrics = []
         self.history = None
+        self.timeline = None              # a TrainingTimeline, if training recorded one (nn/timeline.py)
         self.stop_training = False
         self.last_batch = None
         for layer in layers or []:
