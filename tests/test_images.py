@@ -163,6 +163,12 @@ def test_blank_image(tmp_path, monkeypatch):
     assert "no ink found" in error_for(Image.new("RGBA", (50, 50), (0, 0, 0, 0)))
 
 
+def test_a_picture_with_no_digit_on_paper():
+    noise = np.random.default_rng(0).integers(0, 256, (200, 300), dtype=np.uint8)
+    assert error_for(noise) == ("image array: no digit found (nothing stands out from its background: expected "
+                                "one digit on plain paper or a plain background)")
+
+
 def test_file_that_is_not_an_image(tmp_path):
     path = tmp_path / "notes.png"
     path.write_text("these are not pixels")
@@ -351,6 +357,7 @@ def doubt_of(image):
     (drawn("line", (180, 330), (420, 190)), "one straight line, 60 degrees from upright"),
     (drawn("line", (0, 0), (599, 449), (599, 0), (0, 449), width=20), "touches every edge"),
     (drawn("ring", 4, 4, 595, 445), "fills nearly the whole picture"),
+    (drawn("line", (0, 300), (150, 300), (150, 449), width=16), "runs into a corner"),
 ])
 def test_what_does_not_look_like_one_digit_says_why(image, words):
     doubt = doubt_of(image)

@@ -9,6 +9,7 @@ digit, in words a learner can act on:
     a dot             the mark is hardly longer than it is thick: a blob, not strokes
     a line            one straight stroke, far from upright (an upright one is a 1)
     every edge        the ink touches all four edges: cut off, or the background taken for ink
+    a corner          the ink runs into two edges that meet: a shadow's point, or a digit cut off
     whole picture     the ink spans nearly the whole picture, both ways
     other ink         marks apart from it hold a lot of ink: more than one digit?
 
@@ -61,6 +62,8 @@ def doubt(mask: np.ndarray, *, stroke_width: float, strength: float = 255.0, oth
     if edges == 4:
         reasons.append("the ink touches every edge of the picture (is the digit cut off, or the background "
                        "taken for ink?)")
+    elif edges >= 2 and (rows.min() == 0) != (rows.max() == h - 1) and (cols.min() == 0) != (cols.max() == w - 1):
+        reasons.append("the ink runs into a corner of the picture (the point of a shadow, or a digit cut off?)")
     elif height >= WHOLE * h and width >= WHOLE * w:
         reasons.append(f"the ink fills nearly the whole picture ({width / w:.0%} of its width, "
                        f"{height / h:.0%} of its height)")

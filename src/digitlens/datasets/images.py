@@ -70,7 +70,11 @@ def prepare_image(source, *, return_steps: bool = False):
     from digitlens.datasets.strokes import normalise_strokes
 
     gray, name = read_grayscale(source)  # float32 (H, W), 0-255
-    found = find_ink(gray) if float(gray.max() - gray.min()) >= MIN_CONTRAST else None
+    contrast = float(gray.max() - gray.min())
+    found = find_ink(gray) if contrast >= MIN_CONTRAST else None
+    if found is None and contrast >= MIN_CONTRAST * 4:  # plenty of contrast, but no strokes on paper
+        raise ImageError(f"{name}: no digit found (nothing stands out from its background: expected one digit "
+                         "on plain paper or a plain background)")
     if found is None or found.strength < MIN_CONTRAST:
         raise ImageError(f"{name}: no ink found (the image is blank)")
     top, bottom, left, right = _box(found.mask)
