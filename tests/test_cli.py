@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -222,3 +222,68 @@ def test_models_that_do_not_fit_the_data_and_bad_picture_names(tmp_path, env, mn
                           "5 outputs", "10 classes")
     assert_one_line_error(digitlens("diagram", "--out", tmp_path / "net.pdf", env=env), "net.pdf", ".svg or .png")
     assert not (tmp_path / "net.pdf").exists()
+
+
+def test_predict_reads_every_file_it_can(trained, tmp_path, mnist):
+    # `predict M good.png blank.png notes.txt`: the good one is predicted, each bad one gets its own
+    # line naming it, and the exit code says something failed - for people and for --json alike.
+    path, _, env = trained
+    _, (x_test, y_test) = mnist
+    Image.fromarray(255 - np.kron(x_test[1], np.ones((10, 10), np.uint8))).save(tmp_path / "good.png")
+    Image.new("L", (200, 200), 255).save(tmp_path / "blank.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    files = [tmp_path / "good.png", tmp_path / "blank.png", tmp_path / "notes.txt"]
+    result = digitlens("predict", path, *files, env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"good.png: {int(y_test[1])}" in result.stdout and "sure" in result.stdout
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and "blank.png: no ink found" in errors[0] and "notes.txt: not an image" in errors[1]
+    as_json = digitlens("predict", path, *files, "--json", env=env)
+    assert as_json.returncode == 2 and len(as_json.stderr.strip().splitlines()) == 2
+    report = json.loads(as_json.stdout)
+    assert [p["file"] for p in report["predictions"]] == [str(files[0])]
+    assert report["predictions"][0]["digit"] == int(y_test[1]) and report["predictions"][0]["doubt"] is None
+    assert [e["file"] for e in report["errors"]] == [str(files[1]), str(files[2])]
+    assert digitlens("predict", path, files[0], env=env).returncode == 0
+
+
+def test_predict_and_explain_say_when_it_does_not_look_like_one_digit(trained, tmp_path, mnist_dir):
+    path, _, env = trained
+    line = Image.new("L", (300, 200), 230)
+    ImageDraw.Draw(line).line([(40, 100), (260, 100)], fill=20, width=10)
+    name = tmp_path / "[line].png"               # brackets: printed as they are, not as markup
+    line.save(name)
+    result = digitlens("predict", path, name, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "[line].png:" in result.stdout and "this does not look like one digit: it is one straight line" in result.stdout
+    doubt = json.loads(digitlens("predict", path, name, "--json", env=env).stdout)["predictions"][0]["doubt"]
+    assert doubt.startswith("this does not look like one digit")
+    report = tmp_path / "report.html"
+    explained = digitlens("explain", path, name, "--data", mnist_dir, "--out", report, "--json", env=env)
+    assert explained.returncode == 0, explained.stderr
+    assert json.loads(explained.stdout)["doubt"] == doubt
+    assert "This does not look like one digit: it is one straight line" in report.read_text()
+
+
+def test_the_next_commands_after_training_run_as_shown(tmp_path, mnist_dir, env):
+    # `./dev train` runs .venv/bin/digitlens, which is not on PATH: the hints must still work.
+    script = Path(sys.executable).parent / "digitlens"
+    env = dict(env, DIGITLENS_DATA=str(mnist_dir), PATH="/usr/bin:/bin")
+    result = subprocess.run([str(script), "train", "--epochs", "1", "--quiet", "--out", "first.keras"], cwd=tmp_path,
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    hints = [line.strip() for line in lines[lines.index("next:") + 1:] if not line.strip().startswith("(")]
+    assert [hint.split()[1] for hint in hints] == ["evaluate", "explain", "serve"]
+    assert all(not hint.startswith("digitlens ") for hint in hints)   # digitlens is not on this PATH
+    evaluate = subprocess.run(["bash", "-c", hints[0] + " --json"], cwd=tmp_path, capture_output=True, text=True,
+                              env=env, timeout=600)
+    assert evaluate.returncode == 0, evaluate.stderr
+    assert json.loads(evaluate.stdout)["test_accuracy"] > 0.9
+    serve_help = subprocess.run(["bash", "-c", hints[2] + " --help"], cwd=tmp_path, capture_output=True, text=True,
+                                env=env, timeout=600)
+    assert serve_help.returncode == 0 and "web app" in serve_help.stdout
+    on_path = subprocess.run([str(script), "train", "--epochs", "1", "--quiet", "--out", "again.keras"], cwd=tmp_path,
+                             capture_output=True, text=True, env=dict(env, PATH=f"{script.parent}:/usr/bin:/bin"),
+                             timeout=600)
+    assert "  digitlens evaluate again.keras" in on_path.stdout   # once it is on PATH, the short form

@@ -170,6 +170,27 @@ def test_predict_a_drawing_the_way_the_cli_does(client, model):
     assert abs(sum(p["softmax"]["probs"]) - 1) < 1e-5
 
 
+def test_predict_says_when_a_picture_does_not_look_like_one_digit(client, data):
+    # The "doubt" field: null for a digit, one sentence for a dot, a line, ink at every edge...
+    assert client.post("/api/predict", json={"image": png_data_url(drawn_seven())}).json()["doubt"] is None
+    line = Image.new("L", (336, 336), 0)
+    ImageDraw.Draw(line).line([(60, 170), (280, 170)], fill=255, width=24)
+    p = client.post("/api/predict", json={"image": png_data_url(line)}).json()
+    assert p["doubt"].startswith("this does not look like one digit: ") and "straight line" in p["doubt"]
+    assert p["prediction"] in range(10)                       # the answer is still given, beside it
+    photo = Image.new("L", (600, 450), 210)
+    ImageDraw.Draw(photo).line([(240, 140), (360, 140), (290, 320)], fill=40, width=14)
+    steps = client.post("/api/predict", json={"image": png_data_url(photo)}).json()["steps"]
+    assert steps["inverted"] is True and steps["paper"].startswith("data:image/png;base64,")
+    assert steps["ink"].startswith("data:image/png;base64,") and steps["ruled_lines"] == 0
+    assert 0 < steps["stroke_width"] < 1 and isinstance(steps["redrawn"], bool)
+    # An already prepared digit is judged too.
+    assert client.post("/api/predict", json={"pixels": data.x_test[0].tolist()}).json()["doubt"] is None
+    bar = np.zeros((28, 28), int)
+    bar[13:16, 4:24] = 255
+    assert "straight line" in client.post("/api/predict", json={"pixels": bar.tolist()}).json()["doubt"]
+
+
 def test_predict_prepared_pixels(client, model, data):
     for index in range(3):
         r = client.post("/api/predict", json={"pixels": data.x_test[index].tolist()})
@@ -648,6 +669,33 @@ def test_no_model_and_no_data_are_409s_not_500s(model, tmp_path):
     assert_error(client.post("/api/train/stop"), 409)
     assert_error(client.get("/api/data"), 409, str(tmp_path))
     assert_error(client.post("/api/train", json={}), 409, str(tmp_path))
+
+
+def test_missing_data_says_how_to_get_it(model, clean_home, monkeypatch, capsys):
+    # `digitlens serve MODEL` with no data anywhere and no network: it says so at start-up, and
+    # Train and Model & data answer with what to do, not "downloading is turned off".
+    from digitlens.web import server
+
+    monkeypatch.setenv("DIGITLENS_MNIST_MIRRORS", "http://127.0.0.1:9/")   # nothing listens there
+    assert server.load_data_at_start(None) is None
+    note = capsys.readouterr().err
+    assert "MNIST" in note and "--data DIR" in note and "Train and Model & data" in note
+    client = TestClient(create_app(model), base_url=BASE)
+    for response in (client.get("/api/data"), client.post("/api/train", json={})):
+        assert_error(response, 409, "--data DIR")
+        assert "downloading is turned off" not in response.json()["detail"].split("(")[0]
+    with pytest.raises(DigitlensError, match="^--data: "):
+        server.load_data_at_start(clean_home / "nowhere")
+
+
+def test_serve_downloads_the_data_at_start_up(clean_home, monkeypatch, mnist_dir, capsys):
+    from digitlens.datasets import mnist
+    from digitlens.web import server
+
+    monkeypatch.setenv("DIGITLENS_MNIST_MIRRORS", mnist_dir.as_uri())     # a mirror on this machine
+    dataset = server.load_data_at_start(None)
+    assert dataset.origin == "download" and dataset.verified and "downloaded to" in capsys.readouterr().out
+    assert mnist.load_dataset(download=False).origin == "cache"        # kept for next time
 
 
 def test_serve_starts_with_the_model_it_trained_last_time(model, clean_home):

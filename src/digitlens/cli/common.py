@@ -88,6 +88,34 @@ def check_output(path, suffixes, argument):
     return path
 
 
+def how_to_run():
+    """The words that run digitlens again from this shell, as it was started.
+
+    "digitlens" if that is on PATH and is this program; else the path it was started by (after
+    `./dev train` that is .venv/bin/digitlens, which is not on PATH until `source
+    .venv/bin/activate`), or "python -m digitlens" with this Python. Quoted for the shell.
+    """
+    import shlex
+    import shutil
+
+    started = Path(sys.argv[0])
+    if started.name != "digitlens":   # python -m digitlens, or a test calling main()
+        return f"{shlex.quote(_short(Path(sys.executable)))} -m digitlens"
+    on_path = shutil.which("digitlens")
+    if on_path and Path(on_path).resolve() == started.resolve():
+        return "digitlens"
+    return shlex.quote(_short(started))
+
+
+def _short(path):
+    """A path relative to the current folder if it is inside it ("./" kept off: a path with a "/" runs as it is)."""
+    try:
+        relative = path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return str(path.resolve())
+    return str(relative) if "/" in str(relative) else f"./{relative}"
+
+
 def print_json(obj):
     sys.stdout.write(json.dumps(obj, indent=2) + "\n")
 

@@ -53,9 +53,10 @@ def run_explain(args):
     path = model_path(args.model)
     model = load_model(path)
     ds = load_dataset(args)
-    image = label = None
+    image = label = doubt = None
     if args.image:
-        image = load_image_file(args.image)
+        image, steps = load_image_file(args.image, return_steps=True)
+        doubt = steps["doubt"]
         label = args.label
         if label is not None and not 0 <= label < len(ds.class_names):
             raise DigitlensError(f"--label: expected 0..{len(ds.class_names) - 1}, received {label}")
@@ -63,10 +64,12 @@ def run_explain(args):
         raise DigitlensError(f"--index: expected 0..{len(ds.x_test) - 1}, received {args.index}")
     write_report(model, out, image=image, label=label, x_test=ds.x_test, y_test=ds.y_test,
                  x_train=ds.x_train, index=args.index, class_names=list(ds.class_names), title=str(path),
-                 image_name=args.image, data_name=ds.describe())
+                 image_name=args.image, data_name=ds.describe(), doubt=doubt)
     if args.json:
-        print_json({"model": str(path), "report": str(out)})
+        print_json({"model": str(path), "report": str(out), "doubt": doubt})
     else:
+        if doubt:
+            console(stderr=True).print(f"{args.image}: {doubt}", markup=False, style="yellow")
         console().print(f"wrote {out}: open it in a browser")
     return 0
 

@@ -136,8 +136,21 @@ def run(args):
     show.print(f"\n[bold]test accuracy {percent(test_accuracy)}[/bold] (loss {test_loss:.4f}) "
                f"after {train_seconds:.1f}s of training")
     show.print(f"saved to {out_path}")
-    show.print("next:", style="dim")
-    for step in (f"digitlens evaluate {out_path}", f"digitlens explain {out_path} --index 0 --out report.html",
-                 f"digitlens serve {out_path}"):
-        show.print(f"  {step}", style="dim", markup=False)
+    for line in next_steps(out_path):
+        show.print(line, style="dim", markup=False)
     return 0
+
+
+def next_steps(model_path):
+    """What to try next, as commands that run as shown from this shell (see common.how_to_run)."""
+    import shlex
+
+    from .common import how_to_run
+
+    run, model = how_to_run(), shlex.quote(str(model_path))
+    lines = ["next:"] + [f"  {run} {step}" for step in (f"evaluate {model}",
+                                                         f"explain {model} --index 0 --out report.html",
+                                                         f"serve {model}")]
+    if run.endswith("/digitlens") and not run.startswith("/"):
+        lines.append(f"  (or run 'source {run.rsplit('/', 1)[0]}/activate' once, then just 'digitlens ...')")
+    return lines

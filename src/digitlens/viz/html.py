@@ -28,6 +28,7 @@ td.text, th.text { text-align: left; }
 .big { font-size: 18px; font-weight: bold; }
 .right { color: #1a9850; font-weight: bold; }
 .wrong { color: #b2182b; font-weight: bold; }
+.doubt { color: #7a4b00; background: #fff3d6; padding: 1px 6px; border-radius: 3px; }
 .pos { color: #2166ac; } .neg { color: #b2182b; }
 details { margin: 8px 0; } summary { cursor: pointer; color: #2166ac; }
 code { background: #f4f4f4; padding: 1px 4px; }

@@ -40,7 +40,7 @@ SECTIONS = ("network", "flatten", "parameters", "path", "neurons", "backprop", "
 
 
 def write_report(model, path, image=None, label=None, x_test=None, y_test=None, x_train=None, index=None,
-                 class_names=None, title=None, image_name=None, data_name=None):
+                 class_names=None, title=None, image_name=None, data_name=None, doubt=None):
     """Write the HTML report for `model` to `path`; returns the path.
 
     model: a built Sequential (from digitlens or read from a Keras file).
@@ -53,6 +53,8 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
         index, test image 0 is used when a test set is given.
     class_names: names of the classes (default: model.class_names if it has them, else "0".."9").
     title, image_name, data_name: words for the page ("my_seven.png", "MNIST test set").
+    doubt: a sentence saying why the image does not look like one digit (from the preparation's
+        steps["doubt"]), shown beside the prediction.
     """
     if image is None and x_test is not None:
         chosen = index is not None
@@ -67,7 +69,7 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
     e = explain.explain(model, image, label, x_test, y_test, names)
     seen = x_train[:10_000] if x_train is not None else x_test
     title = title or f"digitlens: inside {model.name}"
-    body = [f"<h1>{escape(title)}</h1>", _summary(e, image_name, data_name),
+    body = [f"<h1>{escape(title)}</h1>", _summary(e, image_name, data_name, doubt),
             "<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in SECTIONS) + "</nav>",
             _network(e), _flatten(e), _parameters(e), _path(e), _neurons(e, seen), _backprop(e),
             _evaluation(e, data_name), _training(e)]
@@ -92,7 +94,7 @@ def section_html(e, name, seen=None, data_name=None):
 
 # ---- sections -----------------------------------------------------------------------------------
 
-def _summary(e, image_name, data_name):
+def _summary(e, image_name, data_name, doubt=None):
     p = e.parameters
     layers = " -> ".join(r["label"] for r in p["layers"])
     text = f"{escape(layers)}: {p['total']:,} parameters ({p['size']})."
@@ -106,6 +108,8 @@ def _summary(e, image_name, data_name):
             text += (f', <span class="{"right" if right else "wrong"}">'
                      f'{"right" if right else "wrong"}</span>: it is {escape(t["class_names"][e.label])}')
         text += "."
+        if doubt:
+            text += f' <span class="doubt">{escape(doubt[0].upper() + doubt[1:])}.</span>'
     if e.evaluation is not None:
         text += f" Test accuracy: {e.evaluation['accuracy']:.2%} on {e.evaluation['count']:,} images."
     return h.para(text)

@@ -15,6 +15,7 @@ import time
 
 from fastapi import APIRouter, Request
 
+from ..datasets.images import doubt_of_prepared
 from ..explain.backprop import backprop_step
 from ..explain.flatten import flatten_strip, index_to_pixel
 from ..explain.neurons import neuron_detail
@@ -34,20 +35,28 @@ def predict(body: Digit, request: Request):
     """The prediction with all activations: what the Draw tab shows, about ten times a second.
 
     Returns {"version" (of the model), "image" (the prepared 28x28 digit, 0-255), "steps" (for a
-    picture: "cropped", "scaled" as PNG data URLs, "box" [top, bottom, left, right] of the crop in
-    the picture of "size" [height, width], "inverted"), "flatten" ({"strip", "starts", "width"}),
-    "layers" ([{"name", "type", "units", "activation_name", "z", "activation"}] for each Dense
-    layer), "softmax", "probabilities", "prediction", "class_names", "ms" (server time)}.
+    picture: "paper" (the paper as estimated, lit as in the picture), "ink" (what was counted as
+    ink, light on dark), "cropped", "scaled" as PNG data URLs, "box" [top, bottom, left, right] of
+    the crop in the picture of "size" [height, width], "inverted", "stroke_width" (as a fraction of
+    the digit's longer side; MNIST's is about 0.18), "redrawn" (the strokes were redrawn at MNIST's
+    width), "ruled_lines" (how many were erased)), "doubt" (null, or one sentence beginning "this
+    does not look like one digit: " saying why - a dot, a line, ink at every edge...),
+    "flatten" ({"strip", "starts", "width"}), "layers" ([{"name", "type", "units",
+    "activation_name", "z", "activation"}] for each Dense layer), "softmax", "probabilities",
+    "prediction", "class_names", "ms" (server time)}.
     """
     started = time.perf_counter()
     session = session_of(request)
     steps = None
     if body.image is not None:
         image, found = digits.from_picture(body.image)
-        steps = {"cropped": digits.png_data_url(found["cropped"]), "scaled": digits.png_data_url(found["scaled"]),
-                 "box": found["box"], "size": found["grayscale"].shape, "inverted": found["inverted"]}
+        steps = {key: digits.png_data_url(found[key]) for key in ("paper", "ink", "cropped", "scaled")}
+        steps.update({key: found[key] for key in ("box", "inverted", "stroke_width", "redrawn", "ruled_lines")},
+                     size=found["grayscale"].shape)
+        doubt = found["doubt"]
     else:
         image = digits.from_pixels(body.pixels)
+        doubt = doubt_of_prepared(image)
     with session.lock:
         model = session.require_model()
         path = trace(model, image, session.class_names())
@@ -55,7 +64,7 @@ def predict(body: Digit, request: Request):
     strip = flatten_strip(image)
     layers = [{key: layer[key] for key in ("name", "type", "units", "activation_name", "z", "activation")}
               for layer in path["layers"] if layer["fully_connected"]]
-    result = {"version": version, "image": image, "steps": steps,
+    result = {"version": version, "image": image, "steps": steps, "doubt": doubt,
               "flatten": {"strip": strip["strip"], "starts": strip["starts"], "width": strip["width"]},
               "layers": layers, "softmax": path["softmax"], "probabilities": path["probabilities"],
               "prediction": path["prediction"], "class_names": path["class_names"],

@@ -3,7 +3,8 @@
 With a MODEL file, the app starts with it. Without one, it loads the model it trained the last
 time it ran with no MODEL (kept in digitlens's cache), or trains the lesson's network first, with
 the CLI's progress bars, and keeps the result there for next time. Models trained in the app's
-Train tab are kept there too.
+Train tab are kept there too. Either way MNIST is read (downloaded if need be) before the app
+starts, so the Train and Model & data tabs never wait for it; without it, the app says so at once.
 """
 
 import errno
@@ -36,6 +37,8 @@ def serve(model_path=None, host="127.0.0.1", port=8000, open_browser=False, data
 
     check_port(host, port)
     model, origin, dataset = get_model(model_path, data_dir)
+    if dataset is None:
+        dataset = load_data_at_start(data_dir)
     app = create_app(model, data_dir=data_dir, dataset=dataset, origin=origin,
                      allowed_hosts=allowed_hosts_for(host), after_training=keep_model)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
@@ -82,6 +85,30 @@ def get_model(model_path, data_dir):
         except DigitlensError as error:
             print(f"ignoring {kept}: {error}", file=sys.stderr)
     return train_lesson_model(data_dir)
+
+
+def load_data_at_start(data_dir):
+    """Read MNIST before serving - downloading it, with a progress bar, if it is nowhere yet.
+
+    The Train and Model & data tabs need it; a request must not wait minutes for a download, so it
+    happens here, once. Without it (no network, say) the app still starts - drawing and predicting
+    need no data - and says what is missing and how to get it. A --data that is wrong is an error.
+    """
+    from ..datasets import mnist
+    from ..errors import DataError
+
+    try:
+        dataset = mnist.load_dataset(data_dir, progress=sys.stderr.isatty())
+    except DataError as error:
+        if data_dir is not None:
+            raise DigitlensError(f"--data: {error}") from None
+        print(f"note: {error}", file=sys.stderr, flush=True)
+        print("note: drawing and predicting work without it, but the Train and Model & data tabs need "
+              "MNIST: restart with --data DIR (a folder with its four IDX files), or with the network on "
+              "(it downloads 11 MB)", file=sys.stderr, flush=True)
+        return None
+    print(dataset.describe(), flush=True)
+    return dataset
 
 
 def train_lesson_model(data_dir):

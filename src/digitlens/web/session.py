@@ -58,12 +58,22 @@ class Session:
             return value
 
     def dataset(self):
-        """The dataset (MNIST unless told otherwise), read once on first use; never downloads here."""
+        """The dataset (MNIST unless told otherwise), read once on first use.
+
+        It never downloads here - a request would wait minutes - `digitlens serve` does that at
+        start-up. If the data is still missing, the error says how to get it.
+        """
         with self._data_lock:
             if self._dataset is None:
                 from ..datasets import mnist
+                from ..errors import DataError
 
-                self._dataset = mnist.load_dataset(self.data_dir, download=False, progress=False)
+                try:
+                    self._dataset = mnist.load_dataset(self.data_dir, download=False, progress=False)
+                except DataError as error:
+                    raise DataError(f"this needs the MNIST data, which the app does not have ({error}): "
+                                    "stop it and start 'digitlens serve' again with --data DIR, or with "
+                                    "the network on so it can download MNIST first") from None
             return self._dataset
 
     def class_names(self):
