@@ -13,11 +13,14 @@ The loss is the mean over all images of the loss of each, and accuracy the share
 whose most probable class is the true one - also what Keras's running means come to at the end.
 """
 
+import contextlib
+
 import numpy as np
 
 from . import metrics
 from .callbacks import CallbackList
 from .progbar import ProgressPrinter
+from .threads import batch_threads
 from ..errors import DigitlensError, NotBuiltError
 
 KERAS_BATCH = 32
@@ -31,10 +34,11 @@ def predict(model, x, batch_size=None, verbose=0, callbacks=None):
     size = _batch_size(batch_size, _watched(hooks, "on_predict_batch"))
     hooks.on_predict_begin()
     outputs = []
-    for step, start in enumerate(range(0, len(x), size)):
-        hooks.on_predict_batch_begin(step)
-        outputs.append(model.forward(x[start:start + size]))
-        hooks.on_predict_batch_end(step, {"outputs": outputs[-1]})
+    with batch_threads(size) if len(x) > size else contextlib.nullcontext():
+        for step, start in enumerate(range(0, len(x), size)):
+            hooks.on_predict_batch_begin(step)
+            outputs.append(model.forward(x[start:start + size]))
+            hooks.on_predict_batch_end(step, {"outputs": outputs[-1]})
     hooks.on_predict_end()
     if len(outputs) == 1:
         return outputs[0]
@@ -56,14 +60,15 @@ def evaluate(model, x, y, batch_size=None, verbose=0, callbacks=None, return_dic
     size = _batch_size(batch_size, _watched(hooks, "on_test_batch", in_fit))
     hooks.on_test_begin()
     total_loss = correct = seen = 0
-    for step, start in enumerate(range(0, len(x), size)):
-        hooks.on_test_batch_begin(step)
-        outputs = model.forward(x[start:start + size])
-        total_loss += float(model.loss.per_example(outputs, y[start:start + size]).sum(dtype=np.float64))
-        correct += int(np.count_nonzero(outputs.argmax(axis=1) == labels[start:start + size]))
-        seen += len(outputs)
-        logs = metrics.logs(model.metrics, total_loss / seen, correct / seen)
-        hooks.on_test_batch_end(step, logs)
+    with batch_threads(size) if len(x) > size and not in_fit else contextlib.nullcontext():
+        for step, start in enumerate(range(0, len(x), size)):
+            hooks.on_test_batch_begin(step)
+            outputs = model.forward(x[start:start + size])
+            total_loss += float(model.loss.per_example(outputs, y[start:start + size]).sum(dtype=np.float64))
+            correct += int(np.count_nonzero(outputs.argmax(axis=1) == labels[start:start + size]))
+            seen += len(outputs)
+            logs = metrics.logs(model.metrics, total_loss / seen, correct / seen)
+            hooks.on_test_batch_end(step, logs)
     hooks.on_test_end(logs)
     if return_dict:
         return dict(logs)
