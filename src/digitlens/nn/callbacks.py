@@ -44,8 +44,8 @@ class Callback:
     def on_train_end(self, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass
     def on_epoch_end(self, epoch, logs=None): pass
-    def on_train_batch_begin(self, batch, logs=None): self.on_batch_begin(batch, logs)   # Keras's old names
-    def on_train_batch_end(self, batch, logs=None): self.on_batch_end(batch, logs)
+    def on_train_batch_begin(self, batch, logs=None): self.on_batch_begin(batch, logs=logs)   # Keras's old names
+    def on_train_batch_end(self, batch, logs=None): self.on_batch_end(batch, logs=logs)
     def on_batch_begin(self, batch, logs=None): pass
     def on_batch_end(self, batch, logs=None): pass
     def on_test_begin(self, logs=None): pass
@@ -90,10 +90,10 @@ class CallbackList:
         for callback in self.listening(hook):
             if callback.keras_logs and any(key in logs for key in EXTRAS):
                 seen = {key: value for key, value in logs.items() if key not in EXTRAS}
-                getattr(callback, hook)(*args, seen)
+                getattr(callback, hook)(*args, logs=seen)
                 logs.update(seen)           # what it added (ReduceLROnPlateau's learning_rate) stays
             else:
-                getattr(callback, hook)(*args, logs)
+                getattr(callback, hook)(*args, logs=logs)     # by keyword, as Keras passes it
 
     def on_train_begin(self): self.call("on_train_begin")
     def on_train_end(self, logs): self.call("on_train_end", logs=logs)

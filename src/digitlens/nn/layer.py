@@ -258,4 +258,4 @@ class Layer:
         return buf
 
     def __repr__(self):
-        return f"<{self.kind} name={self.name!r} output_shape={self.output_shape}>"
+        return f"<{self.kind} name={self.name}, built={self.built}>"     # as Keras 3 shows a layer
