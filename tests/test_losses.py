@@ -6,6 +6,8 @@ import pytest
 
 from digitlens.nn import SGD, Dense, Flatten, Sequential, activations, losses
 
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
 LOSSES = [(losses.SparseCategoricalCrossentropy, False), (losses.SparseCategoricalCrossentropy, True),
           (losses.CategoricalCrossentropy, False), (losses.CategoricalCrossentropy, True)]
 
