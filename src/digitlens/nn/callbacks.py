@@ -79,21 +79,24 @@ class CallbackList:
 
     def listening(self, hook):
         """The callbacks that do something in `hook` (decided once per hook)."""
+        return [callback for callback, _ in self._methods(hook)]
+
+    def _methods(self, hook):
         found = self._listening.get(hook)
         if found is None:
-            found = self._listening[hook] = [c for c in self.callbacks if _overrides(c, hook)]
+            found = self._listening[hook] = [(c, getattr(c, hook)) for c in self.callbacks if _overrides(c, hook)]
         return found
 
     def call(self, hook, *args, logs=None):
         """Call `hook` on every callback that listens, with the logs it should see."""
         logs = {} if logs is None else logs
-        for callback in self.listening(hook):
+        for callback, method in self._methods(hook):
             if callback.keras_logs and any(key in logs for key in EXTRAS):
                 seen = {key: value for key, value in logs.items() if key not in EXTRAS}
-                getattr(callback, hook)(*args, logs=seen)
+                method(*args, logs=seen)
                 logs.update(seen)           # what it added (ReduceLROnPlateau's learning_rate) stays
             else:
-                getattr(callback, hook)(*args, logs=logs)     # by keyword, as Keras passes it
+                method(*args, logs=logs)    # by keyword, as Keras passes it
 
     def on_train_begin(self): self.call("on_train_begin")
     def on_train_end(self, logs): self.call("on_train_end", logs=logs)

@@ -86,8 +86,10 @@ class SparseCategoricalCrossentropy(CrossEntropy):
         rows = np.arange(len(y))
         if self.from_logits:
             return -self.log_probabilities(outputs)[rows, y]
-        p_true = outputs[rows, y] / outputs.sum(axis=1)          # (N,) probability of the truth
-        np.clip(p_true, EPSILON, 1.0 - EPSILON, out=p_true)
+        p_true = outputs[rows, y]                                # (N,) probability of the truth,
+        p_true /= outputs.sum(axis=1)                            # of the outputs made to sum to 1
+        np.maximum(p_true, EPSILON, out=p_true)                  # clip to [1e-7, 1 - 1e-7]
+        np.minimum(p_true, 1.0 - EPSILON, out=p_true)
         return -np.log(p_true)
 
     def gradient(self, outputs, y):

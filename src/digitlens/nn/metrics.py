@@ -43,6 +43,12 @@ def names(metrics, loss):
 
 def logs(names, loss, accuracy):
     """Keras's logs for a loss and an accuracy: {"accuracy": ..., "loss": ...}, keys in alphabetical
-    order as Keras gives them, one entry per metric name."""
+    order as Keras gives them, one entry per metric name. (Called every training step: the usual
+    cases are written out.)"""
+    if not names:
+        return {"loss": loss}
+    if len(names) == 1:
+        name = names[0]
+        return {name: accuracy, "loss": loss} if name < "loss" else {"loss": loss, name: accuracy}
     found = {"loss": loss, **{name: accuracy for name in names}}
     return dict(sorted(found.items()))

@@ -54,6 +54,7 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
     steps = math.ceil(n / batch_size)
 
     hooks = _callbacks(model, callbacks, verbose, epochs, steps, batch_size, n)
+    starts_batch = bool(hooks.listening("on_train_batch_begin"))
     model.stop_training = False
     hooks.on_train_begin()
 
@@ -67,7 +68,8 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
             total_loss = total_correct = seen = 0.0
             started = time.perf_counter()
             for step in range(steps):
-                hooks.on_train_batch_begin(step)
+                if starts_batch:                  # (most runs have no such callback: skip the call)
+                    hooks.on_train_batch_begin(step)
                 idx = order[step * batch_size:(step + 1) * batch_size]
                 xb = x_batch[:len(idx)]
                 if x.dtype == np.uint8:
@@ -78,7 +80,7 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
                 if augment is not None:
                     xb = augment(xb, model.rng)
                 loss, probs = model.train_step(xb, yb)
-                correct = int(np.count_nonzero(probs.argmax(axis=1) == labels[idx]))
+                correct = int(np.count_nonzero(probs.argmax(axis=1) == (yb if labels is y else labels[idx])))
                 total_loss += loss * len(idx)
                 total_correct += correct
                 seen += len(idx)
