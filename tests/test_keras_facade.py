@@ -310,7 +310,7 @@ def test_validation_split_holds_out_the_rows_keras_holds_out(real_keras):
         (theirs_train, _, _), (theirs_val, _, _) = train_validation_split((rows, rows, None), fraction)
         np.testing.assert_array_equal(ours_train, theirs_train)
         np.testing.assert_array_equal(ours_val, theirs_val)
-    with pytest.raises(ValueError, match="not enough to hold some out"):
+    with pytest.raises(DigitlensError, match="not enough to hold some out"):
         split_validation(rows[:1], rows[:1], 0.5)              # Keras refuses this one too
     with pytest.raises(ValueError, match="not sufficient"):
         train_validation_split((rows[:1], rows[:1], None), 0.5)

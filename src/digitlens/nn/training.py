@@ -112,8 +112,8 @@ def split_validation(x, y, fraction):
     n = len(x)
     keep = int(math.floor(n * (1.0 - fraction)))
     if keep == 0 or keep == n:
-        raise ValueError(f"validation_split={fraction}: {n} images are not enough to hold some out "
-                         "for validation and train on the rest")
+        raise DigitlensError(f"validation_split={fraction}: {n} images are not enough to hold some out "
+                             "for validation and train on the rest")
     return (x[:keep], y[:keep]), (x[keep:], y[keep:])
 
 
