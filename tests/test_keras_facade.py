@@ -54,6 +54,7 @@ def test_only_the_import_changes():
     assert changed == [("from tensorflow import keras", "from digitlens import keras")]
 
 
+@pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`:UserWarning")   # Keras warns too
 def test_the_lesson_runs(tmp_path, monkeypatch, mnist_dir, capsys):
     lesson = run_lesson(lesson_code(epochs=1, images=5000), tmp_path, monkeypatch, mnist_dir)
     out = capsys.readouterr().out
@@ -79,6 +80,7 @@ def test_the_lesson_runs(tmp_path, monkeypatch, mnist_dir, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`:UserWarning")   # Keras warns too
 def test_the_lesson_reaches_its_accuracy_on_full_mnist(tmp_path, monkeypatch, mnist_dir):
     lesson = run_lesson(lesson_code(epochs=5), tmp_path, monkeypatch, mnist_dir)
     _, accuracy = lesson["model"].evaluate(lesson["x_test"], lesson["y_test"], verbose=0)
@@ -138,6 +140,7 @@ def test_names_the_lesson_reaches_for():
     assert callable(keras.datasets.mnist.load_data) and callable(keras.utils.set_random_seed)
 
 
+@pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`:UserWarning")   # Keras warns too
 def test_set_random_seed_repeats_a_run(mnist):
     (x_train, y_train), _ = mnist
 

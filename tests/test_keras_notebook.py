@@ -218,6 +218,7 @@ def check_the_lesson(results, namespace, shown, tmp_path, stop_at):
     assert re.fullmatch(r"1/1 ━{20} \d+s \d+(us|ms)/step\n", cell(29)["out"])
 
 
+@pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`:UserWarning")   # Keras warns too
 def test_the_course_notebook_runs(notebook_kernel, capsys, tmp_path):
     results, namespace, shown = run_notebook(notebook_kernel, capsys, shortened)
     check_the_lesson(results, namespace, shown, tmp_path, stop_at=0.9)
@@ -225,6 +226,7 @@ def test_the_course_notebook_runs(notebook_kernel, capsys, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`:UserWarning")   # Keras warns too
 def test_the_course_notebook_runs_unchanged(notebook_kernel, capsys, tmp_path):
     results, namespace, shown = run_notebook(notebook_kernel, capsys)
     check_the_lesson(results, namespace, shown, tmp_path, stop_at=0.999)
