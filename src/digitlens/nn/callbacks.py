@@ -22,7 +22,11 @@ keras.callbacks.Callback (every callback a learner writes for Keras, and Keras's
 EarlyStopping) sees exactly the keys Keras passes (`keras_logs = True`).
 
 Also here: History, which every fit returns, and LambdaCallback. EarlyStopping and
-ReduceLROnPlateau are in monitors.py, the progress lines in progbar.py.
+ReduceLROnPlateau are in monitors.py, the progress lines in progbar.py, ModelCheckpoint (which
+writes files) in digitlens.keras.callbacks.
+
+Left out: Keras's asynchronous dispatch of callbacks, and its callbacks for other tools
+(TensorBoard, CSVLogger, BackupAndRestore, ...).
 """
 
 EXTRAS = ("batch_loss", "batch_accuracy", "seconds")   # digitlens's additions to Keras's logs

@@ -11,6 +11,8 @@ nothing on the layers, so two threads may predict with one model at once.
 
 The loss is the mean over all images of the loss of each, and accuracy the share of images
 whose most probable class is the true one - also what Keras's running means come to at the end.
+
+Left out: Keras's steps= and sample_weight= (digitlens.keras refuses them by name).
 """
 
 import contextlib

@@ -8,6 +8,8 @@
 As in Keras: the number is read from the epoch's logs (a name that is not there is warned about
 and skipped); mode "auto" minimises losses and maximises accuracies; an improvement must beat the
 best so far by more than min_delta.
+
+Left out: learning-rate schedules under ReduceLROnPlateau (refused: a schedule sets the rate itself).
 """
 
 import warnings
