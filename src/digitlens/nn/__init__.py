@@ -8,7 +8,9 @@ from .layer import LAYERS, Description, Layer, layer_class
 from .layers import Dense, Dropout, Flatten, Input, InputLayer
 from .model import Sequential
 from .optimizers import SGD, Adam, RMSprop
-from .callbacks import Callback, History
+from .callbacks import Callback, History, LambdaCallback
+from .losses import CategoricalCrossentropy, SparseCategoricalCrossentropy
+from .monitors import EarlyStopping, ReduceLROnPlateau
 from .schedules import CosineDecay, ExponentialDecay
 
 
@@ -22,4 +24,6 @@ def lesson_model(hidden=((256, "relu"),), classes=10, input_shape=(28, 28), seed
 
 __all__ = ["Sequential", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "LAYERS",
            "Description", "layer_class", "SGD",
-           "Adam", "RMSprop", "Callback", "History", "CosineDecay", "ExponentialDecay", "lesson_model"]
+           "Adam", "RMSprop", "Callback", "History", "LambdaCallback", "EarlyStopping", "ReduceLROnPlateau",
+           "SparseCategoricalCrossentropy", "CategoricalCrossentropy", "CosineDecay", "ExponentialDecay",
+           "lesson_model"]

@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .variables import Variable
+
 LAYERS = {}
 
 
@@ -159,8 +161,25 @@ class Layer:
 
     @property
     def weights(self):
-        """The layer's weight arrays in Keras's order (views into the model's buffers)."""
-        return [getattr(self, key) for key in self.weight_shapes()] if self.built else []
+        """The layer's weights in Keras's order, as Variables (views into the model's buffers)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self):
+        """The weights the optimizer changes (kernel, bias), as Variables."""
+        return self._variables(self.param_shapes(), trainable=True) if self._bound() else []
+
+    @property
+    def non_trainable_weights(self):
+        """The numbers the layer keeps that the optimizer does not change (moving statistics)."""
+        return self._variables(self.state_shapes(), trainable=False) if self._bound() else []
+
+    def _bound(self):
+        return self.built and all(hasattr(self, key) for key in self.weight_shapes())
+
+    def _variables(self, shapes, trainable):
+        path = getattr(self, "path", None) or self.name
+        return [Variable.of(getattr(self, key), key, f"{path}/{key}", trainable) for key in shapes]
 
     def get_weights(self):
         """Copies of the layer's weight arrays, in Keras's order."""
@@ -239,4 +258,4 @@ class Layer:
         return buf
 
     def __repr__(self):
-        return f"<{self.kind} name={self.name!r} output_shape={self.output_shape}>"
+        return f"<{self.kind} name={self.name}, built={self.built}>"     # as Keras 3 shows a layer

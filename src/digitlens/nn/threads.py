@@ -39,3 +39,16 @@ class training_threads:
         self.optimizer.all_cores = False
         if self.limiter is not None:
             self.limiter.restore_original_limits()
+
+
+def batch_threads(batch_size):
+    """A context for going through data batch by batch (evaluate and predict with a progress line
+    or batch callbacks): small batches, or a busy machine, run their products on one core."""
+    import contextlib
+
+    cores = os.cpu_count() or 1
+    busy = hasattr(os, "getloadavg") and os.getloadavg()[0] > cores - 0.5
+    if batch_size > 64 and not busy:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=1, user_api="blas")
