@@ -277,13 +277,13 @@ def test_model_shows_summary_arithmetic_and_diagram():
     model = keras.models.Sequential([keras.layers.Flatten(input_shape=(28, 28)),
                                      keras.layers.Dense(256, activation="relu"),
                                      keras.layers.Dense(10, activation="softmax")])
+    assert model.built                          # as in Keras: input_shape= builds the model at once
     html = display.model_html(model)
     assert "784 inputs x 256 units = 200,704 weights + 256 biases = 200,960" in html
-    assert "203,530" in html and "<svg" in html and "Not built yet" in html
-    assert not model.built                                  # shown through a copy
-    model.build()
-    html = display.model_html(model)
-    assert "<svg" in html and "Not built yet" not in html
+    assert "203,530" in html and "<svg" in html and "Not built yet" not in html
+    unbuilt = keras.models.Sequential([keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    html = display.model_html(unbuilt)
+    assert "Not built yet" in html and "0 (unbuilt)" in html and not unbuilt.built
 
 
 def test_ipython_shows_models_and_explanations_as_pictures(small_trained_model, mnist):
