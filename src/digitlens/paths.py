@@ -40,7 +40,7 @@ def require_file(path, expected, error=DigitlensError):
     try:
         info = os.stat(where)
     except FileNotFoundError:
-        raise error(f"{where}: no such file (expected {expected})") from None
+        raise error(f"{where}: no such file") from None
     except NotADirectoryError:
         raise error(f"{where}: no such file (a part of the path is a file, not a folder)") from None
     except (OSError, ValueError) as e:     # permission denied, a name too long, a NUL in the name

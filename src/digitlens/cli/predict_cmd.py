@@ -1,6 +1,6 @@
 """`digitlens predict`: read your own digits - photos, drawings or 28x28 .npy arrays."""
 
-from .common import add_json_option, console, load_model, print_json
+from .common import add_json_option, console, literal, load_model, print_json
 
 
 def add_parsers(commands):
@@ -40,6 +40,6 @@ def run(args):
     out = console()
     for item in predictions:
         p = item["probabilities"]
-        out.print(f"[bold]{item['file']}[/bold]: {item['label']}  ({p[item['digit']]:.1%} sure)")
+        out.print(f"[bold]{literal(item['file'])}[/bold]: {literal(item['label'])}  ({p[item['digit']]:.1%} sure)")
         out.print("   " + "  ".join(f"{names[i]}:{v:.3f}" for i, v in enumerate(p)), markup=False)
     return 0
