@@ -69,7 +69,10 @@ def from_pixels(pixels, argument="pixels"):
     """784 (or 28x28) prepared values 0-255 -> a (28, 28) uint8 digit."""
     try:
         values = np.asarray(pixels, dtype=np.float64)
-    except (TypeError, ValueError):
+    except OverflowError:           # a JSON integer with hundreds of digits
+        raise ImageError(f"{argument}: expected values from 0 to 255, received a number too large "
+                         "for a float") from None
+    except (TypeError, ValueError, RecursionError):
         raise ImageError(f"{argument}: expected 28x28 or 784 numbers 0-255, "
                          "received ragged or non-numeric lists") from None
     if values.size != SIZE * SIZE or values.shape not in ((SIZE * SIZE,), (SIZE, SIZE)):

@@ -1,7 +1,13 @@
-"""The JSON bodies the API accepts, with their limits; FastAPI turns these into the OpenAPI schema.
+"""The JSON bodies the API accepts, with their limits, and the errors it answers with; FastAPI turns
+these into the OpenAPI schema.
 
 A digit comes either as a picture (`image`: a PNG/JPEG file, base64 or a data URL) that is prepared
 the MNIST way, or as `pixels`: 784 values 0-255 of a digit that is already prepared.
+
+Every error is {"detail": "one line"}, whatever its status: `errors(409, 422)` documents those a
+route sends. Every route may also answer 403 (a request for another host, or from another site)
+and 413 (a body over its size limit), which guard.py sends before the route is reached; app.py
+adds those to every operation of the schema.
 """
 
 from typing import Any, Literal, Optional
@@ -9,6 +15,27 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_IMAGE_TEXT = 11_200_000   # 8 MB of file, base64-encoded, plus a data-URL header
+
+
+class Error(BaseModel):
+    """What every error response holds."""
+
+    detail: str = Field(..., description="one line: what was expected and what was received")
+
+
+ERROR_MEANINGS = {
+    400: "a value out of range (a test image that does not exist, ...)",
+    403: "the request named another host, or came from another site",
+    409: "the request is fine but the app cannot answer it now (no model yet, no data, a job running)",
+    413: "the request body is larger than this route accepts",
+    422: "the request or the file it carries is not usable (wrong shape, not an image, damaged model file)",
+    429: "the server is busy with as much of this as it takes at once: try again in a moment",
+}
+
+
+def errors(*statuses):
+    """The `responses=` of a route: each status it may answer with, as an Error."""
+    return {status: {"model": Error, "description": ERROR_MEANINGS[status]} for status in statuses}
 
 
 class Digit(BaseModel):
