@@ -623,7 +623,7 @@ def test_malformed_json_and_wrong_methods(client):
     assert client.get("/api/predict").status_code == 405
     assert client.get("/api/nothing").status_code == 404
     assert_error(client.get("/api/weights", params={"count": 0}), 422, "count")
-    assert_error(client.get("/api/data/test/10000"), 400, "0 to 9999")
+    assert_error(client.get("/api/data/test/10000"), 404, "0 to 9999")
 
 
 def test_oversized_bodies_are_refused(client):

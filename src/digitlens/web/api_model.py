@@ -11,7 +11,6 @@
 import numpy as np
 from fastapi import APIRouter, Query, Request
 
-from ..errors import DigitlensError
 from ..explain.evaluation import evaluate
 from ..explain.history import curves
 from ..explain.neurons import weight_images
@@ -22,6 +21,7 @@ from .colors import LIMIT_PERCENTILE, diverging_table
 from .common import send, session_of
 from .packing import pack
 from .schemas import errors
+from .session import NotFound
 
 router = APIRouter(prefix="/api", tags=["model and data"])
 
@@ -95,11 +95,11 @@ def data(request: Request):
                  "test_counts": np.bincount(ds.y_test, minlength=classes), "samples": samples})
 
 
-@router.get("/data/test/{index}", summary="One digit of the test set", responses=errors(400, 409, 422))
+@router.get("/data/test/{index}", summary="One digit of the test set", responses=errors(404, 409, 422))
 def test_digit(index: int, request: Request):
     ds = session_of(request).dataset()
     if not 0 <= index < len(ds.x_test):
-        raise DigitlensError(f"index: expected a test image number from 0 to {len(ds.x_test) - 1}, received {index}")
+        raise NotFound(f"index: expected a test image number from 0 to {len(ds.x_test) - 1}, received {index}")
     return send({"index": index, "label": int(ds.y_test[index]), "image": ds.x_test[index]})
 
 

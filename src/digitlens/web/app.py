@@ -21,13 +21,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..errors import DataError, DigitlensError, ImageError, ModelFileError, NotBuiltError
 from . import api_digit, api_files, api_model, api_train
 from .guard import KB, MB, Guard, allowed_host_names
 from .schemas import ERROR_MEANINGS, Error
-from .session import Busy, Classroom, Conflict, SessionCookies
+from .session import Busy, Classroom, Conflict, NotFound, SessionCookies
 
 STATIC = resources.files("digitlens.web") / "static"
 
@@ -39,6 +40,8 @@ DEFAULT_BODY_LIMIT = 256 * KB
 def status_of(error):
     if isinstance(error, Busy):
         return 429          # try again in a moment
+    if isinstance(error, NotFound):
+        return 404
     if isinstance(error, (Conflict, DataError, NotBuiltError)):
         return 409          # a fine request the app cannot answer in its current state
     if isinstance(error, (ImageError, ModelFileError)):
@@ -80,6 +83,18 @@ def create_app(model=None, data_dir=None, *, dataset=None, allowed_hosts=None, o
     async def invalid_request(request: Request, error: RequestValidationError):
         return JSONResponse({"detail": describe_validation(error)}, status_code=422)
 
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException):
+        """FastAPI's and Starlette's own refusals, in the same shape as every other error."""
+        status, headers = error.status_code, dict(error.headers or {})
+        detail = one_line(error.detail)
+        if status == 400:                 # FastAPI's: not JSON, not UTF-8, a broken multipart form
+            status, detail = 422, (f"the request body cannot be read ({detail.rstrip('.')}): expected JSON, "
+                                   "or a multipart form for uploads")
+        if status == 405:                 # a path may have a route per method: name them all
+            headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers or None)
+
     @app.exception_handler(Exception)
     async def bug(request: Request, error: Exception):
         traceback.print_exception(error, file=sys.stderr)
@@ -99,6 +114,19 @@ def create_app(model=None, data_dir=None, *, dataset=None, allowed_hosts=None, o
     hosts = allowed_hosts if allowed_hosts is not None else allowed_host_names("127.0.0.1")
     app.add_middleware(Guard, allowed_hosts=hosts, limits=BODY_LIMITS, default_limit=DEFAULT_BODY_LIMIT)
     return app
+
+
+def allowed_methods(app, path):
+    """Every method some route of `path` answers, for a 405's Allow header."""
+    from starlette.routing import Match
+
+    scope = {"type": "http", "path": path, "method": "\0"}
+    methods = set()
+    for route in app.routes:
+        match, _ = route.matches(scope)
+        if match == Match.PARTIAL and getattr(route, "methods", None):
+            methods |= route.methods
+    return sorted(methods)
 
 
 def openapi_schema(app):

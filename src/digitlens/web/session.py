@@ -37,6 +37,10 @@ class Conflict(DigitlensError):
     """The request is fine but the app is not in a state to answer it (HTTP 409)."""
 
 
+class NotFound(DigitlensError):
+    """There is no such thing: a test image past the end of the test set (HTTP 404)."""
+
+
 class Busy(DigitlensError):
     """The server is doing as much of this as it takes at once: try again shortly (HTTP 429)."""
 
