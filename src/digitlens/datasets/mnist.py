@@ -213,6 +213,7 @@ def _from_npz(path: Path, info: DatasetInfo, origin: str) -> Dataset:
     Each member's .npy header is checked against its size in the zip before anything is
     allocated (see npy.py), so a small .npz cannot make digitlens allocate gigabytes."""
     import zipfile  # only .npz files need it
+    import zlib
 
     from digitlens.datasets.idx import MAX_IDX_BYTES
     from digitlens.datasets.npy import read_npy
@@ -232,7 +233,7 @@ def _from_npz(path: Path, info: DatasetInfo, origin: str) -> Dataset:
             arrays = tuple(arrays)
     except DataError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as e:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError, zlib.error) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise DataError(f"{path}: not a readable .npz file ({reason})") from None
     names = [f"{path}[{k}]" for k in NPZ_KEYS]

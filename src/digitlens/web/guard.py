@@ -72,6 +72,8 @@ def host_name(value):
     if match is None:
         return value if ":" in value and _is_ip(value) else None     # a bare IPv6 address
     name = match["name"]
+    if match["port"] is not None and not 0 < int(match["port"]) < 65536:
+        return None
     if name.startswith("["):
         name = name[1:-1]
         if not _is_ip(name):
