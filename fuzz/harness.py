@@ -85,6 +85,16 @@ def seeds(mnist_dir):
             save_model(model, Path(folder) / name)
             corpus["keras" if name.endswith(".keras") else "h5"].append((name, (Path(folder) / name).read_bytes()))
     corpus["npz"] = [("mnist.npz", _npz(x_train[:30], y_train[:30], x_test[:20], y_test[:20]))]
+    # The server and the command line, given the same files; and near-valid JSON requests.
+    corpus["upload"] = corpus["keras"] + corpus["h5"]
+    corpus["picture"] = corpus["image"]
+    corpus["cli"] = corpus["image"] + corpus["keras"] + corpus["h5"]
+    pixels = images[0].tolist()
+    corpus["request"] = [(f"{path}.json", json.dumps(body).encode()) for path, body in (
+        ("predict", {"pixels": pixels}), ("predict", {"pixels": sum(pixels, [])}),
+        ("neuron", {"pixels": pixels, "neuron": 3}), ("output", {"pixels": pixels, "output": 7, "top": 5}),
+        ("backprop", {"pixels": pixels, "label": 7, "optimizer": "sgd", "learning_rate": 0.1}),
+        ("train", {"hidden_units": 8, "epochs": 1, "batch_size": 100, "samples": 100, "seed": 1}))]
     return corpus
 
 
@@ -289,6 +299,11 @@ def npy_mutation(rng, name, data):
     return header.encode("latin-1") + body
 
 
+def request_mutation(rng, name, data):
+    """A JSON request with one value replaced: a huge integer, a wrong type, a deep list, NaN."""
+    return json.dumps(json_mutation(rng, json.loads(data))).encode()
+
+
 def idx_mutation(rng, name, data):
     """An IDX file (gzipped or not) whose type byte, dimension count or sizes say something else."""
     packed = data[:2] == b"\x1f\x8b"
@@ -343,12 +358,14 @@ def _kind(name):
     suffix = name.rsplit(".", 1)[-1] if "." in name else ""
     if "idx" in name:
         return "idx"
+    if suffix == "json":
+        return "json"
     return {"keras": "zip", "npz": "zip", "h5": "h5", "npy": "npy", "png": "image", "jpeg": "image",
             "tiff": "image", "bmp": "image", "gif": "image"}.get(suffix)
 
 
 STRUCTURED = {"zip": zip_mutation, "h5": h5_mutation, "npy": npy_mutation, "idx": idx_mutation,
-              "image": image_mutation}
+              "image": image_mutation, "json": request_mutation}
 
 
 # ---- targets: what reads each kind of file -------------------------------------------------------
@@ -388,8 +405,93 @@ def run_npz(path):
     mnist.load_dataset(path)
 
 
+class Broken(Exception):
+    """The server or the command line answered in a way it must not (a 5xx, exit 1, two lines)."""
+
+
+@functools.lru_cache(maxsize=None)
+def _web():
+    """(a TestClient of the web app with the lesson's network, the model's file for the CLI)."""
+    from fastapi.testclient import TestClient
+
+    from digitlens import recipes
+    from digitlens.io import save_model
+    from digitlens.web import api_files
+    from digitlens.web.app import create_app
+
+    api_files.READ_DEADLINE = DEADLINE_SECONDS // 2      # a file looping inside HDF5 is refused in time
+    model = recipes.build_model(seed=0).build()
+    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    folder = Path(tempfile.mkdtemp(prefix="digitlens-fuzz-model-"))
+    save_model(model, folder / "lesson.keras")
+    dataset = _tiny_dataset()
+    client = TestClient(create_app(model, dataset=dataset), base_url="http://127.0.0.1:8000",
+                        raise_server_exceptions=False)
+    return client, folder / "lesson.keras"
+
+
+def _tiny_dataset():
+    from digitlens.datasets.mnist import DATASETS, Dataset
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (200, 28, 28), dtype=np.uint8)
+    y = np.arange(200, dtype=np.uint8) % 10
+    return Dataset(x, y, x[:100], y[:100], info=DATASETS["mnist"], path=Path("."), origin="data_dir", verified=False)
+
+
+def answered_well(response):
+    """Raise Broken unless the server answered 2xx, or 4xx with {"detail": "one line"}."""
+    if response.status_code >= 500:
+        raise Broken(f"HTTP {response.status_code}: {response.text[:200]}")
+    if response.status_code >= 400:
+        try:
+            detail = response.json()["detail"]
+        except Exception:
+            raise Broken(f"HTTP {response.status_code} without a JSON detail: {response.text[:200]}") from None
+        if not isinstance(detail, str) or "\n" in detail or not detail:
+            raise Broken(f"HTTP {response.status_code} detail is not one line: {detail!r:.200}")
+
+
+def run_upload(path):
+    client, _ = _web()
+    answered_well(client.post("/api/model/upload", files={"file": (path.name, path.read_bytes())}))
+
+
+def run_picture(path):
+    import base64
+
+    client, _ = _web()
+    answered_well(client.post("/api/predict", json={"image": base64.b64encode(path.read_bytes()).decode()}))
+
+
+def run_request(path):
+    client, _ = _web()
+    route = path.name.split(".")[0]
+    response = client.post(f"/api/{route}", content=path.read_bytes(), headers={"content-type": "application/json"})
+    answered_well(response)
+    if route == "train" and response.status_code == 202:
+        client.post("/api/train/stop")
+
+
+def run_cli(path):
+    """`digitlens predict MODEL IMAGE` or `digitlens summary MODEL` on the file, in process: exit
+    0, or 2 with one error line; never 1 (a bug), never a traceback."""
+    from digitlens.cli.main import main
+
+    _, model = _web()
+    argv = ["summary", str(path)] if path.suffix in (".keras", ".h5") else ["predict", str(model), str(path)]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+    lines = [line for line in err.getvalue().splitlines() if ": warning: " not in line]
+    if status not in (0, 2):
+        raise Broken(f"exit {status}: {err.getvalue()[:300]!r}")
+    if status == 2 and (len(lines) != 1 or not lines[0].startswith(f"digitlens {argv[0]}: error: ")):
+        raise Broken(f"exit 2 but not one error line: {err.getvalue()[:300]!r}")
+
+
 TARGETS = {"idx": run_idx, "npy": run_npy, "image": run_image, "keras": run_model, "h5": run_model,
-           "npz": run_npz}
+           "npz": run_npz, "upload": run_upload, "picture": run_picture, "request": run_request, "cli": run_cli}
 
 
 # ---- the invariant -------------------------------------------------------------------------------
@@ -476,6 +578,26 @@ def save_crasher(folder, target, name, data, failure):
     path.write_bytes(data)
     path.with_name(path.name + ".txt").write_text(f"{target}: {failure}\n")
     return path
+
+
+def hypothesis_test(target, corpus, examples, memory_share=0.25):
+    """A test function that checks `examples` mutated seeds of `target`, drawn by Hypothesis
+    (seeded, shrinking to the few mutations that matter); tracemalloc measures a share of them."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    seeds = corpus[target]
+    everything = [data for entries in corpus.values() for _, data in entries]
+
+    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(choice=st.integers(0, len(seeds) - 1), rng=st.randoms(use_true_random=False))
+    def case(choice, rng):
+        name, data = seeds[choice]
+        mutated = mutate(rng, name, data, everything)
+        failure = check(target, name, mutated, measure_memory=rng.random() < memory_share)
+        assert failure is None, f"{target} {name} ({len(mutated):,} bytes): {failure}"
+
+    return case
 
 
 def cases(target, corpus, rng):

@@ -7,7 +7,9 @@
 No API takes a path: files travel as bytes. An upload is written to a temporary folder and read
 by digitlens.io with the web's own limit, io.WEB_MODEL_BYTES (a file, its zip entries unpacked and
 all its arrays, each checked from sizes the file declares before anything is allocated): a small
-zip or HDF5 file can claim gigabytes, and anyone's browser can send one. At most UPLOAD_SLOTS
+zip or HDF5 file can claim gigabytes, and anyone's browser can send one. It is read in a child
+process with a deadline (io/isolated.py): a damaged HDF5 file can loop for ever inside the HDF5
+library, and must not take an upload slot with it. At most UPLOAD_SLOTS
 files are loaded at once (others wait up to UPLOAD_WAIT seconds, then get a 429), so a class
 uploading together cannot fill the server's memory. digitlens.io itself never unpickles anything.
 """
@@ -23,7 +25,8 @@ from fastapi.responses import Response
 
 from ..errors import ModelFileError
 from ..explain.common import dense_layers, first_dense_input, image_shape
-from ..io import SUFFIXES as MODEL_SUFFIXES, load_model, save_model
+from ..io import SUFFIXES as MODEL_SUFFIXES, save_model
+from ..io.isolated import load_isolated
 from ..io.limits import WEB_MODEL_BYTES
 from .api_model import model_info
 from .common import send, session_of
@@ -35,6 +38,7 @@ router = APIRouter(prefix="/api/model", tags=["model files"])
 SUFFIXES = tuple(MODEL_SUFFIXES)
 UPLOAD_SLOTS = threading.BoundedSemaphore(2)   # files being read at once, for every session together
 UPLOAD_WAIT = 30                               # seconds an upload waits for a slot
+READ_DEADLINE = 30                             # seconds a file may take to read (io/isolated.py)
 
 
 def check_fits_app(model, name):
@@ -58,7 +62,7 @@ def read_upload(file, name, suffix):
         if os.path.getsize(path) == 0:
             raise ModelFileError(f"{name}: the file is empty")
         try:
-            model = load_model(path, max_bytes=WEB_MODEL_BYTES)
+            model = load_isolated(path, max_bytes=WEB_MODEL_BYTES, timeout=READ_DEADLINE)
         except ModelFileError as error:
             raise ModelFileError(str(error).replace(path, name)) from None
     check_fits_app(model, name)

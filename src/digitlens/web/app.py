@@ -50,7 +50,9 @@ def status_of(error):
 
 
 def one_line(text):
-    return " ".join(str(text).split()) or "invalid request"
+    """Any message as one line of valid UTF-8 (a damaged file's text may hold lone surrogates)."""
+    text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    return " ".join(text.split()) or "invalid request"
 
 
 def create_app(model=None, data_dir=None, *, dataset=None, allowed_hosts=None, origin="given at start",
