@@ -13,8 +13,8 @@ Where the data comes from, first match wins:
   3. For MNIST, Keras's own cache, $KERAS_HOME/datasets/mnist.npz (default ~/.keras/...).
   4. For MNIST, a download from public mirrors into digitlens's cache (see fetch.py).
 
-Every copy of MNIST is checked against the published SHA-256 of its files (about 0.04 s). A copy in
-digitlens's cache that fails is an error; a directory the user points at may hold any dataset in
+Every copy of MNIST is checked against the published SHA-256 of its files (about 0.04 s). A file in
+digitlens's cache that fails is deleted and downloaded again (or, with downloads off, an error); a directory the user points at may hold any dataset in
 MNIST's form, so a mismatch there only marks it "unverified". `load_dataset` also says where the
 data came from, for lines like "MNIST from /data/mnist (verified)". Image preparation lives in
 images.py; this module only loads arrays.
@@ -141,7 +141,12 @@ def load_dataset(
     cache = cache_dir(info.name)
     files, missing = _find_files(cache)
     if not missing:
-        return _from_idx_files(files, info, cache, "cache", mismatch_is_error=True)
+        try:
+            return _from_idx_files(files, info, cache, "cache", mismatch_is_error=True)
+        except DataError as error:
+            if not (download and info.downloadable):
+                raise
+            missing = _remove_damaged(files, error)   # repaired below by downloading those again
     if info.name == "mnist" and keras_npz_path().is_file():
         return _from_npz(keras_npz_path(), info, "keras")
     if not info.downloadable:
@@ -156,6 +161,28 @@ def load_dataset(
     fetch.download_mnist(cache, missing, progress=progress)
     files, _ = _find_files(cache)
     return _from_idx_files(files, info, cache, "download", mismatch_is_error=True)
+
+
+def _remove_damaged(files: list[Path], error: DataError) -> list[str]:
+    """Delete the cached files that do not read or do not match MNIST's checksums (a disk error,
+    a copy cut short); return their names, for download_mnist to fetch again. If none can be
+    found or deleted, the original error stands."""
+    damaged = []
+    for path, name in zip(files, FILE_NAMES):
+        try:
+            array = read_images(path) if "images" in name else read_labels(path)
+            if fetch.sha256_of(idx_header(array), np.ascontiguousarray(array)) == fetch.MNIST_FILES[name][1]:
+                continue
+        except DataError:
+            pass
+        try:
+            path.unlink()
+        except OSError:
+            raise error from None
+        damaged.append(name)
+    if not damaged:
+        raise error
+    return damaged
 
 
 def _from_user_path(path: Path, given: str, info: DatasetInfo) -> Dataset:
