@@ -52,8 +52,8 @@ def fuzz_target(target, args, until):
     seed = args.seed
     while time.monotonic() < until:
         tasks, results = context.Queue(), context.Queue()
-        process = context.Process(target=worker, args=(target, args.data, seed, args.memory_mb, tasks, results),
-                                  daemon=True)
+        # Not a daemon: the upload target reads files in a child process of its own (io/isolated.py).
+        process = context.Process(target=worker, args=(target, args.data, seed, args.memory_mb, tasks, results))
         process.start()
         seed += 1                          # a restarted worker draws other cases
         current = None

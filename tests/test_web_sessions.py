@@ -346,3 +346,18 @@ def test_a_small_body_arrives_whole_and_an_oversized_one_is_refused():
     assert run_guard(iter([b"ab", b"cd", b""]), received, path="/api/predict") == 200
     assert received.hexdigest() == hashlib.sha256(b"abcd").hexdigest()
     assert run_guard(iter([b"x" * guard.MB] * 70), hashlib.sha256(), path="/api/model/upload") == 413
+
+
+def test_json_text_of_arrays_is_the_element_by_element_answer():
+    """to_json's shortcut for finite arrays (tolist, no walk) gives what walking every element gives."""
+    import json
+
+    from digitlens.explain.common import to_json
+    from digitlens.web.common import json_text
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(3, 4)).astype(np.float32), rng.integers(-5, 5, (7,)), np.array([True, False]),
+              np.array([1.0, np.nan, np.inf, -np.inf]), np.zeros((0, 3)), np.float64(2.5), np.uint8(7)]
+    for array in arrays:
+        walked = to_json(np.asarray(array).tolist())
+        assert to_json(array) == walked and json.loads(json_text(array)) == walked

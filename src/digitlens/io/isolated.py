@@ -12,7 +12,7 @@ child cannot take more than CHILD_MEMORY bytes of memory.
 
 Children come from a fork server started once (a clean process with digitlens.io imported), so
 each load costs a fork, not a new interpreter. Left out: Windows, which has no fork server
-(there the file is read in process).
+(there the file is read in process, as it is inside a daemonic process, which may not start one).
 """
 
 import multiprocessing
@@ -52,7 +52,7 @@ def load_isolated(path, max_bytes, timeout=30):
     """The model in `path`, read by a child process within `timeout` seconds (see above)."""
     from . import load_model
 
-    if not hasattr(os, "fork"):
+    if not hasattr(os, "fork") or multiprocessing.current_process().daemon:   # a daemon may not have children
         return load_model(path, max_bytes=max_bytes)
     where = os.fspath(path)
     context = _get_context()
