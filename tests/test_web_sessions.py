@@ -361,3 +361,23 @@ def test_json_text_of_arrays_is_the_element_by_element_answer():
     for array in arrays:
         walked = to_json(np.asarray(array).tolist())
         assert to_json(array) == walked and json.loads(json_text(array)) == walked
+
+
+def test_serving_a_class_keeps_the_teachers_model_the_one_everyone_starts_with(monkeypatch, capsys):
+    """On 127.0.0.1 a model trained in the app is kept for the next start; bound for a class, a
+    student's training must not become the model the next class starts with."""
+    import socket
+
+    import uvicorn
+
+    from digitlens.web import server
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(app))
+    for host, kept in (("127.0.0.1", server.keep_model), ("0.0.0.0", None)):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server.serve(str(FIXTURES / "keras_small.keras"), host=host, port=port)
+        assert served[-1].state.classroom.after_training is kept
+    assert "each browser gets its own session" in capsys.readouterr().out

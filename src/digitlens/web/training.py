@@ -23,6 +23,7 @@ asked to hand it over; it answers whether it did (a model loaded meanwhile is no
 trained one stays on the job as `unclaimed`, for POST /api/train/accept).
 """
 
+import os
 import sys
 import threading
 import time
@@ -163,6 +164,7 @@ class TrainingJob:
 
     def _run(self):
         s = self.settings
+        _lower_priority()
         try:
             ds = self.dataset
             x, y = ds.x_train[:s["samples"]], ds.y_train[:s["samples"]]
@@ -210,6 +212,15 @@ class TrainingJob:
         with self.changed:        # the state and the last event change together
             self.state = state
             self.publish({"type": "done", "state": state, **result})
+
+
+def _lower_priority():
+    """Let the training thread give way to the requests of a page someone is drawing on: on Linux
+    a thread has a niceness of its own, and 10 is "run when nothing more urgent wants the core"."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):      # not Linux, or not allowed: train at the usual priority
+        pass
 
 
 class LiveProgress(Callback):
