@@ -30,7 +30,7 @@ from digitlens.atomic import TEMPORARY_SUFFIX, remove_stale
 from digitlens.errors import DigitlensError
 from digitlens.io import load_model, save_model
 
-ROUNDS = 6
+ROUNDS = 4
 SAVERS = {   # how the child saves `path` with `model` (the lesson's network) in a loop
     ".keras": "from digitlens.io import save_model as save",
     ".h5": "from digitlens.io import save_model as save",
