@@ -30,7 +30,6 @@ import gzip
 import io
 import json
 import os
-import random
 import signal
 import struct
 import sys
@@ -258,7 +257,7 @@ def h5_mutation(rng, name, data):
             elif what in (1, 2, 3) and datasets:
                 key = rng.choice(datasets)
                 old = h5[key]
-                shape, dtype = old.shape, old.dtype
+                shape = old.shape
                 del h5[key]
                 if what == 1:
                     shape = tuple(rng.choice([0, 1, 3, 10**6, 2**31]) for _ in range(rng.randrange(0, 4)))

@@ -6,7 +6,6 @@ wait for training wait for its events, with generous timeouts.
 """
 
 import asyncio
-import io
 import threading
 import time
 
@@ -298,7 +297,6 @@ def test_at_most_a_few_large_bodies_are_let_through_at_once():
     inside, most = 0, 0
 
     async def main():
-        nonlocal inside, most
         release = asyncio.Event()
 
         async def slow_app(scope, receive, send):
