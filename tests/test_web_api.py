@@ -75,6 +75,11 @@ def digit(data):
     return data.x_test[0]          # a 7
 
 
+def session_of(client):
+    """The server's Session for this test client's browser (its cookie)."""
+    return client.app.state.classroom.session(client.cookies.get("digitlens_session", ""), create=True)
+
+
 def upload(client, name, fixture=None, data=None):
     """POST a model file, the fixture's bytes unless `data` is given."""
     content = data if data is not None else (FIXTURES / fixture).read_bytes()
@@ -324,7 +329,7 @@ def wait_for_event(client, accept, what, since=0, timeout=TRAINING_TIMEOUT):
     Waits on the job itself (the events /api/train/events streams) and fails saying `what` never
     came, with the job's state and last events, after `timeout` seconds.
     """
-    job = client.app.state.session.job
+    job = session_of(client).job
     assert job is not None, f"waiting for {what}, but no training job was started"
     deadline = time.monotonic() + timeout
     position, seen = since, []
@@ -402,7 +407,7 @@ def test_one_job_at_a_time_pause_resume_stop(client):
     paused = wait_for_event(client, lambda e: e["type"] == "state" and e["state"] == "paused", "the 'paused' event")
     # pausing, the training thread reports the step where it stopped, then waits
     stopped = wait_for_event(client, progress, "the progress report of the step where it paused", since=paused["id"] + 1)
-    later, _ = client.app.state.session.job.events_since(stopped["id"] + 1, timeout=1.0)
+    later, _ = session_of(client).job.events_since(stopped["id"] + 1, timeout=1.0)
     assert all(e["step"] == stopped["step"] for e in later if e["type"] == "progress"), later   # paused: no steps
     assert client.get("/api/train").json()["progress"]["step"] == stopped["step"]
     assert client.post("/api/train/resume").json()["state"] == "running"
@@ -440,7 +445,8 @@ def test_predictions_keep_arriving_and_are_right_while_training(client, model, d
 
 def test_starting_training_does_not_hold_the_model_while_the_data_loads(client, digit):
     """The dataset is read on the first POST /api/train (seconds from disk); other requests go on."""
-    session = client.app.state.session
+    client.get("/api/status")                  # the browser's cookie, then its session
+    session = session_of(client)
     loading, release = threading.Event(), threading.Event()
     read_dataset = session.dataset
 
@@ -528,7 +534,7 @@ def test_bad_model_files_are_refused_with_one_line(client, monkeypatch):
     assert_error(client.post("/api/model/upload", files={"file": ("m.pkl", b"\x80\x04")}), 422, ".keras or .h5")
     assert_error(client.post("/api/model/upload", files={"file": ("m.h5", b"\x89HDF\r\n\x1a\nrest")}), 422, "HDF5")
     assert_error(client.post("/api/model/upload", files={"file": ("m.keras", b"")}), 422, "empty")
-    monkeypatch.setattr(api_files, "MAX_MODEL_BYTES", 4 * 2**20)       # the checks, not the number
+    monkeypatch.setattr(api_files, "WEB_MODEL_BYTES", 4 * 2**20)       # the checks, not the number
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("config.json", b"\0" * (5 * 2**20))       # 5 MB of zeros in 5 KB
@@ -537,28 +543,44 @@ def test_bad_model_files_are_refused_with_one_line(client, monkeypatch):
     assert client.get("/api/status").json()["model"]["params"] == 203_530      # still the old model
 
 
-def test_the_weights_entry_is_measured_before_it_is_loaded(client, monkeypatch, tmp_path):
-    """A small file can declare huge arrays of compressed zeros: the sizes its HDF5 headers declare
-    are added up first - in a .keras zip, those of the entry named exactly model.weights.h5 (the one
-    digitlens.io reads), whatever other .h5 entries sit beside it."""
+def test_declared_sizes_are_checked_before_anything_is_unpacked(client, monkeypatch, tmp_path):
+    """Small files that would cost gigabytes: arrays of compressed zeros declared by the HDF5
+    headers (added up first, against the web's limit), and a weights entry padded with zeros
+    behind the real weights (measured against what the config's layers need)."""
     import h5py
 
-    monkeypatch.setattr(api_files, "MAX_MODEL_BYTES", 4 * 2**20)
-    inflated, decoy = tmp_path / "inflated.h5", tmp_path / "decoy.h5"
-    with h5py.File(inflated, "w") as h5:        # 32 MB declared, no chunk ever written: a few KB
-        h5.create_dataset("layers/dense/vars/0", shape=(2_000_000, 4), dtype="f4", compression="gzip")
-    with h5py.File(decoy, "w"):
-        pass
+    from conftest import peak_memory
+    from digitlens import recipes
+    from digitlens.io import save_model
+
+    monkeypatch.setattr(api_files, "WEB_MODEL_BYTES", 4 * 2**20)
     with zipfile.ZipFile(FIXTURES / "keras_small.keras") as real:
-        config = real.read("config.json")
+        config = json.loads(real.read("config.json"))
+    dense = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
+    dense["config"]["units"] = 200_000                         # 784 x 200,000 float32: 627 MB declared
+    inflated = tmp_path / "inflated.h5"
+    with h5py.File(inflated, "w") as h5:                       # compressed zeros: a few KB on disk
+        for group, shapes in (("dense", [(784, 200_000), (200_000,)]), ("dense_1", [(200_000, 10), (10,)])):
+            for i, shape in enumerate(shapes):
+                h5.create_dataset(f"layers/{group}/vars/{i}", shape=shape, dtype="f4", compression="gzip")
     packed = io.BytesIO()
     with zipfile.ZipFile(packed, "w") as archive:
-        archive.write(decoy, "assets/decoy.h5")
-        archive.writestr("config.json", config)
+        archive.writestr("config.json", json.dumps(config))
         archive.write(inflated, "model.weights.h5")
     assert len(packed.getvalue()) < 64 * 2**10
-    assert_error(upload(client, "inflated.keras", data=packed.getvalue()), 422, "inflated.keras", "32,000,000 bytes")
-    assert_error(upload(client, "inflated.h5", data=inflated.read_bytes()), 422, "inflated.h5", "32,000,000 bytes")
+    assert_error(upload(client, "inflated.keras", data=packed.getvalue()), 422, "inflated.keras", "past the 4 MB")
+
+    model = recipes.build_model(seed=0).build()
+    save_model(model, tmp_path / "real.keras")
+    padded = io.BytesIO()
+    with zipfile.ZipFile(tmp_path / "real.keras") as real, zipfile.ZipFile(padded, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in real.infolist():
+            data = real.read(info)
+            out.writestr(info.filename, data + b"\0" * (64 * 2**20) if info.filename == "model.weights.h5" else data)
+    monkeypatch.setattr(api_files, "WEB_MODEL_BYTES", 128 * 2**20)    # the padding, not the limit, is refused
+    peak = peak_memory(lambda: assert_error(upload(client, "padded.keras", data=padded.getvalue()), 422,
+                                            "padded.keras", "unpacks to", "needs 814,120 bytes of weights"))
+    assert peak < 16 * 2**20, f"refusing a padded upload took {peak / 2**20:.0f} MB"
     assert client.get("/api/status").json()["model"]["params"] == 203_530      # still the old model
 
 
@@ -622,7 +644,7 @@ def test_malformed_json_and_wrong_methods(client):
     assert client.get("/api/predict").status_code == 405
     assert client.get("/api/nothing").status_code == 404
     assert_error(client.get("/api/weights", params={"count": 0}), 422, "count")
-    assert_error(client.get("/api/data/test/10000"), 400, "0 to 9999")
+    assert_error(client.get("/api/data/test/10000"), 404, "0 to 9999")
 
 
 def test_oversized_bodies_are_refused(client):

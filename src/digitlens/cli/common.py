@@ -114,6 +114,20 @@ def _short(path):
     except ValueError:
         return str(path.resolve())
     return str(relative) if "/" in str(relative) else f"./{relative}"
+def check_model_size(model, argument):
+    """Refuse, before any weight is allocated, a network too big for digitlens to train and save:
+    its float32 weights may take at most io.MAX_MODEL_BYTES (134 million parameters)."""
+    from ..io import MAX_MODEL_BYTES
+
+    shape, params = model.declared_input_shape, 0
+    for layer in model.layers:
+        shape = layer.build(shape)        # shapes only: the model's build() allocates
+        params += layer.count_params()
+    if 4 * params > MAX_MODEL_BYTES:
+        raise DigitlensError(f"{argument}: this network would have {params:,} parameters "
+                             f"({4 * params / 2**30:,.1f} GB of float32 weights); digitlens trains and saves "
+                             f"networks of at most {MAX_MODEL_BYTES // 4:,} ({MAX_MODEL_BYTES // 2**20} MB)")
+    return params
 
 
 def print_json(obj):
@@ -121,10 +135,20 @@ def print_json(obj):
 
 
 def console(stderr=False):
+    """A rich console for people. Text from users or files goes through `literal` before it is
+    put in a line with markup, and emoji codes stay as typed (":seven:.png" is a file name)."""
     from rich.console import Console
 
     # soft_wrap: long lines are not broken at 80 columns when the output goes to a file or pipe
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
+
+
+def literal(value):
+    """`value` as text that rich prints exactly as it is: "scan [v2].png" stays "scan [v2].png",
+    a class named "[/bold]" is a name, not markup."""
+    from rich.markup import escape
+
+    return escape(str(value))
 
 
 def percent(value):

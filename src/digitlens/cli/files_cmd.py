@@ -1,7 +1,7 @@
 """`digitlens explain`, `digitlens diagram`, `digitlens export`: what the model learned, as files."""
 
-from .common import (add_data_option, add_json_option, check_output, console, load_dataset, load_model, model_path,
-                     print_json)
+from .common import (add_data_option, add_json_option, check_output, console, literal, load_dataset, load_model,
+                     model_path, print_json)
 
 
 def add_parsers(commands):
@@ -70,7 +70,7 @@ def run_explain(args):
     else:
         if doubt:
             console(stderr=True).print(f"{args.image}: {doubt}", markup=False, style="yellow")
-        console().print(f"wrote {out}: open it in a browser")
+        console().print(f"wrote {literal(out)}: open it in a browser")
     return 0
 
 
@@ -84,7 +84,7 @@ def run_diagram(args):
     if args.json:
         print_json({"model": str(path) if path else None, "diagram": str(out)})
     else:
-        console().print(f"wrote {out}")
+        console().print(f"wrote {literal(out)}")
     return 0
 
 
@@ -100,5 +100,5 @@ def run_export(args):
     if args.json:
         print_json({"model": args.model, "out": str(out), "format": out.suffix[1:]})
     else:
-        console().print(f"wrote {out}")
+        console().print(f"wrote {literal(out)}")
     return 0

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from .common import (add_data_option, add_json_option, console, load_dataset, load_model, model_path,
-                     percent, print_json)
+from .common import (add_data_option, add_json_option, check_model_size, console, literal, load_dataset,
+                     load_model, model_path, percent, print_json)
 
 
 def add_parsers(commands):
@@ -36,7 +36,9 @@ def run_summary(args):
         from ..errors import DigitlensError
         raise DigitlensError("give either MODEL or --hidden, not both")
     if args.hidden:
-        model = recipes.build_model(recipes.parse_hidden(args.hidden)).build()
+        model = recipes.build_model(recipes.parse_hidden(args.hidden))
+        check_model_size(model, "--hidden")
+        model.build()
         source = "the lesson's network with hidden layers " + args.hidden
     else:
         path = model_path(args.model, required=False)
@@ -53,7 +55,7 @@ def run_summary(args):
                     "trainable_params": total, "non_trainable_params": 0})
         return 0
     out = console()
-    out.print(f"[dim]{source}[/dim]")
+    out.print(f"[dim]{literal(source)}[/dim]")
     out.print(summary_text(model), markup=False)
     return 0
 
@@ -84,17 +86,18 @@ def run_evaluate(args):
 
     out = console()
     right = sum(result["confusion"][k][k] for k in range(len(per_class)))
-    out.print(f"[bold]{path}[/bold] on {ds.describe()}, {result['count']:,} test images")
+    out.print(f"[bold]{literal(path)}[/bold] on {literal(ds.describe())}, {result['count']:,} test images")
     out.print(f"test accuracy [bold]{percent(result['accuracy'])}[/bold] ({right:,} right, "
               f"{result['count'] - right:,} wrong), test loss {result['loss']:.4f}")
     table = Table(title="accuracy per class", title_justify="left")
     for column in ("class", "images", "accuracy"):
         table.add_column(column, justify="right" if column != "class" else "left")
     for row in per_class:
-        table.add_row(row["name"], f"{row['count']:,}", percent(row["accuracy"]) if row["accuracy"] is not None else "-")
+        table.add_row(literal(row["name"]), f"{row['count']:,}", percent(row["accuracy"]) if row["accuracy"] is not None else "-")
     out.print(table)
     if result["top_confusions"]:
         out.print("most common mistakes: " + ", ".join(
-            f"{result['class_names'][c['label']]} read as {result['class_names'][c['predicted']]} ({c['count']})"
+            f"{literal(result['class_names'][c['label']])} read as {literal(result['class_names'][c['predicted']])} "
+            f"({c['count']})"
             for c in result["top_confusions"][:5]))
     return 0

@@ -3,8 +3,8 @@
 import random
 import time
 
-from .common import (DEFAULT_MODEL, add_data_option, add_json_option, check_output, console, load_dataset,
-                     percent, print_json, remember_model)
+from .common import (DEFAULT_MODEL, add_data_option, add_json_option, check_model_size, check_output, console,
+                     literal, load_dataset, percent, print_json, remember_model)
 
 
 def add_parsers(commands):
@@ -58,6 +58,9 @@ def non_negative_int(text):
     return int(text)
 
 
+FLOAT32_MAX = 3.4028234663852886e38    # the largest number a float32 weight can be changed by
+
+
 def positive_float(text):
     import argparse
 
@@ -65,8 +68,9 @@ def positive_float(text):
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}")
+    if not 0 < value <= FLOAT32_MAX:
+        raise argparse.ArgumentTypeError(f"expected a positive number a float32 can hold (at most 3.4e38), "
+                                         f"received {text!r}")
     return value
 
 
@@ -94,6 +98,7 @@ def run(args):
                                 optimizer=args.optimizer, learning_rate=args.learning_rate,
                                 augment=args.augment, momentum=args.momentum)
     hidden = recipes.parse_hidden(args.hidden)
+    check_model_size(recipes.build_model(hidden), "--hidden")     # before allocating anything
     seed = args.seed if args.seed is not None else random.randrange(10_000)
     show = console(stderr=args.json)
     quiet = args.quiet or args.json
@@ -104,9 +109,9 @@ def run(args):
     model.class_names = list(ds.class_names)
     model.dataset = ds.info.name
     if not quiet:
-        show.print(f"[bold]{ds.describe()}[/bold]: {len(ds.x_train):,} training and "
+        show.print(f"[bold]{literal(ds.describe())}[/bold]: {len(ds.x_train):,} training and "
                    f"{len(ds.x_test):,} test images")
-        model.summary(print_fn=show.print)
+        model.summary(print_fn=lambda text: show.print(text, markup=False))
         show.print(f"\ntraining with recipe {recipe.describe()}, seed {seed}")
     validation = None if args.validation_split else (ds.x_test, ds.y_test)
     callbacks = [] if quiet else [EpochProgress(show)]
@@ -133,9 +138,12 @@ def run(args):
                        for i in range(len(history.epoch))],
         })
         return 0
+    if test_loss != test_loss:     # NaN: the weights ran off to infinity
+        show.print("training diverged: the loss became NaN (not a number); try a smaller --learning-rate",
+                   markup=False)
     show.print(f"\n[bold]test accuracy {percent(test_accuracy)}[/bold] (loss {test_loss:.4f}) "
                f"after {train_seconds:.1f}s of training")
-    show.print(f"saved to {out_path}")
+    show.print(f"saved to {literal(out_path)}")
     for line in next_steps(out_path):
         show.print(line, style="dim", markup=False)
     return 0
@@ -149,7 +157,7 @@ def next_steps(model_path):
 
     run, model = how_to_run(), shlex.quote(str(model_path))
     lines = ["next:"] + [f"  {run} {step}" for step in (f"evaluate {model}",
-                                                         f"explain {model} --index 0 --out report.html",
+                                                         f"explain {model} --out report.html",
                                                          f"serve {model}")]
     if run.endswith("/digitlens") and not run.startswith("/"):
         lines.append(f"  (or run 'source {run.rsplit('/', 1)[0]}/activate' once, then just 'digitlens ...')")

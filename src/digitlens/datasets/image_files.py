@@ -20,10 +20,12 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digitlens.errors import ImageError
+from digitlens.paths import require_file
 
 SIZE = 28  # MNIST's image side
 MAX_SIDE = 1024  # larger inputs are shrunk first: plenty for a 20-pixel result, and fast
 NPY_MAGIC = b"\x93NUMPY"
+MAX_NPY_BYTES = 64 * 2**20  # an image given as an array: a 4000 x 4000 RGBA photo fits
 
 
 def read_grayscale(source) -> tuple[np.ndarray, str]:
@@ -32,11 +34,15 @@ def read_grayscale(source) -> tuple[np.ndarray, str]:
     The longer side is at most MAX_SIDE pixels (larger pictures are shrunk, averaging pixels).
     """
     name = _name_of(source)
-    return _shrink(_to_grayscale(source, name)), name
+    gray = _to_grayscale(source, name)
+    if not np.isfinite(gray).all():  # a float TIFF may hold NaN or infinity
+        raise ImageError(f"{name}: holds pixel values that are not numbers (NaN or infinity)")
+    return _shrink(gray), name
 
 
 def read_prepared_npy(path: str | os.PathLike) -> np.ndarray:
     """A .npy file of an already prepared digit (28x28 or 784 values, 0-255 or floats 0-1) -> (28, 28) uint8."""
+    require_file(path, "a .npy file", ImageError)
     array = _load_npy(Path(path), str(path)).squeeze()
     if array.shape not in ((SIZE, SIZE), (SIZE * SIZE,)):
         raise ImageError(f"{path}: expected 28x28 or 784 values, found an array of shape {array.shape}")
@@ -63,8 +69,7 @@ def _to_grayscale(source, name: str) -> np.ndarray:
         return _array_to_gray(source, name)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if not path.is_file():
-            raise ImageError(f"{name}: no such file")
+        require_file(path, "an image file", ImageError)  # a FIFO or /dev/zero would never end
         if path.suffix.lower() == ".npy":
             return _array_to_gray(_load_npy(path, name), name)
         return _pil_to_gray(_open_image(path, name), name)
@@ -94,15 +99,11 @@ def _open_image(file, name: str) -> Image.Image:
 
 
 def _load_npy(file, name: str) -> np.ndarray:
-    """Read a .npy array without allowing pickled objects (a .npy from the internet could run code)."""
-    try:
-        array = np.load(file, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        reason = str(e).splitlines()[0] if str(e) else "empty file"
-        raise ImageError(f"{name}: not a readable .npy array ({reason})") from None
-    if not isinstance(array, np.ndarray):  # np.load returns an archive for .npz files
-        raise ImageError(f"{name}: expected one .npy array, found an .npz archive")
-    return array
+    """Read a .npy array: its header checked before anything is allocated, no pickled objects (a
+    .npy from the internet could run code); see npy.py."""
+    from digitlens.datasets.npy import read_npy
+
+    return read_npy(file, name, ImageError, max_bytes=MAX_NPY_BYTES)
 
 
 def _pil_to_gray(image: Image.Image, name: str) -> np.ndarray:
@@ -131,6 +132,8 @@ def _pil_to_gray(image: Image.Image, name: str) -> np.ndarray:
 def _array_to_gray(array: np.ndarray, name: str) -> np.ndarray:
     """A NumPy image -> float32 grayscale 0-255."""
     a = np.asarray(array)
+    if a.size == 0:
+        raise ImageError(f"{name}: holds no pixels (an array of shape {a.shape})")
     if a.ndim == 1 and a.size == SIZE * SIZE:
         a = a.reshape(SIZE, SIZE)
     elif a.ndim == 3 and 1 in (a.shape[0], a.shape[-1]) and a.size > 1:

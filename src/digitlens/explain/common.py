@@ -127,6 +127,10 @@ def to_json(obj):
     if isinstance(obj, (list, tuple)):
         return [to_json(value) for value in obj]
     if isinstance(obj, np.ndarray):
+        # tolist() already gives plain ints, bools and floats; only NaN and infinity need a walk
+        # (to None), so a finite array skips it - the web app sends ~10 arrays a prediction.
+        if obj.dtype.kind in "biu" or (obj.dtype.kind == "f" and np.isfinite(obj).all()):
+            return obj.tolist()
         return to_json(obj.tolist())
     if isinstance(obj, (bool, np.bool_)):
         return bool(obj)

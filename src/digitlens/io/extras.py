@@ -91,6 +91,12 @@ def apply(model, raw, where):
                       f"loads without its {' and '.join(problems)}", stacklevel=4)
 
 
+def warn_left_off(where, reason):
+    """Say that the extras were not read (too large, say): the model loads without them."""
+    warnings.warn(f"{where}: {ENTRY} is left off ({reason}); the model loads without its training "
+                  "history and labels", stacklevel=4)
+
+
 def _problem(attribute, value, model):
     """What is wrong with one extra from a file, or None if it is what digitlens saves."""
     if attribute == "class_names":

@@ -8,7 +8,9 @@
     POST /api/backprop  one real training step on this digit and a label: what changed
 
 Each handler turns the request into a 28x28 digit (digits.py) and hands it to digitlens.explain,
-which does all the arithmetic; the handler only picks what the page needs.
+which does all the arithmetic; the handler only picks what the page needs. It computes with the
+snapshot of the browser's model it took at the start (session.py), without a lock: predictions
+run side by side, and a model loaded meanwhile does not change an answer half-way.
 """
 
 import time
@@ -25,12 +27,12 @@ from . import digits
 from .colors import LIMIT_PERCENTILE
 from .common import send, session_of
 from .packing import pack
-from .schemas import BackpropStep, Digit, NeuronQuestion, OutputQuestion
+from .schemas import BackpropStep, Digit, NeuronQuestion, OutputQuestion, errors
 
 router = APIRouter(prefix="/api", tags=["one digit"])
 
 
-@router.post("/predict", summary="Predict a digit, keeping every number on the way")
+@router.post("/predict", summary="Predict a digit, keeping every number on the way", responses=errors(409, 422))
 def predict(body: Digit, request: Request):
     """The prediction with all activations: what the Draw tab shows, about ten times a second.
 
@@ -57,10 +59,9 @@ def predict(body: Digit, request: Request):
     else:
         image = digits.from_pixels(body.pixels)
         doubt = doubt_of_prepared(image)
-    with session.lock:
-        model = session.require_model()
-        path = trace(model, image, session.class_names())
-        version = session.version
+    snapshot = session.snapshot()
+    path = trace(snapshot.model, image, list(snapshot.class_names))
+    version = snapshot.version
     strip = flatten_strip(image)
     layers = [{key: layer[key] for key in ("name", "type", "units", "activation_name", "z", "activation")}
               for layer in path["layers"] if layer["fully_connected"]]
@@ -72,7 +73,7 @@ def predict(body: Digit, request: Request):
     return send(result, started=started)
 
 
-@router.post("/neuron", summary="One hidden neuron and the current digit")
+@router.post("/neuron", summary="One hidden neuron and the current digit", responses=errors(400, 409, 422))
 def neuron(body: NeuronQuestion, request: Request):
     """First-layer neuron `neuron` for the prepared digit `pixels`.
 
@@ -84,16 +85,16 @@ def neuron(body: NeuronQuestion, request: Request):
     started = time.perf_counter()
     session = session_of(request)
     image = digits.from_pixels(body.pixels)
-    with session.lock:
-        detail = neuron_detail(session.require_model(), image, body.neuron)
-        detail["version"] = session.version
-        detail["limits"] = {"weights": symmetric_limit(detail["weights"], LIMIT_PERCENTILE),
-                            "pixel_contributions": symmetric_limit(detail["pixel_contributions"])}
-        detail["class_names"] = session.class_names()
+    snapshot = session.snapshot()
+    detail = neuron_detail(snapshot.model, image, body.neuron)
+    detail["version"] = snapshot.version
+    detail["limits"] = {"weights": symmetric_limit(detail["weights"], LIMIT_PERCENTILE),
+                        "pixel_contributions": symmetric_limit(detail["pixel_contributions"])}
+    detail["class_names"] = list(snapshot.class_names)
     return send(detail, started=started)
 
 
-@router.post("/output", summary="Which hidden neurons pushed one output up or down")
+@router.post("/output", summary="Which hidden neurons pushed one output up or down", responses=errors(400, 409, 422))
 def output(body: OutputQuestion, request: Request):
     """Output `output` for the prepared digit `pixels`: its weighted sum z = bias + sum of
     activation_j x weight_j over the hidden neurons j, each term listed.
@@ -104,14 +105,14 @@ def output(body: OutputQuestion, request: Request):
     started = time.perf_counter()
     session = session_of(request)
     image = digits.from_pixels(body.pixels)
-    with session.lock:
-        result = output_contributions(session.require_model(), image, body.output, top=body.top)
-        result["version"] = session.version
-        result["class_names"] = session.class_names()
+    snapshot = session.snapshot()
+    result = output_contributions(snapshot.model, image, body.output, top=body.top)
+    result["version"] = snapshot.version
+    result["class_names"] = list(snapshot.class_names)
     return send(result, started=started)
 
 
-@router.post("/backprop", summary="One real training step on this digit")
+@router.post("/backprop", summary="One real training step on this digit", responses=errors(400, 409, 422))
 def backprop(body: BackpropStep, request: Request):
     """Take one training step on (pixels, label) - forward, loss, backward, optimizer - on a twin
     of the model (the model the other tabs use is not changed) and report what changed.
@@ -127,11 +128,10 @@ def backprop(body: BackpropStep, request: Request):
     session = session_of(request)
     image = digits.from_pixels(body.pixels)
     optimizer = None if body.optimizer == "model" else body.optimizer
-    with session.lock:
-        model = session.require_model()
-        step = backprop_step(model, image, body.label, learning_rate=body.learning_rate, optimizer=optimizer)
-        version = session.version
-        names = session.class_names()
+    snapshot = session.snapshot()
+    step = backprop_step(snapshot.model, image, body.label, learning_rate=body.learning_rate, optimizer=optimizer)
+    version = snapshot.version
+    names = list(snapshot.class_names)
     first_layer = step["layers"][0]["name"]
 
     def connection(row):

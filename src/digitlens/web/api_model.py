@@ -20,22 +20,25 @@ from ..viz.style import symmetric_limit
 from .colors import LIMIT_PERCENTILE, diverging_table
 from .common import send, session_of
 from .packing import pack
+from .schemas import errors
+from .session import NotFound
 
 router = APIRouter(prefix="/api", tags=["model and data"])
 
 SAMPLES_PER_CLASS = 12
 
 
-def model_info(session):
-    """Who the current model is, in a few fields every tab needs (None without a model)."""
-    model = session.model
-    if model is None:
+def model_info(snapshot):
+    """Who a model is, in a few fields every tab needs (None without a model): `snapshot` is the
+    session's (session.py), taken once by the handler."""
+    if snapshot is None:
         return None
+    model = snapshot.model
     layers = [{**d.to_json(), "fully_connected": d.connectivity == "full"} for d in model.describe()]
     dense = [layer for layer in layers if layer["fully_connected"]]
-    return {"name": model.name, "origin": session.origin, "version": session.version,
+    return {"name": model.name, "origin": snapshot.origin, "version": snapshot.version,
             "input_shape": list(model.input_shape), "layers": layers, "hidden": dense[:-1],
-            "outputs": dense[-1]["units"], "class_names": session.class_names(),
+            "outputs": dense[-1]["units"], "class_names": list(snapshot.class_names),
             "params": model.count_params(), "compiled": model.optimizer is not None,
             "optimizer": model.optimizer.name if model.optimizer is not None else None}
 
@@ -43,41 +46,39 @@ def model_info(session):
 @router.get("/status", summary="The current model, training job and data")
 def status(request: Request):
     session = session_of(request)
-    with session.lock:
-        info = model_info(session)
+    snapshot = session.current
     job = session.job
-    return send({"model": info, "version": session.version,
-                 "training": {"state": job.state, "events": len(job.events)} if job else None})
+    return send({"model": model_info(snapshot), "version": snapshot.version if snapshot is not None else 0,
+                 "training": {"state": job.state, "position": job.position, "events": len(job.events)}
+                 if job else None})
 
 
-@router.get("/model", summary="The model's summary and parameter arithmetic")
+@router.get("/model", summary="The model's summary and parameter arithmetic", responses=errors(409))
 def model_summary(request: Request):
     """Keras's summary table as text, one row per layer with where its parameter count comes from,
     and the training curves if this model remembers how it was trained."""
-    session = session_of(request)
-    with session.lock:
-        model = session.require_model()
-        history = getattr(model, "history", None)
-        result = {"info": model_info(session), "summary": summary_text(model),
-                  "parameters": parameter_table(model),
-                  "history": curves(history) if history is not None and history.epoch else None}
+    snapshot = session_of(request).snapshot()
+    model = snapshot.model
+    history = getattr(model, "history", None)
+    result = {"info": model_info(snapshot), "summary": summary_text(model),
+              "parameters": parameter_table(model),
+              "history": curves(history) if history is not None and history.epoch else None}
     return send(result)
 
 
-@router.get("/weights", summary="The first layer's weights as pictures")
-def weights(request: Request, first: int = Query(0, ge=0), count: int = Query(4096, ge=1, le=4096)):
+@router.get("/weights", summary="The first layer's weights as pictures", responses=errors(409, 422))
+def weights(request: Request, first: int = Query(0, ge=0, le=2**31 - 1), count: int = Query(4096, ge=1, le=4096)):
     """Neurons first..first+count of the first Dense layer, each neuron's 784 incoming weights laid
     out as the 28x28 image they look at. Packed: {"shape", "dtype", "base64"} of float32 values,
     with "limit", the end of their colour scale (digitlens.viz's choice)."""
-    session = session_of(request)
-    with session.lock:
-        images = weight_images(session.require_model())[first:first + count]
-        version = session.version
+    snapshot = session_of(request).snapshot()
+    images = weight_images(snapshot.model)[first:first + count]
+    version = snapshot.version
     return send({"version": version, "first": first,
                  "weights": {**pack(images), "limit": symmetric_limit(images, LIMIT_PERCENTILE)}})
 
 
-@router.get("/data", summary="The dataset: counts per class and samples")
+@router.get("/data", summary="The dataset: counts per class and samples", responses=errors(409))
 def data(request: Request):
     """{"description", "class_names", "train_counts", "test_counts", "samples": per class a list of
     {"index" (in the test set), "image" (28x28)}}."""
@@ -94,33 +95,30 @@ def data(request: Request):
                  "test_counts": np.bincount(ds.y_test, minlength=classes), "samples": samples})
 
 
-@router.get("/data/test/{index}", summary="One digit of the test set")
+@router.get("/data/test/{index}", summary="One digit of the test set", responses=errors(404, 409, 422))
 def test_digit(index: int, request: Request):
     ds = session_of(request).dataset()
     if not 0 <= index < len(ds.x_test):
-        from ..errors import DigitlensError
-        raise DigitlensError(f"index: expected a test image number from 0 to {len(ds.x_test) - 1}, received {index}")
+        raise NotFound(f"index: expected a test image number from 0 to {len(ds.x_test) - 1}, received {index}")
     return send({"index": index, "label": int(ds.y_test[index]), "image": ds.x_test[index]})
 
 
-@router.get("/evaluation", summary="How the model does on the test set")
+@router.get("/evaluation", summary="How the model does on the test set", responses=errors(409))
 def evaluation(request: Request):
     """Accuracy, loss, the confusion matrix (row = true digit, column = prediction), accuracy per
     class, and the mistakes the model was surest of, each with its 28x28 image."""
     session = session_of(request)
     ds = session.dataset()
+    snapshot = session.snapshot()
 
     def compute():
-        model = session.require_model()
-        report = evaluate(model, ds.x_test, ds.y_test, class_names=session.class_names())
+        report = evaluate(snapshot.model, ds.x_test, ds.y_test, class_names=list(snapshot.class_names))
         for mistake in report["confident_mistakes"]:
             mistake["image"] = ds.x_test[mistake["index"]]
         return report
 
-    with session.lock:
-        report = session.cached("evaluation", compute)
-        version = session.version
-    return send({"version": version, **report})
+    report = snapshot.cached("evaluation", compute)
+    return send({"version": snapshot.version, **report})
 
 
 @router.get("/colormap", summary="The diverging colour scale of weights, as digitlens.viz paints it")

@@ -39,16 +39,23 @@ def serve(model_path=None, host="127.0.0.1", port=8000, open_browser=False, data
     model, origin, dataset = get_model(model_path, data_dir)
     if dataset is None:
         dataset = load_data_at_start(data_dir)
+    local = host in LOCAL_HOSTS
+    # On this machine only, the learner's last trained model is kept for the next start; a class's
+    # students' models are theirs alone, and the teacher's model stays the one everyone starts with.
     app = create_app(model, data_dir=data_dir, dataset=dataset, origin=origin,
-                     allowed_hosts=allowed_hosts_for(host), after_training=keep_model)
+                     allowed_hosts=allowed_hosts_for(host), after_training=keep_model if local else None)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
     print(f"digitlens is running at {url}  (Ctrl+C to stop)", flush=True)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"note: bound to {host}, so other machines on the network can reach it", flush=True)
+    if not local:
+        print(f"note: bound to {host}, so other machines on the network can reach it; each browser gets "
+              "its own session starting from this model, and training jobs take turns", flush=True)
     if open_browser:
         threading.Timer(1.0, webbrowser.open, [url]).start()
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=1)
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def allowed_hosts_for(host):

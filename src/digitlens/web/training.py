@@ -4,22 +4,26 @@ The job trains a fresh model from random weights with `recipes.train`, the same 
 `digitlens train` uses, and listens through a callback with Keras's hook names. The callback turns
 what `fit` reports into events the page draws:
 
+    state     queued (with its position in line, 1 = next), paused, running again, or stopping
     start     the settings, the step count, and the first layer's random weights as images
     progress  at most ~10 a second: every batch's loss and accuracy since the last one (and their
               moving average over the window explain.history.curves uses), the running loss and
               accuracy of the epoch, the progress and the time left
     weights   about once a second: the first layer's weight images as they change
     epoch     at the end of each epoch: loss, accuracy, and on the test set val_loss, val_accuracy
-    state     paused, running again, or stopping
-    done      finished, stopped or failed, with the test accuracy
+    done      finished, stopped or failed, with the test accuracy, and whether the trained model
+              replaced the session's ("replaced": false if a file was loaded meanwhile)
 
 Events are kept in order, so a page that connects late (or reconnects) replays them all. A run
 that diverges (a learning rate far too large) reports NaN losses, which the stream sends as null
 (common.json_text). Pausing blocks the training thread between two steps; stopping sets
-`model.stop_training`, Keras's way. The model is not shared with anyone until the job ends, when
-`on_finish(model, note)` hands it over.
+`model.stop_training`, Keras's way. A job waits its turn in a TrainingQueue (queue.py) before it
+starts. The model is not shared with anyone until the job ends, when `on_finish(model, note)` is
+asked to hand it over; it answers whether it did (a model loaded meanwhile is not replaced: the
+trained one stays on the job as `unclaimed`, for POST /api/train/accept).
 """
 
+import os
 import sys
 import threading
 import time
@@ -56,13 +60,18 @@ def smoothing_window(steps_per_epoch):
 class TrainingJob:
     def __init__(self, settings, dataset, on_finish):
         """settings: {"hidden": [(units, activation)], "recipe", "epochs", "batch_size", "optimizer",
-        "learning_rate", "samples", "seed"}; dataset: a datasets.Dataset; on_finish(model, note)."""
+        "learning_rate", "samples", "seed"}; dataset: a datasets.Dataset; on_finish(model, note)
+        returns whether the model replaced the session's."""
         self.settings = settings
         self.dataset = dataset
         self.on_finish = on_finish
         self.events = []
         self.changed = threading.Condition()
-        self.state = "starting"
+        self.state = "queued"
+        self.position = None               # in the queue's line, while queued
+        self.on_end = None                 # the queue's: called when the job ends
+        self.queue = None
+        self.unclaimed = None              # the trained model, if it did not replace the session's
         self.running = threading.Event()   # cleared while paused
         self.running.set()
         self.stop_requested = False
@@ -72,13 +81,27 @@ class TrainingJob:
 
     # ---- control, from the web handlers ------------------------------------------------------
 
-    def start(self):
+    def start(self, on_end=None):
+        """Begin training in the job's own thread (the queue calls this when the job's turn comes)."""
+        with self.changed:
+            if self.state != "queued":    # stopped while it waited
+                return self
+            self.on_end = on_end
+            self.position = None
+            self.state = "starting"
         self.thread.start()
         return self
 
+    def wait_in_line(self, position):
+        """Note (and tell the page) where the job waits in the queue's line."""
+        with self.changed:
+            if self.state == "queued" and position != self.position:
+                self.position = position
+                self.publish({"type": "state", "state": "queued", "position": position})
+
     @property
     def active(self):
-        return self.state in ("starting", "running", "paused", "stopping")
+        return self.state in ("queued", "starting", "running", "paused", "stopping")
 
     def pause(self):
         if self.state == "running":
@@ -93,6 +116,9 @@ class TrainingJob:
             self.running.set()
 
     def stop(self):
+        if self.state == "queued" and self.queue is not None and self.queue.remove(self):
+            self._end("stopped", {"detail": "stopped before it started", "note": "stopped before it started"})
+            return
         if self.active:
             self.stop_requested = True
             self._set_state("stopping")
@@ -131,13 +157,14 @@ class TrainingJob:
         with self.changed:
             progress = next((e for e in reversed(self.events) if e["type"] == "progress"), None)
             epochs = [e for e in self.events if e["type"] == "epoch"]
-            return {"state": self.state, "settings": self.settings, "progress": progress, "epochs": epochs,
-                    "result": self.result, "events": len(self.events)}
+            return {"state": self.state, "position": self.position, "settings": self.settings,
+                    "progress": progress, "epochs": epochs, "result": self.result, "events": len(self.events)}
 
     # ---- the training thread ----------------------------------------------------------------
 
     def _run(self):
         s = self.settings
+        _lower_priority()
         try:
             ds = self.dataset
             x, y = ds.x_train[:s["samples"]], ds.y_train[:s["samples"]]
@@ -162,8 +189,13 @@ class TrainingJob:
                     + (f"stopped after {done_steps:,} steps" if stopped else
                        f"{len(model.history.epoch)} epoch{'s' if len(model.history.epoch) != 1 else ''}")
                     + f", {test_accuracy:.1%} on the test set")
-            self.result = {"test_accuracy": test_accuracy, "test_loss": test_loss, "note": note}
-            self.on_finish(model, note)
+            replaced = bool(self.on_finish(model, note))
+            if not replaced:
+                self.unclaimed = model
+                note += ("; not loaded, because another model was loaded while it trained "
+                         "(POST /api/train/accept loads it)")
+            self.result = {"test_accuracy": test_accuracy, "test_loss": test_loss, "note": note,
+                           "replaced": replaced}
             self._end("stopped" if stopped else "finished", self.result)
         except Exception as error:   # the thread must report, never die silently
             if not isinstance(error, DigitlensError):
@@ -172,11 +204,23 @@ class TrainingJob:
                        else f"training failed: {type(error).__name__}: {error}")
             self.result = {"detail": message}
             self._end("failed", self.result)
+        finally:
+            if self.on_end is not None:
+                self.on_end(self)          # the next job in line may start
 
     def _end(self, state, result):
         with self.changed:        # the state and the last event change together
             self.state = state
             self.publish({"type": "done", "state": state, **result})
+
+
+def _lower_priority():
+    """Let the training thread give way to the requests of a page someone is drawing on: on Linux
+    a thread has a niceness of its own, and 10 is "run when nothing more urgent wants the core"."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):      # not Linux, or not allowed: train at the usual priority
+        pass
 
 
 class LiveProgress(Callback):

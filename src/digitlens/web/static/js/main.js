@@ -54,7 +54,7 @@ function renderPill() {
   const name = document.getElementById("model-name");
   const m = state.model;
   pill.classList.toggle("ready", !!m);
-  pill.classList.toggle("busy", !!(state.training && ["starting", "running", "paused", "stopping"].includes(state.training.state)));
+  pill.classList.toggle("busy", !!(state.training && ["queued", "starting", "running", "paused", "stopping"].includes(state.training.state)));
   const origin = document.getElementById("model-origin");
   if (!m) {
     name.textContent = "no model yet";

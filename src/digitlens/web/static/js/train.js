@@ -84,6 +84,8 @@ function watch() {
   handle("state", (e) => {
     run.state = e.state;
     setButtons(e.state);
+    // Jobs take turns on a shared server: position 1 starts next.
+    if (e.state === "queued") status(e.position > 1 ? `waiting in line: ${e.position - 1} job${e.position > 2 ? "s" : ""} ahead of yours` : "waiting in line: yours starts next");
     if (e.state === "paused") status(`paused \u2014 ${document.getElementById("train-status").textContent.replace(/^paused \u2014 /, "")}`);
   });
   handle("done", (e) => {
@@ -92,6 +94,8 @@ function watch() {
     run.state = e.state;
     setButtons(e.state);
     if (e.state === "failed") { status(e.detail); toast(e.detail, "error", 10); return; }
+    if (e.test_accuracy === undefined) { status(e.detail || e.state); return; }       // stopped while waiting
+    if (e.replaced === false) { status(e.note); emit("model-changed"); return; }      // a file was loaded meanwhile
     document.getElementById("train-bar").style.width = e.state === "finished" ? "100%" : document.getElementById("train-bar").style.width;
     status(`${e.state === "stopped" ? "Stopped" : "Done"}: ${percent(e.test_accuracy, 2)} on the 10,000 test images (loss ${fixed(e.test_loss, 4)}). ` +
       "Every tab now uses this model; Save .keras keeps it." +
@@ -105,7 +109,7 @@ function watch() {
 }
 
 function setButtons(jobState) {
-  const active = ["starting", "running", "paused", "stopping"].includes(jobState);
+  const active = ["queued", "starting", "running", "paused", "stopping"].includes(jobState);
   document.getElementById("train-start").disabled = active;
   const pause = document.getElementById("train-pause");
   pause.disabled = !["running", "paused"].includes(jobState);
