@@ -9,7 +9,7 @@
                  effective template, neurons that never fire
     words        sentences for people: what a neuron's output means, how sure a prediction is
     backprop     one real training step: the gradient and the change of every weight
-    evaluation   accuracy, confusion matrix, the most confident mistakes
+    evaluation   accuracy, confusion matrix and the images in each cell, the most confident mistakes
     history      training curves per epoch and per batch
     explanation  all of the above for one model and image, displaying itself in Jupyter
 
@@ -20,7 +20,7 @@ here draws, and nothing here changes a model.
 
 from .backprop import backprop_step, make_twin
 from .common import to_json
-from .evaluation import evaluate
+from .evaluation import confusion_cell, evaluate
 from .explanation import Explanation, explain
 from .flatten import flatten_strip, index_to_pixel, pixel_to_index
 from .history import curves
@@ -31,7 +31,7 @@ from .path import first_layer_contributions, output_contributions, pixel_contrib
     trace, unit_contributions
 from .sensitivity import pixel_weights
 
-__all__ = ["Explanation", "backprop_step", "curves", "dead_neurons", "evaluate", "explain",
+__all__ = ["Explanation", "backprop_step", "confusion_cell", "curves", "dead_neurons", "evaluate", "explain",
            "first_layer_contributions",
            "flatten_strip", "index_to_pixel", "make_twin", "neuron_activity",
            "neuron_detail", "neuron_order", "output_contributions", "output_templates", "parameter_table",

@@ -5,12 +5,14 @@ mistakes it was most sure of.
     report["accuracy"]                  # 0.98
     report["confusion"][4][9]           # how many 4s were read as 9
     report["confident_mistakes"][0]     # the wrong answer given with the highest probability
+    confusion_cell(probs, y_test, 4, 9) # the 4s read as 9, surest first
 
 Loss is the model's own (sparse categorical cross-entropy: the mean of -log p[right digit]).
 """
 
 import numpy as np
 
+from ..errors import DigitlensError
 from ..nn import losses
 
 
@@ -50,3 +52,26 @@ def evaluate(model, x, y, class_names=None, mistakes=24):
             "class_names": names, "per_class_accuracy": per_class, "per_class_count": counts.tolist(),
             "confusion": confusion.tolist(), "top_confusions": top_confusions,
             "confident_mistakes": confident}
+
+
+def confusion_cell(probs, y, label, predicted, count=48):
+    """The images behind one cell of the confusion matrix: true `label`, read as `predicted`.
+
+    probs: (N, classes) the model's probabilities for the images; y: (N,) their labels.
+    Mistakes (label != predicted) come most confident first, the ones the model was surest of;
+    right answers (the diagonal) least confident first, the ones it nearly got wrong.
+    Returns {"label", "predicted", "total" (images in the cell), "shown": [{"index", "confidence"
+    (its probability for `predicted`), "probability_of_label"}] (at most `count`)}.
+    """
+    probs = np.asarray(probs)
+    y = np.asarray(y)
+    classes = probs.shape[1]
+    for name, value in (("label", label), ("predicted", predicted)):
+        if not 0 <= value < classes:
+            raise DigitlensError(f"{name}: expected a class from 0 to {classes - 1}, received {value}")
+    inside = np.flatnonzero((y == label) & (probs.argmax(axis=1) == predicted))
+    confidence = probs[inside, predicted]
+    order = np.argsort(-confidence if label != predicted else confidence, kind="stable")[:count]
+    return {"label": int(label), "predicted": int(predicted), "total": int(len(inside)),
+            "shown": [{"index": int(inside[i]), "confidence": float(confidence[i]),
+                       "probability_of_label": float(probs[inside[i], label])} for i in order]}

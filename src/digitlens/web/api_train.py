@@ -4,6 +4,8 @@
     GET  /api/train                 the job's state, settings, last progress and epochs
     GET  /api/train/events?since=N  the job's events as Server-Sent Events, from number N on
     POST /api/train/pause | resume | stop
+    POST /api/train/undo            go back to the model the finished job replaced
+    POST /api/train/keep            keep the job's model (the one before is forgotten)
 
 Server-Sent Events are plain HTTP (one long response of "event:/data:" lines), so the page reads
 them with the browser's EventSource and nothing extra is needed on the server. A page that
@@ -42,18 +44,24 @@ def start(settings: TrainSettings, request: Request):
         if session.job is not None and session.job.active:
             raise Conflict("a training job is already running: stop it first (POST /api/train/stop)")
         seed = settings.seed if settings.seed is not None else random.randrange(10_000)
-        job_settings = {"hidden": [[settings.hidden_units, settings.activation]], "recipe": settings.recipe,
+        hidden = ([[layer.units, layer.activation] for layer in settings.hidden] if settings.hidden
+                  else [[settings.hidden_units, settings.activation]])
+        job_settings = {"hidden": hidden, "recipe": settings.recipe,
                         "epochs": settings.epochs, "batch_size": settings.batch_size,
                         "optimizer": settings.optimizer, "learning_rate": settings.learning_rate,
                         "momentum": settings.momentum,
                         "samples": min(settings.samples, len(dataset.x_train)), "seed": seed}
 
         def finished(model, note):
-            session.set_model(model, note)
+            with session.lock:
+                previous = (session.model, session.origin) if session.model is not None else None
+                session.set_model(model, note)
+                job.handed_over(previous, session.version)
             if session.after_training is not None:
                 session.after_training(model)
 
-        session.job = TrainingJob(job_settings, dataset, finished).start()
+        job = TrainingJob(job_settings, dataset, finished)
+        session.job = job.start()
     return send(session.job.status(), status=202)
 
 
@@ -112,3 +120,32 @@ async def events(request: Request, since: int = Query(0, ge=0)):
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.post("/undo", summary="Go back to the model the finished job replaced")
+def undo(request: Request):
+    """Every tab goes back to the model that was there before the job's (a new version); the job's
+    model is dropped. 409 if the job's model is no longer the current one or was kept."""
+    session = session_of(request)
+    job = current_job(session)
+    with session.lock:
+        if not job.can_undo(session.version):
+            raise Conflict("nothing to undo: the trained model was kept, or another model has replaced it since")
+        model, origin = job.previous
+        job.keep()
+        session.set_model(model, origin)
+        job.model_version = None
+        version = session.version
+    if session.after_training is not None:
+        session.after_training(model)         # serve() starts next time with the model gone back to
+    return send({"state": job.state, "version": version, "origin": origin})
+
+
+@router.post("/keep", summary="Keep the finished job's model")
+def keep(request: Request):
+    """The job's model stays and the one before it is forgotten (undo is no longer possible)."""
+    session = session_of(request)
+    job = current_job(session)
+    with session.lock:
+        job.keep()
+    return send({"state": job.state, "version": session.version})
