@@ -566,7 +566,9 @@ def test_the_words_follow_the_activation_and_the_numbers():
     names = [str(k) for k in range(10)]
     probs = [0.01] * 10
     probs[4], probs[9] = 0.358, 0.301
-    assert words.confidence(probs, names) == "unsure: 35.8% for 4, 30.1% for 9"
+    assert words.confidence(probs, names) == "not sure: its best guess is 4, then 9 (30.1%)"
     probs = [0.0] * 10
     probs[7] = 0.992
-    assert words.confidence(probs, names) == "sure: 99.2% for 7"
+    assert words.confidence(probs, names) == "sure it is 7"
+    probs[7], probs[1] = 0.7, 0.3
+    assert words.confidence(probs, names) == "fairly sure it is 7"

@@ -6,7 +6,7 @@ it against the sign of its weight. These sentences follow the activation and the
 describe, so the page, the report and a notebook say the same thing.
 
     neuron_state("tanh", z=-0.64, a=-0.565)   # "negative: tanh squashes z = -0.640 to -0.565, ..."
-    confidence(probs, ["0", ..., "9"])        # "unsure: 35.8% for 4, 30.1% for 9"
+    confidence(probs, ["0", ..., "9"])        # "not sure: its best guess is 4, then 9 (30.1%)"
 
 Left out: any arithmetic. The numbers come from path.py and neurons.py; this only words them.
 """
@@ -58,16 +58,20 @@ def neuron_state(activation, z, a, blank=False, first=True, bias=0.0):
 
 
 def confidence(probs, names):
-    """How sure the prediction is, in words: "sure: 99.2% for 7", "unsure: 35.8% for 4, 30.1% for 9".
+    """How sure the prediction is, in words to put under its probability:
+    "sure it is 7" (90% or more), "fairly sure it is 7" (60% or more), or below that
+    "not sure: its best guess is 4, then 9 (30.1%)".
 
     probs: the output probabilities; names: the class names.
     """
     order = sorted(range(len(probs)), key=lambda k: -probs[k])
-    best, second = order[0], order[1] if len(probs) > 1 else None
+    best = order[0]
     p = probs[best]
     if p >= SURE:
-        return f"sure: {p:.1%} for {names[best]}"
+        return f"sure it is {names[best]}"
     if p >= FAIRLY_SURE:
-        return f"fairly sure: {p:.1%} for {names[best]}"
-    runner = f", {probs[second]:.1%} for {names[second]}" if second is not None else ""
-    return f"unsure: {p:.1%} for {names[best]}{runner}"
+        return f"fairly sure it is {names[best]}"
+    if len(order) < 2:
+        return f"not sure: its best guess is {names[best]}"
+    second = order[1]
+    return f"not sure: its best guess is {names[best]}, then {names[second]} ({probs[second]:.1%})"
