@@ -144,7 +144,7 @@ function show(r) {
   document.getElementById("bp-note").textContent = r.note;
 
   const describe = (c) => {
-    if (c.pixel) return `pixel (${c.pixel[0]}, ${c.pixel[1]}) \u2192 neuron ${c.to}`;
+    if (c.pixel) return `pixel (${c.pixel[0]}, ${c.pixel[1]}) \u2192 ${r.layers.length > 2 ? "L1 " : ""}neuron ${c.to}`;
     const last = c.layer_index === r.layers.length - 1;
     const source = r.layers.length > 2 ? `L${c.layer_index} neuron ${c.from}` : `neuron ${c.from}`;
     return `${source} \u2192 ${last ? `output ${name(c.to)}` : `L${c.layer_index + 1} neuron ${c.to}`}`;

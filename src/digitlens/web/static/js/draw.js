@@ -123,7 +123,7 @@ async function uploadImage(event) {
     url = await readAsDataURL(file);
     result = await ask({ image: url });
   } catch (error) {
-    const detail = error.message.replace(/^image:\s*/, "");
+    const detail = error.message.replace(/^image[^:]{0,20}:\s*/, "");   // "image bytes: ..." names the file instead
     toast(detail.includes(file.name) ? detail : `${file.name}: ${detail}`, "error", 8);
     return;
   }

@@ -112,14 +112,14 @@ function cellPicture(lines, values, paint, { extra = null, label } = {}) {
   return el("div", { class: "pic" }, canvas, el("div", { class: "cap" }, lines[0], el("br"), lines[1] || ""), extra);
 }
 
-// Lists of the strongest pushes, each a button to the unit it names.
-function pushList(rows, { kind, name, go }) {
+// Lists of the strongest pushes, each a button to the unit it names; `none` says why a list is empty.
+function pushList(rows, { kind, name, go, none }) {
   const limit = maxAbs(rows.map((r) => r.value)) || 1;
   return el("ol", { class: "push-list" }, ...rows.map((r) => el("li", {},
     el("button", { type: "button", text: name(r.unit), onclick: () => go(r.unit), title: r.title }),
     el("span", { class: "bar", "aria-hidden": "true" }, el("span", { style: `width:${(100 * Math.abs(r.value) / limit).toFixed(1)}%;background:var(${r.value >= 0 ? "--pos" : "--neg"})` })),
     el("span", { class: "v", text: signed(r.value, 3) }))),
-    rows.length ? null : el("li", { class: "muted", text: kind === "up" ? "nothing pushed it up" : "nothing pushed it down" }));
+    rows.length ? null : el("li", { class: "muted", text: none || (kind === "up" ? "nothing pushed it up" : "nothing pushed it down") }));
 }
 
 function equation(formula, d, activationName) {
@@ -151,9 +151,12 @@ export function neuronView(d, ctx) {
 
   const nav = (delta) => {
     const j = d.neuron + delta;
+    const shown = `neuron ${Math.max(0, Math.min(here.units - 1, j))}`;
     return el("button", { type: "button", class: "btn ghost small-btn", disabled: j < 0 || j >= here.units,
-      text: delta < 0 ? `\u25c0 neuron ${Math.max(0, j)}` : `neuron ${Math.min(here.units - 1, j)} \u25b6`,
-      "aria-label": delta < 0 ? "previous neuron" : "next neuron", onclick: () => ctx.goNeuron(k, j) });
+      "data-testid": delta < 0 ? "previous-neuron" : "next-neuron", title: delta < 0 ? "the previous neuron" : "the next neuron",
+      onclick: () => ctx.goNeuron(k, j) },
+      delta < 0 ? el("span", { "aria-hidden": "true", text: "\u25c0 " }) : null, shown,
+      delta > 0 ? el("span", { "aria-hidden": "true", text: " \u25b6" }) : null);
   };
   const head = el("div", { class: "inspect-head" },
     el("h2", { text: `Neuron ${d.neuron} of ${layerName(k)}` }),
@@ -223,6 +226,7 @@ export function neuronView(d, ctx) {
 
   // 3. what it pushes above
   const next = d.next_is_output ? "the outputs" : layerName(k + 1, { long: false });
+  const silent = d.activation === 0 ? "nothing: its output is 0, so every activation \u00d7 weight is 0" : null;
   const pushRows = (list) => list.map(([v, j]) => ({ unit: j, value: v, title: `activation ${fixed(d.activation)} \u00d7 weight ${fixed(d.outgoing[j])}` }));
   const name = d.next_is_output ? (j) => `output ${className(j)}` : (j) => `neuron ${j}`;
   const go = d.next_is_output ? (j) => ctx.goOutput(j) : (j) => ctx.goNeuron(k + 1, j);
@@ -252,8 +256,10 @@ export function neuronView(d, ctx) {
           ? "up (blue): it votes for that output; down (red): against it. The orange label is the prediction."
           : "blue: it pushes that neuron up; red: down (when its own output is positive)" })),
       el("div", { class: "push-lists" },
-        el("div", {}, el("h3", {}, el("span", { class: "pos", text: "It pushes up" }), " (its activation \u00d7 weight)"), pushList(pushRows(pushUp), { kind: "up", name, go })),
-        el("div", {}, el("h3", {}, el("span", { class: "neg", text: "It pushes down" })), pushList(pushRows(pushDown), { kind: "down", name, go })))));
+        el("div", {}, el("h3", {}, el("span", { class: "pos", text: "It pushes up" }), " (its activation \u00d7 weight)"),
+          pushList(pushRows(pushUp), { kind: "up", name, go, none: silent || "it pushes nothing up" })),
+        el("div", {}, el("h3", {}, el("span", { class: "neg", text: "It pushes down" })),
+          pushList(pushRows(pushDown), { kind: "down", name, go, none: silent || "it pushes nothing down" })))));
   return sections;
 }
 
@@ -274,7 +280,7 @@ export function outputView(d, ctx) {
   let softmax = null;
   if (p && p.softmax) {
     const s = p.softmax;
-    softmax = el("div", { class: "table-scroll" }, el("table", { class: "softmax-table" },
+    softmax = el("div", { class: "table-scroll", tabindex: 0, role: "region", "aria-label": "the softmax, step by step" }, el("table", { class: "softmax-table" },
       el("caption", { class: "visually-hidden", text: "the softmax, step by step" }),
       el("tr", {}, ...["output", "z", "z \u2212 max", "exp", "\u00f7 sum = p"].map((h) => el("th", { scope: "col", text: h }))),
       ...s.z.map((z, j) => el("tr", { class: j === d.output ? "sel" : "" },

@@ -132,9 +132,12 @@ export function createLayerGrid(root, { layer, units, activation, title, onSelec
 }
 
 export function createOutputs(root, { names, onSelect = () => {} }) {
+  // The button's name is what it shows - "7", "100.0%" - with the words a screen reader needs between.
   const rows = names.map((name, k) => el("button", { class: "output-row", type: "button", "data-output": k,
-    "data-testid": `output-${k}`, "aria-label": `output ${name}`, onclick: () => onSelect(k) },
+    "data-testid": `output-${k}`, onclick: () => onSelect(k) },
+    el("span", { class: "visually-hidden", text: "output " }),
     el("span", { class: "digit", text: name }),
+    el("span", { class: "visually-hidden", text: ": " }),
     el("span", { class: "bar", "aria-hidden": "true" }, el("span")),
     el("span", { class: "prob", "data-testid": `prob-${k}`, text: "\u2013" })));
   root.replaceChildren(...rows);
@@ -146,7 +149,6 @@ export function createOutputs(root, { names, onSelect = () => {} }) {
         row.classList.toggle("top", probs !== null && k === prediction);
         row.querySelector(".bar span").style.width = probs && Number.isFinite(p) ? `${(100 * p).toFixed(2)}%` : "0";
         row.querySelector(".prob").textContent = probs ? percent(p) : "\u2013";
-        row.setAttribute("aria-label", probs ? `output ${names[k]}: ${percent(p)}` : `output ${names[k]}`);
       });
     },
     mark(k) {

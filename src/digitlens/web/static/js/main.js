@@ -90,6 +90,7 @@ on("show-tab", (name) => showTab(name));
 on("load-digit", () => showTab("draw"));
 
 async function start() {
+  window.digitlensState = state;      // for the browser tests, and for a curious learner's console
   setupTabs();
   setupModelUpload();
   draw.setup();

@@ -117,12 +117,12 @@ function showEvaluation(r) {
     ...r.class_names.map((c) => el("th", { scope: "col", text: c })), el("th", { scope: "col", text: "right" }));
   const rows = r.confusion.map((row, i) => el("tr", {}, el("th", { scope: "row", text: r.class_names[i] }),
     ...row.map((v, j) => {
+      // light shades under dark numbers, so every count stays readable (indigo: right, red: mistakes)
       const t = i === j ? v / diagMax : Math.sqrt(v / offMax);
-      const bg = i === j ? `rgba(79, 70, 229, ${0.15 + 0.55 * t})` : v ? `rgba(220, 38, 38, ${0.08 + 0.6 * t})` : "#f7f8fb";
-      const what = `${plural(v, "image")} of ${r.class_names[i]} read as ${r.class_names[j]}`;
+      const bg = i === j ? `rgba(55, 48, 163, ${(0.08 + 0.37 * t).toFixed(3)})` : v ? `rgba(220, 38, 38, ${(0.06 + 0.4 * t).toFixed(3)})` : "#f7f8fb";
+      const what = `${v} image${v === 1 ? "" : "s"} of ${r.class_names[i]} read as ${r.class_names[j]}`;
       return el("td", { style: `background:${bg}` }, el("button", { type: "button", class: "cell", "data-testid": `cell-${i}-${j}`,
-        style: `color:${(i === j && t > 0.45) || (i !== j && t > 0.6) ? "#fff" : "#1d2233"}`, title: what, "aria-label": what,
-        text: v ? String(v) : "", onclick: () => showCell(i, j, r.class_names) }));
+        title: what, "aria-label": what, text: v ? String(v) : "", onclick: () => showCell(i, j, r.class_names) }));
     }),
     el("td", { class: "muted", text: r.per_class_accuracy[i] === null ? "\u2013" : percent(r.per_class_accuracy[i], 1) })));
   table.replaceChildren(header, ...rows);
@@ -164,11 +164,12 @@ async function showCell(i, j, names) {
       const canvas = el("canvas", { width: 28, height: 28 });
       drawGray(canvas, m.image);
       return el("button", { class: "mistake", type: "button", "data-testid": `cell-image-${m.index}`,
-        "aria-label": `test image #${m.index}: a ${names[i]}, read as ${names[j]} with ${percent(m.confidence)}; load it into Draw`,
         onclick: () => {
           emit("load-digit", { pixels: m.image, source: `MNIST test image #${m.index} (labelled ${names[i]})`, label: i });
           emit("show-tab", "draw");
         } },
-        canvas, el("span", { text: `#${m.index}` }), el("span", { text: percent(m.confidence) }));
+        canvas, el("span", {}, el("span", { class: "visually-hidden", text: "test image " }), `#${m.index}`),
+        el("span", {}, el("span", { class: "visually-hidden", text: `, a ${names[i]} read as ${names[j]} with ` }), percent(m.confidence),
+          el("span", { class: "visually-hidden", text: "; load it into Draw" })));
     })));
 }
