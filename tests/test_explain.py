@@ -527,6 +527,12 @@ def test_templates_through_two_hidden_layers_are_the_mean_pixel_gradient(keras_d
     templates = explain.output_templates(keras_deep, x)
     expected = np.mean([torch_pixel_gradient(keras_deep, image, 2, 6)[0] for image in x], axis=0)
     np.testing.assert_allclose(templates[6], expected, rtol=1e-3, atol=1e-6)
+    # what a neuron of the second hidden layer looks for: its own d z / d pixels, averaged
+    second = explain.layer_templates(keras_deep, x, 1)
+    assert second.shape == (8, 28, 28)
+    expected = np.mean([torch_pixel_gradient(keras_deep, image, 1, 3)[0] for image in x], axis=0)
+    np.testing.assert_allclose(second[3], expected, rtol=1e-3, atol=1e-6)
+    np.testing.assert_array_equal(explain.layer_templates(keras_deep, x, 0), explain.weight_images(keras_deep))
 
 
 def test_several_steps_in_a_row_are_the_same_as_steps_taken_one_by_one(weights_only, data):

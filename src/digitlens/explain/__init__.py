@@ -20,18 +20,18 @@ here draws, and nothing here changes a model.
 
 from .backprop import backprop_step, make_twin
 from .common import to_json
-from .evaluation import confusion_cell, evaluate
+from .evaluation import confusion_cell, evaluate, instructive_example
 from .explanation import Explanation, explain
 from .flatten import flatten_strip, index_to_pixel, pixel_to_index
 from .history import curves
-from .neurons import dead_neurons, neuron_activity, neuron_detail, neuron_order, output_templates, \
-    pixel_usage, weight_images
+from .neurons import dead_neurons, layer_templates, neuron_activity, neuron_detail, neuron_order, \
+    output_templates, pixel_usage, weight_images
 from .parameters import parameter_table
 from .path import first_layer_contributions, output_contributions, pixel_contributions, softmax_steps, \
     trace, unit_contributions
 from .sensitivity import pixel_weights
 
-__all__ = ["Explanation", "backprop_step", "confusion_cell", "curves", "dead_neurons", "evaluate", "explain",
+__all__ = ["Explanation", "backprop_step", "confusion_cell", "curves", "dead_neurons", "evaluate", "explain", "instructive_example", "layer_templates",
            "first_layer_contributions",
            "flatten_strip", "index_to_pixel", "make_twin", "neuron_activity",
            "neuron_detail", "neuron_order", "output_contributions", "output_templates", "parameter_table",

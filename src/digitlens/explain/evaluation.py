@@ -75,3 +75,29 @@ def confusion_cell(probs, y, label, predicted, count=48):
     return {"label": int(label), "predicted": int(predicted), "total": int(len(inside)),
             "shown": [{"index": int(inside[i]), "confidence": float(confidence[i]),
                        "probability_of_label": float(probs[inside[i], label])} for i in order]}
+
+
+def instructive_example(model, x, y, class_names=None):
+    """A test image whose backprop step has something to show, and why it was picked.
+
+    An image the network already reads with 99.99% teaches nothing: its loss, and with it every
+    gradient, is about zero. So: the mistake the network came closest to getting right (the
+    highest probability for the right digit among the images it misreads - one step may well fix
+    it); with no mistakes, the right answer it was least sure of.
+    Returns (index, reason), reason a sentence such as "the network misreads it: this 4 is read as
+    9 (61.2%), with 30.5% for 4".
+    """
+    probs = model.predict(x)
+    y = model.prepare_labels(y, len(probs), "y")
+    names = list(class_names) if class_names is not None else [str(k) for k in range(probs.shape[1])]
+    predicted = probs.argmax(axis=1)
+    right = probs[np.arange(len(y)), y]
+    wrong = np.flatnonzero(predicted != y)
+    if len(wrong):
+        i = int(wrong[np.argmax(right[wrong])])
+        return i, (f"the network misreads it: this {names[y[i]]} is read as {names[predicted[i]]} "
+                   f"({probs[i, predicted[i]]:.1%}), with {right[i]:.1%} for {names[y[i]]}, so a step has "
+                   "something to correct")
+    i = int(np.argmin(right))
+    return i, (f"the network reads it right but is least sure of it ({right[i]:.1%} for {names[y[i]]}), so a "
+               "step has something to sharpen")

@@ -56,24 +56,40 @@ def output_templates(model, x=None):
     (N, 28, 28) to average d z_k / d pixels over; a batch of one image gives that image's exact
     template (see the module docstring).
     """
-    dense = [layer for _, layer in dense_layers(model)]
-    first, last = dense[0], dense[-1]
+    return layer_templates(model, x, -1)
+
+
+def layer_templates(model, x=None, layer=-1):
+    """What each unit of Dense layer `layer` looks for in the pixels, through the layers below it:
+    its d z / d pixels averaged over the images x, (units, 28, 28) float32.
+
+    For layer 0 these are the units' own weights, whatever x. For a deeper hidden layer it is the
+    neurons' effective weights (explain.sensitivity) averaged over x; for the output layer (-1),
+    output_templates. x None: every neuron below counts fully, the product of the kernels.
+    """
+    from .common import dense_index
+
+    k = dense_index(model, layer)
+    dense = [d for _, d in dense_layers(model)]
+    first, target = dense[0], dense[k]
     height, width = image_shape(model)
     if first.kernel.shape[0] != height * width:
         raise DigitlensError("the first Dense layer does not receive the pixels: no templates to draw")
+    if k == 0:
+        return weight_images(model, 0)
     if x is None:
         product = first.kernel
-        for layer in dense[1:]:
-            product = product @ layer.kernel        # (784, 256) @ (256, 10) -> (784, 10)
-        return np.ascontiguousarray(product.T).reshape(last.units, height, width)
+        for current in dense[1:k + 1]:
+            product = product @ current.kernel      # (784, 256) @ (256, 10) -> (784, 10)
+        return np.ascontiguousarray(product.T).reshape(target.units, height, width)
 
     x = model.prepare_inputs(x, "x")
-    seeds = np.eye(last.units, dtype=np.float32)         # one column per output
-    total = np.zeros((first.units, last.units), dtype=np.float64)
+    seeds = np.eye(target.units, dtype=np.float32)       # one column per unit of the layer
+    total = np.zeros((first.units, target.units), dtype=np.float64)
     for start in range(0, len(x), CHUNK):
-        total += gradient_to_first(model, x[start:start + CHUNK], -1, seeds).sum(axis=0)
+        total += gradient_to_first(model, x[start:start + CHUNK], k, seeds).sum(axis=0)
     mean = (total / len(x)).astype(np.float32)          # mean over images of d z / d (first layer's z)
-    return np.ascontiguousarray((first.kernel @ mean).T).reshape(last.units, height, width)
+    return np.ascontiguousarray((first.kernel @ mean).T).reshape(target.units, height, width)
 
 
 def pixel_usage(model, x):
