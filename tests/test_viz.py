@@ -265,11 +265,12 @@ def test_which_pixels_drove_a_neuron_of_the_last_hidden_layer_is_that_neuron(dee
     assert "neurons of dense_1, the last hidden layer" in words
     drawn = [ax.images[0].get_array() for ax in figure.axes if ax.images]
     for row, picture in zip(top[:3], drawn):
-        assert f"which pixels drove dense_1 neuron {row['neuron']}" in words
+        assert f"which pixels drove\ndense_1 neuron {row['neuron']}" in words
         np.testing.assert_allclose(picture, explain.pixel_contributions(deep, image, row["neuron"], layer=1), atol=1e-7)
         assert not np.allclose(picture, explain.pixel_contributions(deep, image, row["neuron"], layer=0))
     second = viz.neuron_figure(deep, image, top[0]["neuron"], layer=1)
-    assert "its votes: weights to the 10 outputs" in texts(second)
+    assert "its votes: weights\nto the outputs" in texts(second)
+    assert [t.get_text() for t in second.axes[-1].get_xticklabels()] == [str(k) for k in range(10)]
     first = viz.neuron_figure(deep, image, 5, layer=0)
     assert "its weights to dense_1" in texts(first)
 

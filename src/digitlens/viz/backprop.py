@@ -84,7 +84,7 @@ def output_changes_axes(fig, ax, step, names):
     ax.set_title(textwrap.fill(
         f"{layer['name']}: the change of each of its {delta.size:,} hidden -> output weights. "
         f"Connections into the right digit ({names[step['label']]}) are strengthened (blue), "
-        "connections into the digits it wrongly favoured are weakened (red).", 150),
+        "connections into the digits it wrongly favoured are weakened (red).", 125),
         loc="left", fontsize=10)
     diverging_colorbar(fig, shown, limit, "change of weight", ax=ax, shrink=0.9, pad=0.01)
 
@@ -111,7 +111,7 @@ def change_map_axes(fig, axes, step):
     fig.suptitle(textwrap.fill(
         f"{step['layers'][0]['name']}: the change of the 784 weights from the pixels into each of the "
         f"{len(axes)} hidden neurons that changed most. "
-        + _MAPS_NOTE[bool(step["optimizer"]["plain_gradient"])], 150),
+        + _MAPS_NOTE[bool(step["optimizer"]["plain_gradient"])], 125),
         x=0.01, ha="left", fontsize=10, fontweight="bold")
 
 

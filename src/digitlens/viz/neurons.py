@@ -159,7 +159,7 @@ def neuron_figure(model, image, neuron, layer=0, class_names=None, width=12.0):
     axes = list(fig.subplots(1, len(ratios), width_ratios=ratios))
     if deeper:
         bar_axes(axes.pop(0), d["incoming"]["contributions"], f"driven by {d['incoming']['from_layer_name']}",
-                 "neuron below", "activation x weight")
+                 f"neuron of {d['incoming']['from_layer_name']}", "activation x weight")
     pixels = np.asarray(image)
     axes[0].imshow(ink(pixels.reshape(d["weights"].shape)))
     axes[0].set_title("the image (x)")
@@ -178,8 +178,8 @@ def neuron_figure(model, image, neuron, layer=0, class_names=None, width=12.0):
         image_axes(ax)
     total = float(contributions.sum())
     rest = "bias" if not deeper else ("biases" if d["weights_exact"] else "rest")
-    axes[2].set_xlabel(f"sum {total:+.2f} + {rest} {d['pixel_rest']:+.2f}\n= z {d['z']:+.2f}; "
-                       f"{d['activation_name']}(z) = {d['activation']:.2f}"
+    axes[2].set_xlabel(f"sum {total:+.2f}, {rest} {d['pixel_rest']:+.2f}\nz = {d['z']:+.2f}, "
+                       f"{d['activation_name']} {d['activation']:.2f}"
                        + (" (silent)" if d["activation_name"] == "relu" and d["z"] <= 0 else ""), fontsize=8.5)
     ax = axes[3]
     outgoing = np.asarray(d["outgoing"])
@@ -189,14 +189,14 @@ def neuron_figure(model, image, neuron, layer=0, class_names=None, width=12.0):
                edgecolor="#555555", linewidth=0.5)
         ax.axhline(0, color="#555555", lw=0.8)
         ax.set_xticks(range(len(outgoing)), names)
-        ax.set_title(f"its votes: weights to the {len(outgoing)} outputs")
+        ax.set_title("its votes: weights\nto the outputs")
         ax.set_ylabel("weight")
         predicted = int(np.argmax(model.predict(np.asarray(image)[None])[0]))
         ax.get_xticklabels()[predicted].set_color(HIGHLIGHT)        # orange: the prediction
         ax.get_xticklabels()[predicted].set_fontweight("bold")
         ax.set_xlabel("orange: the prediction", fontsize=8)
     else:
-        bar_axes(ax, outgoing, f"its weights to {d['next_layer']}", "neuron above", "weight")
+        bar_axes(ax, outgoing, f"its weights to {d['next_layer']}", f"neuron of {d['next_layer']}", "weight")
     fig.suptitle(f"{d['layer']} (hidden layer {d['layer_index'] + 1}), neuron {neuron}", x=0.01, ha="left",
                  fontsize=10, fontweight="bold")
     return fig

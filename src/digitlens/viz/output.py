@@ -26,11 +26,9 @@ def png_bytes(picture, dpi=None):
 
         Image.fromarray(np.ascontiguousarray(picture)).save(buffer, format="PNG", optimize=True)
     elif hasattr(picture, "savefig"):
-        # digitlens's figures lay themselves out (constrained layout), so bbox_inches="tight" - a
-        # whole extra drawing pass to measure the figure - would only cost time. Others get it.
-        engine = picture.get_layout_engine() if hasattr(picture, "get_layout_engine") else None
-        tight = None if engine is not None and type(engine).__name__ == "ConstrainedLayoutEngine" else "tight"
-        picture.savefig(buffer, format="png", dpi=dpi, bbox_inches=tight, facecolor="white")
+        # bbox_inches="tight" costs a second drawing pass, but a title wider than its column would
+        # otherwise be cut off at the figure's edge: constrained layout does not move it inside.
+        picture.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
     else:
         raise TypeError(f"picture: expected a matplotlib Figure or an image array, received "
                         f"{type(picture).__name__}")

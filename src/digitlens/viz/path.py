@@ -26,8 +26,8 @@ def path_figure(model, image, label=None, class_names=None, width=12.0):
     t = image if isinstance(image, dict) else trace(model, image, class_names)
     dense = [row for row in t["layers"] if row["fully_connected"]]
     hidden, output = dense[:-1], dense[-1]
-    fig = new_figure(width, 2.6 * (1 + len(hidden)) + 0.4)
-    grid = fig.add_gridspec(1 + len(hidden), 3, width_ratios=[1, 3, 2.2])
+    fig = new_figure(width, 2.6 * max(1, len(hidden)) + 0.4)
+    grid = fig.add_gridspec(max(1, len(hidden)), 3, width_ratios=[1, 3, 2.2])
     ax = fig.add_subplot(grid[0, 0])
     ax.imshow(ink(np.asarray(t["input"]).reshape(t["image_shape"])))
     image_axes(ax)
@@ -51,10 +51,11 @@ def path_figure(model, image, label=None, class_names=None, width=12.0):
         ax.set_ylabel("weighted sum z")
         ax.set_title(f"{row['name']}: weighted sums z = x @ kernel + bias of its {len(z)} neurons",
                      loc="left")
-        note = {"tanh": f"blue: z > 0, tanh(z) between 0 and +1 ({int(active.sum())} neurons)\n"
-                        f"red: z < 0, tanh(z) between -1 and 0: pushes the other way ({int((~active).sum())})",
+        positive = z > 0
+        note = {"tanh": f"blue: z > 0, tanh(z) between 0 and +1 ({int(positive.sum())} neurons)\n"
+                        f"red: z < 0, tanh(z) between -1 and 0: pushes the other way ({int((~positive).sum())})",
                 "sigmoid": f"sigmoid squashes every z into 0..1: none is silenced;\n"
-                           f"blue: z > 0, more than half on ({int(active.sum())}); red: less ({int((~active).sum())})",
+                           f"blue: z > 0, more than half on ({int(positive.sum())}); red: less ({int((~positive).sum())})",
                 "linear": "no activation: each z is passed on as it is"}.get(name)
         if note:
             ax.text(0.99, 0.97, note, transform=ax.transAxes, ha="right", va="top", fontsize=8.5,
@@ -156,7 +157,7 @@ def contributions_figure(model, image, output=None, top=7, maps=4, class_names=N
         ax = fig.add_subplot(grid[1, i])
         shown = ax.imshow(contributions, cmap=DIVERGING, vmin=-limit, vmax=limit)
         image_axes(ax)
-        ax.set_title(f"which pixels drove {layer} neuron {r['neuron']}", fontsize=9)
+        ax.set_title(f"which pixels drove\n{layer} neuron {r['neuron']}", fontsize=9)
         ax.set_xlabel("pixel x d z / d pixel, through\nthe layers below (this image)" if deeper else
                       "pixel x weight (sums with the bias\nto the neuron's z)", fontsize=8)
         axes.append(ax)
