@@ -270,7 +270,8 @@ def test_which_pixels_drove_a_neuron_of_the_last_hidden_layer_is_that_neuron(dee
         assert not np.allclose(picture, explain.pixel_contributions(deep, image, row["neuron"], layer=0))
     second = viz.neuron_figure(deep, image, top[0]["neuron"], layer=1)
     assert "its votes: weights\nto the outputs" in texts(second)
-    assert [t.get_text() for t in second.axes[-1].get_xticklabels()] == [str(k) for k in range(10)]
+    votes = next(ax for ax in second.axes if ax.get_title() == "its votes: weights\nto the outputs")
+    assert [t.get_text() for t in votes.get_xticklabels()] == [str(k) for k in range(10)]
     first = viz.neuron_figure(deep, image, 5, layer=0)
     assert "its weights to dense_1" in texts(first)
 
