@@ -350,3 +350,18 @@ def test_tile_grids_show_each_tile_as_its_piece_of_one_png():
         assert (float(px), float(py)) == pytest.approx((c * 50.0, r * 50.0))
         np.testing.assert_array_equal(sheet[r * 4:(r + 1) * 4, c * 4:(c + 1) * 4], pictures[i])
     assert html.count("<figcaption>") == 7 and "t6" in html
+
+
+def test_diagram_of_a_deeper_model_draws_every_layer(deep, data):
+    image = data[2][4]
+    root = ET.fromstring(viz.diagram_svg(deep, image))
+    words = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+    for expected in ("64 neurons", "dense, tanh", "32 neurons", "dense_1, sigmoid", "10 outputs",
+                     "64 inputs x 32 units =", "2,048 weights", "+ 32 biases = 2,080"):
+        assert expected in words, expected
+    tanh = np.asarray(explain.trace(deep, image)["layers"][1]["activation"])
+    assert (tanh < 0).any()
+    fills = [c.get("fill") for c in root.iter() if c.tag.endswith("circle")]
+    rgb = [(int(f[1:3], 16), int(f[3:5], 16), int(f[5:7], 16)) for f in fills if f.startswith("#")]
+    reddish = [c for c in rgb if c[0] > c[2] + 4 and c[1] <= c[2]]     # red, not grey, not the orange prediction
+    assert len(reddish) == int((tanh < 0).sum())               # negative outputs are red, not drawn as silent

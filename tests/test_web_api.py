@@ -269,6 +269,10 @@ def test_a_model_with_two_hidden_layers_through_every_panel(client, data):
     np.testing.assert_array_equal(np.float32(n["incoming"]["weights"]), dense[1].kernel[:, 5])
     np.testing.assert_array_equal(np.float32(n["outgoing"]), dense[2].kernel[5])    # its weights to the outputs
     assert n["next_is_output"] and len(n["pushes"]) == 10
+    blank = client.post("/api/neuron", json={"pixels": [0] * 784, "neuron": 2, "layer": 0}).json()
+    assert blank["state"].startswith("The image is blank") and blank["z"] == pytest.approx(blank["bias"], abs=1e-6)
+    assert client.post("/api/predict", json={"pixels": pixels}).json()["confidence"] in (
+        p["confidence"],) and ("sure" in p["confidence"])
     assert np.array(n["weights"]).shape == (28, 28) and not n["weights_exact"]      # d z / d pixels via tanh
     assert set(n["limits"]) == {"weights", "pixel_contributions", "incoming", "outgoing"}
     # a first-layer neuron pushes into the 8 sigmoid neurons, not into the outputs
