@@ -732,6 +732,9 @@ def test_train_for_one_epoch_watch_the_curve_grow_then_keep_it(page, restore):
     assert page.locator("#epoch-table tbody tr").count() == 1
     assert "partial" not in page.locator("#epoch-table tbody tr").inner_text()
     expect(page.locator("#weights-note")).to_contain_text(re.compile(r"After [\d,]+ steps"))
+    words = page.evaluate("""async () => { const { plural } = await import('/static/js/state.js');
+        return [plural(1, 'step'), plural(2, 'step'), plural(1875, 'step'), plural(1, 'batch', 'batches')]; }""")
+    assert words == ["1 step", "2 steps", "1,875 steps", "1 batch"]          # "After 1 step", not "1 steps"
     expect(page.locator("#model-origin")).to_contain_text("trained here")
     expect(page.get_by_test_id("train-keep")).to_be_visible()
     shot(page, "train-1280x800")
