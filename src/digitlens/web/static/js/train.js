@@ -8,11 +8,11 @@
 import { get, post, unpack } from "./api.js";
 import { drawTiles, fixed, legend, maxAbs, percent } from "./colors.js";
 import { lineChart } from "./chart.js";
-import { el, emit, on, plural, state, toast } from "./state.js";
+import { createLayerEditor } from "./layereditor.js";
+import { emit, el, on, plural, state, toast } from "./state.js";
 
-const MAX_LAYERS = 4;
 const TEST_COLOUR = "#0f766e";     // the test set: teal here and in the reports (orange is the prediction)
-const ACTIVATIONS = ["relu", "sigmoid", "tanh", "linear"];
+let layers = null;       // the editor of the network's hidden layers
 let source = null;       // the EventSource
 let run = null;          // what the current job reported
 let drawQueued = false;
@@ -23,7 +23,6 @@ export function setup() {
   document.getElementById("train-stop").addEventListener("click", () => post("/api/train/stop").catch((e) => toast(e.message, "error")));
   document.getElementById("train-keep").addEventListener("click", keep);
   document.getElementById("train-undo").addEventListener("click", undo);
-  document.getElementById("t-add-layer").addEventListener("click", () => addLayer(64, "relu"));
   document.getElementById("t-recipe").addEventListener("change", (event) => {
     if (event.target.value === "default") { setValue("t-rate", 0.003); setValue("t-batch", 128); }
     else { setValue("t-rate", 0.001); setValue("t-batch", 32); }
@@ -34,51 +33,19 @@ export function setup() {
     if ((!run || run.fromHistory) && state.tab === "train") showCurrentModel();
   });
   window.addEventListener("resize", () => { if (state.tab === "train") drawCharts(); });
-  addLayer(256, "relu");
+  layers = createLayerEditor(document.getElementById("t-layers"), document.getElementById("t-add-layer"),
+    [{ units: 256, activation: "relu" }]);
   drawCharts();
 }
 
 function setValue(id, value) { document.getElementById(id).value = value; }
 function number(id) { return Number(document.getElementById(id).value); }
 
-// ---- the network's hidden layers --------------------------------------------------------------
-
-function addLayer(units, activation) {
-  const box = document.getElementById("t-layers");
-  if (box.children.length >= MAX_LAYERS) return;
-  const row = el("div", { class: "arch-layer" },
-    el("span", { "aria-hidden": "true", text: "\u2192 Dense" }),
-    el("input", { type: "number", value: units, min: 1, max: 2048, class: "t-units", "data-testid": "layer-units" }),
-    el("select", { class: "t-activation", "data-testid": "layer-activation" },
-      ...ACTIVATIONS.map((a) => el("option", { text: a, selected: a === activation }))),
-    el("button", { type: "button", class: "btn ghost small-btn remove", text: "\u00d7",
-      onclick: () => { row.remove(); labelLayers(); } }));
-  box.append(row);
-  labelLayers();
-}
-
-function labelLayers() {
-  const rows = [...document.querySelectorAll("#t-layers .arch-layer")];
-  rows.forEach((row, k) => {
-    row.querySelector(".t-units").setAttribute("aria-label", `neurons in hidden layer ${k + 1}`);
-    row.querySelector(".t-activation").setAttribute("aria-label", `activation of hidden layer ${k + 1}`);
-    const remove = row.querySelector(".remove");
-    remove.setAttribute("aria-label", `remove hidden layer ${k + 1}`);
-    remove.hidden = rows.length === 1;
-  });
-  document.getElementById("t-add-layer").hidden = rows.length >= MAX_LAYERS;
-}
-
-function hiddenSettings() {
-  return [...document.querySelectorAll("#t-layers .arch-layer")].map((row) => ({
-    units: Number(row.querySelector(".t-units").value), activation: row.querySelector(".t-activation").value }));
-}
-
 // ---- a job ----------------------------------------------------------------------------------
 
 async function start() {
   const settings = {
-    hidden: hiddenSettings(), recipe: document.getElementById("t-recipe").value,
+    hidden: layers.settings(), recipe: document.getElementById("t-recipe").value,
     // "sgd-momentum" is plain SGD with a running velocity of 0.9; "sgd" alone is plain SGD, as in Keras.
     optimizer: document.getElementById("t-optimizer").value.replace("-momentum", ""),
     momentum: document.getElementById("t-optimizer").value === "sgd-momentum" ? 0.9 : 0,
