@@ -16,8 +16,9 @@ from ..errors import DigitlensError
 from ..nn import losses
 
 
-def evaluate(model, x, y, class_names=None, mistakes=24):
-    """Score the model on images x (N, 28, 28) with labels y (N,).
+def evaluate(model, x, y, class_names=None, mistakes=24, probs=None):
+    """Score the model on images x (N, 28, 28) with labels y (N,); probs: model.predict(x), if it
+    is already known (the images are then not run through the model again).
 
     Returns {"count", "accuracy", "loss", "class_names", "per_class_accuracy" (None for a class
     with no examples), "per_class_count", "confusion" (classes x classes ints, row = true label,
@@ -25,7 +26,7 @@ def evaluate(model, x, y, class_names=None, mistakes=24):
     mistakes), "confident_mistakes": [{"index", "label", "predicted", "confidence", "probabilities"}]
     (at most `mistakes`, most confident first)}.
     """
-    probs = model.predict(x)
+    probs = model.predict(x) if probs is None else np.asarray(probs)
     y = model.prepare_labels(y, len(probs), "y")
     classes = probs.shape[1]
     predicted = probs.argmax(axis=1)
@@ -77,17 +78,17 @@ def confusion_cell(probs, y, label, predicted, count=48):
                        "probability_of_label": float(probs[inside[i], label])} for i in order]}
 
 
-def instructive_example(model, x, y, class_names=None):
+def instructive_example(model, x, y, class_names=None, probs=None):
     """A test image whose backprop step has something to show, and why it was picked.
 
     An image the network already reads with 99.99% teaches nothing: its loss, and with it every
     gradient, is about zero. So: the mistake the network came closest to getting right (the
     highest probability for the right digit among the images it misreads - one step may well fix
     it); with no mistakes, the right answer it was least sure of.
-    Returns (index, reason), reason a sentence such as "the network misreads it: this 4 is read as
-    9 (61.2%), with 30.5% for 4".
+    probs: model.predict(x), if it is already known. Returns (index, reason), reason a sentence
+    such as "the network misreads it: this 4 is read as 9 (61.2%), with 30.5% for 4".
     """
-    probs = model.predict(x)
+    probs = model.predict(x) if probs is None else np.asarray(probs)
     y = model.prepare_labels(y, len(probs), "y")
     names = list(class_names) if class_names is not None else [str(k) for k in range(probs.shape[1])]
     predicted = probs.argmax(axis=1)

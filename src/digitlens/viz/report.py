@@ -70,15 +70,16 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
     class_names = class_names if class_names is not None else getattr(model, "class_names", None)
     names = list(class_names) if class_names is not None else [str(k) for k in range(model.output_shape[-1])]
     picked = None                        # why the report picked its image, when nobody chose one
+    probs = model.predict(x_test) if x_test is not None and y_test is not None else None   # once, for both uses
     if image is None and x_test is not None:
         if index is None and y_test is not None:
-            index, picked = explain.instructive_example(model, x_test, y_test, names)
+            index, picked = explain.instructive_example(model, x_test, y_test, names, probs=probs)
         index = int(index) if index is not None else 0
         image = x_test[index]
         if label is None and y_test is not None:
             label = int(y_test[index])
         image_name = image_name or f"test image #{index}"
-    e = explain.explain(model, image, label, x_test, y_test, names)
+    e = explain.explain(model, image, label, x_test, y_test, names, probs=probs)
     pics = Pictures(workers)
     seen = x_train[:10_000] if x_train is not None else x_test
     title = title or f"digitlens: inside {model.name}"
