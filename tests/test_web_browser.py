@@ -484,6 +484,12 @@ def test_a_model_with_two_hidden_layers_through_every_panel(page, restore):
     assert marked(1, "selected") == [first]
     assert marked(0, "push-up") == sorted(r["neuron"] for r in neuron["incoming"]["top_up"])
     shot(page, "two-hidden-layers-neuron", full_page=True)
+    for width, height in (WIDTHS["phone"], WIDTHS["tablet"]):     # both layers and the panel fit a phone too
+        page.set_viewport_size({"width": width, "height": height})
+        next_frames(page)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        shot(page, f"two-hidden-layers-neuron-{width}x{height}", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
     # from there, down to a first-layer neuron: it pushes into the 8 sigmoid neurons, not the outputs
     below = neuron["incoming"]["top_up"][0]["neuron"] if neuron["incoming"]["top_up"] else neuron["incoming"]["top_down"][0]["neuron"]
     page.locator("#inspect-body .push-list").first.locator("button").first.click()
