@@ -379,6 +379,10 @@ def test_curves(model):
     assert c["batch"]["x"][-1] == pytest.approx(1.0) and c["batch"]["x"][0] == pytest.approx(1 / steps)
     assert len(c["batch"]["smoothed_loss"]) == steps
     assert explain.curves({"loss": [0.5, 0.3]})["epoch"]["loss"] == [0.5, 0.3]
+    # a run stopped in its second epoch: that epoch's batches sit where they ran, not stretched out
+    stopped = {"history": {"loss": [0.5, 0.4]}, "epoch": [0, 1],
+               "batches": [{"epoch": e, "batch": b, "loss": 1.0, "accuracy": 0.5} for e, n in ((0, 4), (1, 2)) for b in range(n)]}
+    assert explain.curves(stopped)["batch"]["x"] == [0.25, 0.5, 0.75, 1.0, 1.25, 1.5]
     with pytest.raises(DigitlensError, match="history"):
         explain.curves(None)
 
