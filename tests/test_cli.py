@@ -181,6 +181,16 @@ def test_summary_evaluate_predict_on_a_trained_model(trained, mnist_dir, tmp_pat
     assert sum(predictions[0]["probabilities"]) == pytest.approx(1.0, abs=1e-4)
 
 
+def test_explain_titles_the_report_with_the_file_name(trained, mnist_dir, tmp_path):
+    path, _, env = trained
+    out = tmp_path / "report.html"
+    result = digitlens("explain", path, "--index", "3", "--data", mnist_dir, "--out", out, env=env)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    title = text.split("<h1>", 1)[1].split("</h1>", 1)[0]
+    assert title == f"digitlens: inside {path.name}" and str(path.parent) not in text.split("<main>")[0] + title
+
+
 def test_summary_without_a_model_shows_the_lesson(env):
     result = digitlens("summary", env=env)
     assert result.returncode == 0

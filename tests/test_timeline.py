@@ -1,7 +1,7 @@
 """Learning as it happens, and two models side by side: the training timeline against a re-run of
 the same seeded training, its size and file round trip (real Keras still loads the file), the
-comparison against each model's own evaluate, the maps against NumPy's SVD, the mistakes
-explorer against a plain count, and the `timeline` / `compare` commands through the real CLI."""
+comparison against each model's own evaluate, the maps against NumPy's SVD, a confusion cell
+against a plain count, and the `timeline` / `compare` commands through the real CLI."""
 
 import json
 import os
@@ -18,7 +18,7 @@ from digitlens.errors import DigitlensError
 from digitlens.explain.compare import compare
 from digitlens.explain.evaluation import evaluate
 from digitlens.explain.hidden_space import hidden_activations, hidden_map, pca, project
-from digitlens.explain.mistakes import confusion_cell
+from digitlens.explain.evaluation import confusion_cell
 from digitlens.explain.timeline import Timeline, choose_probes
 from digitlens.io import load_model, save_model
 from digitlens.nn.callbacks import Callback
@@ -190,10 +190,10 @@ def test_a_confusion_cell_holds_exactly_those_images(small_trained_model, mnist)
     probs = small_trained_model.predict(x_test)
     guesses = probs.argmax(1)
     for label, predicted in ((4, 9), (7, 7)):
-        cell = confusion_cell(small_trained_model, x_test, y_test, label, predicted, limit=1000)
+        cell = confusion_cell(probs, y_test, label, predicted, count=1000)
         members = np.flatnonzero((y_test == label) & (guesses == predicted))
-        assert cell["count"] == len(members) and sorted(i["index"] for i in cell["images"]) == list(members)
-        confidence = [i["confidence"] for i in cell["images"]]
+        assert cell["total"] == len(members) and sorted(i["index"] for i in cell["shown"]) == list(members)
+        confidence = [i["confidence"] for i in cell["shown"]]
         assert confidence == sorted(confidence, reverse=label != predicted)
 
 

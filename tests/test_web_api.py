@@ -263,6 +263,98 @@ def test_backprop_step_learns_without_touching_the_apps_model(client, model, dig
     assert after["probabilities"] == before["probabilities"] and after["version"] == before["version"]
 
 
+def unpack(packed):
+    return np.frombuffer(base64.b64decode(packed["base64"]), dtype="<f4").reshape(packed["shape"])
+
+
+def test_a_model_with_two_hidden_layers_through_every_panel(client, data):
+    """Keras's Dense(16, tanh) -> Dense(8, sigmoid) -> Dense(10): every hidden layer is listed and
+    inspectable, and every answer refers to the right layer."""
+    from digitlens.io import load_model
+
+    keras_model = load_model(FIXTURES / "keras_small_tanh.keras")
+    dense = [layer for layer in keras_model.layers if layer.connectivity == "full"]
+    assert upload(client, "deep.keras", "keras_small_tanh.keras").status_code == 200
+    info = client.get("/api/status").json()["model"]
+    assert [(h["index"], h["units"], h["activation"]) for h in info["hidden"]] == [(0, 16, "tanh"), (1, 8, "sigmoid")]
+    pixels = data.x_test[1].tolist()
+    p = client.post("/api/predict", json={"pixels": pixels}).json()
+    assert [(layer["index"], layer["units"]) for layer in p["layers"]] == [(0, 16), (1, 8), (2, 10)]
+    # an output lists neurons of the LAST hidden layer, and says which layer that is
+    out = client.post("/api/output", json={"pixels": pixels, "output": 3}).json()
+    assert out["from_layer"] == 1 and out["from_layer_name"] == dense[1].name and len(out["contributions"]) == 8
+    np.testing.assert_allclose(out["activations"], p["layers"][1]["activation"], atol=1e-6)
+    for row in out["top_up"] + out["top_down"]:
+        assert row["weight"] == pytest.approx(float(dense[2].kernel[row["neuron"], 3]))
+    # a neuron of the second hidden layer: driven by the 16 below, pushing into the 10 outputs
+    n = client.post("/api/neuron", json={"pixels": pixels, "neuron": 5, "layer": 1}).json()
+    assert n["layer"] == dense[1].name and n["layer_index"] == 1 and n["activation_name"] == "sigmoid"
+    assert n["z"] == pytest.approx(p["layers"][1]["z"][5], abs=1e-6)
+    assert n["incoming"]["from_layer"] == 0 and len(n["incoming"]["contributions"]) == 16
+    np.testing.assert_allclose(n["incoming"]["activations"], p["layers"][0]["activation"], atol=1e-6)
+    np.testing.assert_array_equal(np.float32(n["incoming"]["weights"]), dense[1].kernel[:, 5])
+    np.testing.assert_array_equal(np.float32(n["outgoing"]), dense[2].kernel[5])    # its weights to the outputs
+    assert n["next_is_output"] and len(n["pushes"]) == 10
+    blank = client.post("/api/neuron", json={"pixels": [0] * 784, "neuron": 2, "layer": 0}).json()
+    assert blank["state"].startswith("The image is blank") and blank["z"] == pytest.approx(blank["bias"], abs=1e-6)
+    assert client.post("/api/predict", json={"pixels": pixels}).json()["confidence"] in (
+        p["confidence"],) and ("sure" in p["confidence"])
+    assert np.array(n["weights"]).shape == (28, 28) and not n["weights_exact"]      # d z / d pixels via tanh
+    assert set(n["limits"]) == {"weights", "pixel_contributions", "incoming", "outgoing"}
+    # a first-layer neuron pushes into the 8 sigmoid neurons, not into the outputs
+    first = client.post("/api/neuron", json={"pixels": pixels, "neuron": 3}).json()
+    np.testing.assert_array_equal(np.float32(first["outgoing"]), dense[1].kernel[3])
+    assert not first["next_is_output"] and first["next_layer"] == dense[1].name
+    assert "weights" not in first["incoming"] and first["incoming"]["from_layer"] is None
+    assert_error(client.post("/api/neuron", json={"pixels": pixels, "neuron": 0, "layer": 2}), 400,
+                 "hidden layer number from 0 to 1")
+    assert_error(client.post("/api/neuron", json={"pixels": pixels, "neuron": 8, "layer": 1}), 400, "0 to 7")
+    # backprop: every layer's changes, the hidden ones too, and several steps in a row
+    step = client.post("/api/backprop", json={"pixels": pixels, "label": 4, "optimizer": "sgd", "steps": 3}).json()
+    assert [(row["index"], row["kernel_shape"]) for row in step["layers"]] == [(0, [784, 16]), (1, [16, 8]), (2, [8, 10])]
+    assert step["layers"][0]["delta"] is None and unpack(step["layers"][1]["delta"]).shape == (16, 8)
+    assert step["output_delta"]["shape"] == [8, 10] and step["change_maps"]["shape"] == [16, 28, 28]
+    assert len(step["losses"]) == 4 and step["losses"] == sorted(step["losses"], reverse=True)
+    for c in step["top_strengthened"] + step["top_weakened"]:
+        assert (c["pixel"] is not None) == (c["layer_index"] == 0)
+    one = client.post("/api/backprop", json={"pixels": pixels, "label": 4, "optimizer": "sgd"}).json()
+    assert one["losses"] == step["losses"][:2]              # step 1 of the run is the single step
+
+
+def test_train_a_deeper_network(client, digit):
+    r = client.post("/api/train", json={"hidden": [{"units": 24, "activation": "tanh"}, {"units": 12, "activation": "relu"}],
+                                        "samples": 500, "batch_size": 50, "seed": 3})
+    assert r.status_code == 202, r.text
+    events = read_events(client)
+    assert events[-1]["state"] == "finished", events[-1]
+    info = client.get("/api/status").json()["model"]
+    assert [(h["units"], h["activation"]) for h in info["hidden"]] == [(24, "tanh"), (12, "relu")]
+    assert "24 tanh \u2192 12 relu" in info["origin"]
+    n = client.post("/api/neuron", json={"pixels": digit.tolist(), "neuron": 11, "layer": 1}).json()
+    assert n["weights_exact"] is False and len(n["incoming"]["contributions"]) == 24
+    assert_error(client.post("/api/train", json={"hidden": []}), 422, "hidden")
+
+
+def test_a_confusion_matrix_cell_lists_its_images(client, model, data):
+    e = client.get("/api/evaluation").json()
+    probs = model.predict(data.x_test)
+    predicted = probs.argmax(axis=1)
+    confusion = np.array(e["confusion"])
+    label, read_as = np.unravel_index(np.argmax(confusion * (1 - np.eye(10, dtype=int))), confusion.shape)
+    cell = client.get("/api/evaluation/cell", params={"label": int(label), "predicted": int(read_as)}).json()
+    assert cell["total"] == confusion[label, read_as] and 0 < len(cell["shown"]) <= 48
+    for row in cell["shown"]:
+        assert data.y_test[row["index"]] == label and predicted[row["index"]] == read_as
+        np.testing.assert_array_equal(row["image"], data.x_test[row["index"]])
+    surest = [row["confidence"] for row in cell["shown"]]
+    assert surest == sorted(surest, reverse=True)                 # mistakes: surest first
+    right = client.get("/api/evaluation/cell", params={"label": 3, "predicted": 3, "count": 5}).json()
+    assert right["total"] == confusion[3, 3] and len(right["shown"]) == 5
+    least = [row["confidence"] for row in right["shown"]]
+    assert least == sorted(least) and least[0] == pytest.approx(probs[(data.y_test == 3) & (predicted == 3), 3].min())
+    assert_error(client.get("/api/evaluation/cell", params={"label": 10, "predicted": 1}), 400, "label", "0 to 9")
+
+
 # ---- the model and the data ----------------------------------------------------------------
 
 def test_weights_are_coloured_as_digitlens_viz_colours_them(client, digit):
@@ -486,6 +578,9 @@ def test_a_diverging_run_streams_null_where_the_loss_is_not_a_number(client, dig
     assert None in losses and all(loss is None or loss > 0 for loss in losses)
     assert events[-1]["state"] == "finished" and events[-1]["test_loss"] is None
     assert [e for e in events if e["type"] == "epoch"][0]["loss"] is None
+    first_nan = next(i for i, loss in enumerate(losses, start=1) if loss is None)
+    assert events[-1]["diverged_at"] == first_nan                 # the step where it diverged is marked
+    assert f"diverged at step {first_nan}" in client.get("/api/status").json()["model"]["origin"]
     strict_json(client.get("/api/train").text)
     # the overflowed model is now the app's: every tab still gets JSON it can read
     for answer in (client.post("/api/predict", json={"pixels": digit.tolist()}), client.get("/api/model"),
@@ -493,6 +588,60 @@ def test_a_diverging_run_streams_null_where_the_loss_is_not_a_number(client, dig
                    client.post("/api/neuron", json={"pixels": digit.tolist(), "neuron": 3})):
         assert answer.status_code == 200, answer.text
         strict_json(answer.text)
+
+
+def test_undo_a_run_until_it_is_kept(client, digit):
+    """The trained model replaces the one every tab uses, but the one before is kept until the learner
+    keeps the new one: undo goes back to it. A job whose model was replaced is no longer current."""
+    before = client.get("/api/status").json()
+    assert before["model"]["params"] == 203_530
+    client.post("/api/train", json={"hidden_units": 8, "samples": 200, "seed": 0})
+    read_events(client)
+    trained = client.get("/api/status").json()
+    assert trained["model"]["hidden"][0]["units"] == 8
+    assert trained["training"]["current"] and trained["training"]["undo"]
+    undone = client.post("/api/train/undo").json()
+    after = client.get("/api/status").json()
+    assert after["model"]["params"] == 203_530 and after["model"]["origin"] == before["model"]["origin"]
+    assert undone["version"] == after["version"] > trained["version"]
+    assert not after["training"]["current"] and not after["training"]["undo"]    # a fresh page need not replay it
+    p = client.post("/api/predict", json={"pixels": digit.tolist()}).json()
+    assert len(p["layers"][0]["activation"]) == 256
+    assert_error(client.post("/api/train/undo"), 409, "nothing to undo")
+    # kept: no undo any more, and it stays current until another model comes
+    client.post("/api/train", json={"hidden_units": 8, "samples": 200, "seed": 0})
+    read_events(client)
+    client.post("/api/train/keep")
+    kept = client.get("/api/status").json()["training"]
+    assert kept["current"] and not kept["undo"]
+    assert_error(client.post("/api/train/undo"), 409)
+    upload(client, "small.keras", "keras_small.keras")
+    assert client.get("/api/status").json()["training"]["current"] is False
+
+
+def test_paused_time_is_not_epoch_time_and_a_stopped_epoch_is_partial(client):
+    client.post("/api/train", json={"epochs": 50, "batch_size": 10, "samples": 6000, "hidden_units": 16, "seed": 2})
+
+    def pause(since):
+        client.post("/api/train/pause")
+        paused = wait_for_event(client, lambda e: e["type"] == "state" and e["state"] == "paused", "the 'paused' event",
+                                since=since)
+        return wait_for_event(client, progress, "the step where it paused", since=paused["id"] + 1)
+
+    where = pause(wait_for_event(client, progress, "the first progress event")["id"])
+    time.sleep(0.5)                     # the training thread is blocked: this half second is paused time
+    client.post("/api/train/resume")
+    epoch = wait_for_event(client, lambda e: e["type"] == "epoch", "the end of the epoch it paused in", since=where["id"])
+    assert epoch["epoch"] == where["epoch"] and epoch["paused_seconds"] >= 0.45 and not epoch["partial"]
+    where = pause(epoch["id"])          # then stop while paused: the epoch ends at that step
+    client.post("/api/train/stop")
+    events = read_events(client)
+    last = [e for e in events if e["type"] == "epoch"][-1]
+    assert last["epoch"] == where["epoch"] and last["epoch_steps"] == where["batch"]
+    assert last["partial"] == (where["batch"] < 600) and last["steps_per_epoch"] == 600
+    history = client.get("/api/model").json()["history"]["epoch"]
+    assert history["seconds"] == pytest.approx([e["seconds"] for e in events if e["type"] == "epoch"])
+    assert client.get("/api/status").json()["model"]["origin"].startswith("trained here: 16 relu, stopped after")
 
 
 # ---- model files ---------------------------------------------------------------------------

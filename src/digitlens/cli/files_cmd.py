@@ -1,5 +1,7 @@
 """`digitlens explain`, `digitlens diagram`, `digitlens export`: what the model learned, as files."""
 
+from pathlib import Path
+
 from .common import (add_data_option, add_json_option, check_output, console, literal, load_dataset, load_model,
                      model_path, print_json)
 
@@ -63,7 +65,8 @@ def run_explain(args):
     elif args.index is not None and not 0 <= args.index < len(ds.x_test):
         raise DigitlensError(f"--index: expected 0..{len(ds.x_test) - 1}, received {args.index}")
     write_report(model, out, image=image, label=label, x_test=ds.x_test, y_test=ds.y_test,
-                 x_train=ds.x_train, index=args.index, class_names=list(ds.class_names), title=str(path),
+                 x_train=ds.x_train, index=args.index, class_names=list(ds.class_names),
+                 title=f"digitlens: inside {Path(path).name}",
                  image_name=args.image, data_name=ds.describe(), doubt=doubt)
     if args.json:
         print_json({"model": str(path), "report": str(out), "doubt": doubt})

@@ -32,14 +32,31 @@ def dense_layers(model):
     return found
 
 
+def dense_index(model, layer=0, argument="layer"):
+    """`layer` as a number from 0 (the first Dense layer) to L - 1 (the output layer); -1 counts
+    from the end. Raises naming the argument if there is no such Dense layer."""
+    count = len(dense_layers(model))
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -count <= layer < count:
+        raise DigitlensError(f"{argument}: expected a Dense layer number from 0 to {count - 1} "
+                             f"(or -1 for the output layer), received {layer!r}")
+    return int(layer) % count
+
+
 def dense_layer(model, layer=0):
     """The `layer`-th fully connected layer (0 = the first, -1 = the output layer)."""
-    layers = dense_layers(model)
-    try:
-        return layers[layer][1]
-    except IndexError:
-        raise DigitlensError(f"layer: expected a Dense layer number from 0 to {len(layers) - 1} "
-                             f"(or -1 for the output layer), received {layer}") from None
+    return dense_layers(model)[dense_index(model, layer)][1]
+
+
+def hidden_index(model, layer=0, argument="layer"):
+    """`layer` as the number of a hidden Dense layer: 0 (the first) to L - 2 (the one feeding the
+    outputs); -1 is the last hidden layer. Raises naming the argument otherwise."""
+    hidden = len(dense_layers(model)) - 1
+    if hidden == 0:
+        raise DigitlensError(f"model {model.name!r} has no hidden layer: its one Dense layer is the output")
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -hidden <= layer < hidden:
+        raise DigitlensError(f"{argument}: expected a hidden layer number from 0 to {hidden - 1} "
+                             f"(-1 for the last), received {layer!r}")
+    return int(layer) % hidden
 
 
 def image_shape(model):
@@ -81,25 +98,30 @@ def run_layer(layer, a):
     return layer.forward(a, training=False)
 
 
+def dense_input(model, x, layer):
+    """What the `layer`-th Dense layer receives for the batch x, flattened: (N, n_in), and the layer.
+
+    For layer 0 that is the image's pixels (after Flatten); for a later one, the activations of
+    the layer below (after any Dropout, which does nothing at prediction time).
+    """
+    position, dense = dense_layers(model)[dense_index(model, layer)]
+    a = x
+    for current in model.layers[:position]:
+        a = run_layer(current, a)
+    return np.array(a, copy=True).reshape(len(x), -1), dense
+
+
 def hidden_input(model, x):
     """What the output layer receives for the batch x: the last hidden layer's activations.
 
     Returns (inputs to the output layer (N, n_in), the output layer).
     """
-    last_index, last = dense_layers(model)[-1]
-    a = x
-    for layer in model.layers[:last_index]:
-        a = run_layer(layer, a)
-    return np.array(a, copy=True).reshape(len(x), -1), last
+    return dense_input(model, x, -1)
 
 
 def first_dense_input(model, x):
     """The flattened pixels the first Dense layer receives, (N, 784), and that layer."""
-    first_index, first = dense_layers(model)[0]
-    a = x
-    for layer in model.layers[:first_index]:
-        a = run_layer(layer, a)
-    a = np.array(a, copy=True).reshape(len(x), -1)
+    a, first = dense_input(model, x, 0)
     if a.shape[1] != math.prod(image_shape(model)):
         raise DigitlensError("the first Dense layer does not receive the image's pixels directly")
     return a, first

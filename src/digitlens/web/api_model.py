@@ -5,13 +5,14 @@
     GET  /api/weights      the first layer's weights, one 28x28 picture per neuron
     GET  /api/data         how many digits of each class, and a few samples of each
     GET  /api/evaluation   accuracy on the test set, the confusion matrix, the surest mistakes
+    GET  /api/evaluation/cell?label=4&predicted=9   the test images behind one cell of the matrix
     GET  /api/colormap     the colours of weights and changes, as digitlens.viz paints them
 """
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
 
-from ..explain.evaluation import evaluate
+from ..explain.evaluation import confusion_cell, evaluate
 from ..explain.history import curves
 from ..explain.neurons import weight_images
 from ..explain.parameters import parameter_table
@@ -36,6 +37,8 @@ def model_info(snapshot):
     model = snapshot.model
     layers = [{**d.to_json(), "fully_connected": d.connectivity == "full"} for d in model.describe()]
     dense = [layer for layer in layers if layer["fully_connected"]]
+    for k, layer in enumerate(dense):
+        layer["index"] = k             # the number /api/neuron's "layer" takes (hidden layers only)
     return {"name": model.name, "origin": snapshot.origin, "version": snapshot.version,
             "input_shape": list(model.input_shape), "layers": layers, "hidden": dense[:-1],
             "outputs": dense[-1]["units"], "class_names": list(snapshot.class_names),
@@ -47,10 +50,17 @@ def model_info(snapshot):
 def status(request: Request):
     session = session_of(request)
     snapshot = session.current
+    version = snapshot.version if snapshot is not None else 0
     job = session.job
-    return send({"model": model_info(snapshot), "version": snapshot.version if snapshot is not None else 0,
-                 "training": {"state": job.state, "position": job.position, "events": len(job.events)}
-                 if job else None})
+    training = None
+    if job is not None:
+        # "current": the job is queued or running, or its model is the one every tab uses now. A
+        # finished job whose model was since replaced (a file loaded, an undo) is history: a page
+        # need not replay it.
+        training = {"state": job.state, "position": job.position, "events": len(job.events),
+                    "current": job.active or job.model_version == version,
+                    "undo": job.can_undo(version)}
+    return send({"model": model_info(snapshot), "version": version, "training": training})
 
 
 @router.get("/model", summary="The model's summary and parameter arithmetic", responses=errors(409))
@@ -119,6 +129,27 @@ def evaluation(request: Request):
 
     report = snapshot.cached("evaluation", compute)
     return send({"version": snapshot.version, **report})
+
+
+@router.get("/evaluation/cell", summary="The test images behind one cell of the confusion matrix",
+            responses=errors(409, 422))
+def evaluation_cell(request: Request, label: int = Query(..., ge=0, le=1000), predicted: int = Query(..., ge=0, le=1000),
+                    count: int = Query(48, ge=1, le=200)):
+    """The test images of true class `label` that the model read as `predicted`: mistakes surest
+    first, right answers (label = predicted) least sure first (explain.evaluation.confusion_cell).
+
+    Returns {"version", "label", "predicted", "total", "shown": [{"index", "confidence",
+    "probability_of_label", "image" (28x28)}]}.
+    """
+    session = session_of(request)
+    ds = session.dataset()
+    snapshot = session.snapshot()
+    probs = snapshot.cached("test_probabilities", lambda: snapshot.model.predict(ds.x_test))
+    version = snapshot.version
+    cell = confusion_cell(probs, ds.y_test, label, predicted, count)
+    for row in cell["shown"]:
+        row["image"] = ds.x_test[row["index"]]
+    return send({"version": version, **cell})
 
 
 @router.get("/colormap", summary="The diverging colour scale of weights, as digitlens.viz paints it")

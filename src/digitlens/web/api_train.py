@@ -8,6 +8,8 @@
     POST /api/train/pause | resume | stop
     POST /api/train/accept          load the model a job trained when it did not replace this
                                     browser's (a file was loaded while it trained)
+    POST /api/train/undo            go back to the model the finished job replaced
+    POST /api/train/keep            keep the job's model (the one before is forgotten)
 
 Each browser (session.py) has its own job; jobs take turns (queue.py), so a class pressing Train
 together does not slow every drawing to a crawl.
@@ -56,17 +58,21 @@ def queue_job(session, settings, dataset):
     if session.job is not None and session.job.active:
         raise Conflict("a training job is already running: stop it first (POST /api/train/stop)")
     seed = settings.seed if settings.seed is not None else random.randrange(10_000)
-    job_settings = {"hidden": [[settings.hidden_units, settings.activation]], "recipe": settings.recipe,
+    hidden = ([[layer.units, layer.activation] for layer in settings.hidden] if settings.hidden
+              else [[settings.hidden_units, settings.activation]])
+    job_settings = {"hidden": hidden, "recipe": settings.recipe,
                     "epochs": settings.epochs, "batch_size": settings.batch_size,
                     "optimizer": settings.optimizer, "learning_rate": settings.learning_rate,
                     "momentum": settings.momentum,
                     "samples": min(settings.samples, len(dataset.x_train)), "seed": seed}
-    base = session.current.version if session.current is not None else 0
+    base = session.current
 
     def finished(model, note):
-        replaced = session.set_model(model, note, only_if_version=base)
-        if replaced and session.after_training is not None:
-            session.after_training(model)
+        replaced = session.set_model(model, note, only_if_version=base.version if base is not None else 0)
+        if replaced:
+            job.handed_over(base, session.current.version)     # until kept, undo goes back to `base`
+            if session.after_training is not None:
+                session.after_training(model)
         return replaced
 
     job = TrainingJob(job_settings, dataset, finished)
@@ -110,8 +116,11 @@ def accept(request: Request):
     model = job.unclaimed
     if model is None:
         raise Conflict("the last training job's model is already loaded (or the job has not finished)")
-    session.set_model(model, (job.result or {}).get("note", "trained here").split(";")[0])
-    job.unclaimed = None
+    with session.changes:
+        before = session.current
+        session.set_model(model, (job.result or {}).get("note", "trained here").split(";")[0])
+        job.unclaimed = None
+        job.handed_over(before, session.current.version)      # and undo goes back to what it replaced
     return send({"version": session.current.version, "origin": session.current.origin})
 
 
@@ -148,3 +157,34 @@ async def events(request: Request, since: int = Query(0, ge=0, le=2**31 - 1)):
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.post("/undo", summary="Go back to the model the finished job replaced", responses=errors(409))
+def undo(request: Request):
+    """Every tab goes back to the model that was there before the job's (a new version); the job's
+    model is dropped. 409 if the job's model is no longer the current one or was kept."""
+    session = session_of(request, create=True)
+    job = current_job(session)
+    with session.changes:
+        current = session.current
+        if current is None or not job.can_undo(current.version):
+            raise Conflict("nothing to undo: the trained model was kept, or another model has replaced it since")
+        previous = job.previous
+        job.keep()
+        session.set_model(previous.model, previous.origin)
+        job.model_version = None
+        version = session.current.version
+    if session.after_training is not None:
+        session.after_training(previous.model)   # serve() starts next time with the model gone back to
+    return send({"state": job.state, "version": version, "origin": previous.origin})
+
+
+@router.post("/keep", summary="Keep the finished job's model", responses=errors(409))
+def keep(request: Request):
+    """The job's model stays and the one before it is forgotten (undo is no longer possible)."""
+    session = session_of(request, create=True)
+    job = current_job(session)
+    with session.changes:
+        job.keep()
+    current = session.current
+    return send({"state": job.state, "version": current.version if current is not None else 0})

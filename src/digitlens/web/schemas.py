@@ -80,7 +80,8 @@ class PreparedDigit(BaseModel):
 
 
 class NeuronQuestion(PreparedDigit):
-    neuron: Whole = Field(..., ge=0, description="a neuron of the first hidden layer, from 0")
+    neuron: Whole = Field(..., ge=0, description="a neuron of hidden layer `layer`, from 0")
+    layer: Whole = Field(0, ge=0, le=64, description="which hidden layer: 0 is the first (wired to the pixels)")
 
 
 class OutputQuestion(PreparedDigit):
@@ -93,6 +94,14 @@ class BackpropStep(PreparedDigit):
     optimizer: Literal["model", "sgd", "adam", "rmsprop"] = Field(
         "model", description="model: the model's own optimizer and its state (plain SGD if it has none)")
     learning_rate: Optional[Number] = Field(None, gt=0, le=10, description="overrides the optimizer's rate")
+    steps: Whole = Field(1, ge=1, le=200, description="steps in a row on this digit; the answer is about the last")
+
+
+class HiddenLayer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    units: Whole = Field(..., ge=1, le=2048, description="neurons in this hidden layer")
+    activation: Literal["relu", "sigmoid", "tanh", "linear"] = "relu"
 
 
 class TrainSettings(BaseModel):
@@ -100,6 +109,9 @@ class TrainSettings(BaseModel):
 
     hidden_units: Whole = Field(256, ge=1, le=2048, description="neurons in the hidden layer")
     activation: Literal["relu", "sigmoid", "tanh", "linear"] = "relu"
+    hidden: Optional[list[HiddenLayer]] = Field(
+        None, min_length=1, max_length=4,
+        description="several hidden layers, first to last (instead of hidden_units and activation)")
     recipe: Literal["lesson", "default"] = Field(
         "lesson", description="lesson: Adam, constant rate; default: warm-up then cosine decay of the rate")
     epochs: Whole = Field(1, ge=1, le=50)

@@ -10,19 +10,27 @@ what `fit` reports into events the page draws:
               moving average over the window explain.history.curves uses), the running loss and
               accuracy of the epoch, the progress and the time left
     weights   about once a second: the first layer's weight images as they change
-    epoch     at the end of each epoch: loss, accuracy, and on the test set val_loss, val_accuracy
-    done      finished, stopped or failed, with the test accuracy, and whether the trained model
-              replaced the session's ("replaced": false if a file was loaded meanwhile)
+    epoch     at the end of each epoch: loss, accuracy, and on the test set val_loss, val_accuracy;
+              its seconds of training (time spent paused left out), and whether it was cut short
+              by a stop ("partial", with the steps it ran)
+    done      finished, stopped or failed, with the test accuracy, the step where the loss first
+              stopped being a number if the run diverged, and whether the trained model replaced
+              the session's ("replaced": false if a file was loaded meanwhile)
 
 Events are kept in order, so a page that connects late (or reconnects) replays them all. A run
 that diverges (a learning rate far too large) reports NaN losses, which the stream sends as null
-(common.json_text). Pausing blocks the training thread between two steps; stopping sets
-`model.stop_training`, Keras's way. A job waits its turn in a TrainingQueue (queue.py) before it
-starts. The model is not shared with anyone until the job ends, when `on_finish(model, note)` is
-asked to hand it over; it answers whether it did (a model loaded meanwhile is not replaced: the
-trained one stays on the job as `unclaimed`, for POST /api/train/accept).
+(common.json_text), and marks the first such step in "diverged_at". Pausing blocks the training
+thread between two steps; stopping sets `model.stop_training`, Keras's way. A job waits its turn
+in a TrainingQueue (queue.py) before it starts. The model is not shared with anyone until the job
+ends, when `on_finish(model, note)` is asked to hand it over; it answers whether it did (a model
+loaded meanwhile is not replaced: the trained one stays on the job as `unclaimed`, for
+POST /api/train/accept).
+
+The job remembers the model its own replaced (`previous`), so a learner can undo a bad run until
+they keep the new one (api_train.py's /undo and /keep).
 """
 
+import math
 import os
 import sys
 import threading
@@ -76,7 +84,10 @@ class TrainingJob:
         self.running.set()
         self.stop_requested = False
         self.paused_seconds = 0.0
+        self.diverged_at = None            # the first step whose loss was not a number
         self.result = None
+        self.previous = None               # the Snapshot this job's model replaced, until kept
+        self.model_version = None          # the session version its model got when it finished
         self.thread = threading.Thread(target=self._run, name="digitlens-training", daemon=True)
 
     # ---- control, from the web handlers ------------------------------------------------------
@@ -123,6 +134,21 @@ class TrainingJob:
             self.stop_requested = True
             self._set_state("stopping")
             self.running.set()
+
+    # ---- the model it made: keep it, or go back to the one before --------------------------------
+
+    def handed_over(self, previous, version):
+        """Called when the job's model became the session's `version`, replacing `previous`
+        (a session Snapshot, or None when there was no model)."""
+        self.previous = previous
+        self.model_version = version
+
+    def can_undo(self, version):
+        """True while the job's model is still the current one (`version`) and not yet kept."""
+        return self.previous is not None and self.model_version == version
+
+    def keep(self):
+        self.previous = None
 
     # ---- events ---------------------------------------------------------------------------------
 
@@ -184,18 +210,19 @@ class TrainingJob:
             test_loss, test_accuracy = model.evaluate(ds.x_test, ds.y_test)
             stopped = self.stop_requested
             done_steps = len(model.history.batches)
-            layers = "-".join(str(units) for units, _ in s["hidden"])
-            note = (f"trained here: {layers} {s['hidden'][0][1]}, "
-                    + (f"stopped after {done_steps:,} steps" if stopped else
+            layers = " \u2192 ".join(f"{units} {activation}" for units, activation in s["hidden"])
+            note = (f"trained here: {layers}, "
+                    + (f"stopped after {done_steps:,} step{'s' if done_steps != 1 else ''}" if stopped else
                        f"{len(model.history.epoch)} epoch{'s' if len(model.history.epoch) != 1 else ''}")
-                    + f", {test_accuracy:.1%} on the test set")
+                    + (f", diverged at step {self.diverged_at:,}" if self.diverged_at is not None else
+                       f", {test_accuracy:.1%} on the test set"))
             replaced = bool(self.on_finish(model, note))
             if not replaced:
                 self.unclaimed = model
                 note += ("; not loaded, because another model was loaded while it trained "
                          "(POST /api/train/accept loads it)")
             self.result = {"test_accuracy": test_accuracy, "test_loss": test_loss, "note": note,
-                           "replaced": replaced}
+                           "replaced": replaced, "steps": done_steps, "diverged_at": self.diverged_at}
             self._end("stopped" if stopped else "finished", self.result)
         except Exception as error:   # the thread must report, never die silently
             if not isinstance(error, DigitlensError):
@@ -244,9 +271,14 @@ class LiveProgress(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
+        self.epoch_steps = 0
+        self.paused_before_epoch = self.job.paused_seconds
 
     def on_train_batch_end(self, batch, logs=None):
         self.done += 1
+        self.epoch_steps += 1
+        if self.job.diverged_at is None and not math.isfinite(float(logs["batch_loss"])):
+            self.job.diverged_at = self.done
         self.losses.append(float(logs["batch_loss"]))
         self.accuracies.append(float(logs["batch_accuracy"]))
         self.points.append([self.done, round(self.losses[-1], 5), round(self.accuracies[-1], 4)])
@@ -278,12 +310,21 @@ class LiveProgress(Callback):
         self.job.publish({"type": "progress", "epoch": self.epoch, "batch": batch + 1, "step": self.done,
                           "total_steps": self.total, "points": self.points, "loss": float(logs["loss"]),
                           "accuracy": float(logs["accuracy"]), "elapsed": round(elapsed, 2),
-                          "eta": round(eta, 2)})
+                          "eta": round(eta, 2), "diverged_at": self.job.diverged_at})
         self.points = []
 
     def on_epoch_end(self, epoch, logs=None):
+        # fit times the epoch from its first step to its last; time spent paused is not training
+        paused = self.job.paused_seconds - self.paused_before_epoch
+        seconds = max(0.0, float(logs.get("seconds", 0.0)) - paused)
+        history = getattr(self.model, "history", None)
+        if history is not None and history.seconds and history.epoch[-1] == epoch:
+            history.seconds[-1] = seconds          # the model's History too: what it keeps is honest
+        partial = self.epoch_steps < self.steps    # a stop cut the epoch short
         self.job.publish({"type": "epoch", "epoch": epoch, "step": self.done,
-                          **{key: float(value) for key, value in logs.items()}})
+                          **{key: float(value) for key, value in logs.items()}, "seconds": seconds,
+                          "paused_seconds": round(paused, 2), "partial": partial,
+                          "epoch_steps": self.epoch_steps, "steps_per_epoch": self.steps})
 
     def on_train_end(self, logs=None):
         self.job.publish({"type": "weights", "step": self.done, "weights": weight_snapshot(self.model)})
