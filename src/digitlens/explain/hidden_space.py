@@ -19,6 +19,7 @@ maps change from run to run); PCA's map is exact and repeatable.
 import numpy as np
 
 from ..errors import DigitlensError
+from ..nn.threads import batch_threads
 from .common import dense_layers, run_layer
 
 
@@ -30,7 +31,8 @@ def pca(values, components=2):
         raise DigitlensError(f"the map needs at least 2 images, received {len(values)}")
     mean = values.mean(axis=0)
     centred = values - mean
-    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    with batch_threads(len(values)):         # on a busy machine, one core: threads queueing for
+        _, singular, vt = np.linalg.svd(centred, full_matrices=False)    # cores made it 10x slower
     axes = vt[:components]
     # Fix each axis's sign (SVD may return either): the largest loading is positive, so the map
     # comes out the same way every time.

@@ -56,6 +56,14 @@ class TrainingTimeline:
         """(snapshots, classes, height, width): each output's template at each step."""
         return np.stack([_decode(t) for t in self._templates]) if self._templates else None
 
+    def weights_at(self, k):
+        """(neurons, height, width): the recorded neurons' weight images at snapshot k alone."""
+        return _decode(self._weights[k])
+
+    def templates_at(self, k):
+        """(classes, height, width): each output's template at snapshot k alone."""
+        return _decode(self._templates[k])
+
     @property
     def probabilities(self):
         """(snapshots, probes, classes): what the network said about each probe image."""

@@ -5,6 +5,7 @@
     templates_html(model, x, names)       each output's effective template, on one shared scale
     mistakes_html(evaluation, x)          the mistakes the model was surest of
     confusion_html(evaluation)            the confusion matrix, a count in every cell
+    cell_gallery_html(cell, x, names, id) the images behind one cell of it, surest first
     per_class_html(evaluation)            accuracy per class, with bars from 0 to 100%
 
 These show the same numbers as viz.neurons' and viz.evaluation's matplotlib figures (which
@@ -107,9 +108,10 @@ def mistakes_html(e, x, count=16):
                                                          label="the most confident mistakes"))
 
 
-def confusion_html(e):
+def confusion_html(e, links=None):
     """The confusion matrix as a table: row = the right answer, column = what the model said; the
-    diagonal (right answers) green, the mistakes redder the more there are."""
+    diagonal (right answers) green, the mistakes redder the more there are. links: {(row, column):
+    an element id} of cells whose images are shown further down the page (cell_gallery_html)."""
     confusion = np.asarray(e["confusion"])
     names = e["class_names"]
     classes = len(confusion)
@@ -128,12 +130,36 @@ def confusion_html(e):
                 colour = f"rgba(215, 48, 39, {0.08 + 0.5 * t:.3f})"
             else:
                 colour = "#ffffff"
+            shown = str(n) if n else ""
+            if links and (r, c) in links:
+                shown = f'<a href="#{links[(r, c)]}">{n}</a>'
             cells.append(f'<td style="background:{colour}" title="{n} images of {escape(names[r])} said to be '
-                         f'{escape(names[c])}">{n if n else ""}</td>')
+                         f'{escape(names[c])}">{shown}</td>')
         rows.append(f"<tr><th>{escape(names[r])}</th>" + "".join(cells) + "</tr>")
+    linked = " Underlined counts link to their images below." if links else ""
     return (f'<p class="caption">Confusion matrix: {e["count"]:,} test images, accuracy {e["accuracy"]:.2%}. The green '
-            "diagonal holds the right answers; off it, the mistakes (redder = more).</p>"
+            f"diagonal holds the right answers; off it, the mistakes (redder = more).{linked}</p>"
             f'<table class="confusion">{head}{"".join(rows)}</table>')
+
+
+def cell_gallery_html(cell, x, names, anchor, count=16):
+    """The images behind one cell of the confusion matrix (explain.evaluation.confusion_cell), in
+    its order - for mistakes, the ones the model was surest of first - each captioned with its test
+    image number and the probability the model gave the digit it said; in an element `anchor`."""
+    label, predicted, total = cell["label"], cell["predicted"], cell["total"]
+    shown = cell["shown"][:count]
+    said = f"{escape(names[label])} read as {escape(names[predicted])}"
+    which = "all of them" if len(shown) == total else f"the {len(shown)} it was surest of"
+    heading = f'<h3>{said}: {total:,} image{"s" if total != 1 else ""}, {which}</h3>'
+    if not shown:
+        return f'<div class="cell-gallery" id="{anchor}">{heading}</div>'
+    tiles = np.stack([ink(np.asarray(x[item["index"]])) for item in shown])
+    captions = [f"#{item['index']} {item['confidence']:.0%}" for item in shown]
+    titles = [f"test image #{item['index']}: p({names[predicted]}) = {item['confidence']:.1%}, "
+              f"p({names[label]}) = {item['probability_of_label']:.1%}" for item in shown]
+    return (f'<div class="cell-gallery" id="{anchor}">{heading}'
+            + tile_grid(tiles, captions, columns=8, size=64, titles=titles, label=f"the images of {said}")
+            + "</div>")
 
 
 def per_class_html(e):

@@ -47,6 +47,21 @@ table.per-class .barcell { width: 320px; }
 .bar span { display: block; height: 100%; background: #8c8c8c; border-radius: 3px; }
 .bar span.focus { background: #6a3d9a; }
 .bar span.prediction { background: #e08214; }
+.timeline { margin: 10px 0; }
+.tl-control { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; font-size: 14px; }
+.tl-control input { width: min(520px, 100%); }
+.tl-control output { font-weight: bold; }
+.tl-parts { display: flex; gap: 8px 28px; flex-wrap: wrap; }
+.tl-probes { overflow-x: auto; max-width: 100%; }
+.tl-probes .tile-grid { overflow: visible; max-width: none; margin-bottom: 2px; }
+.tl-bars { display: grid; gap: 4px; }
+.tl-probe { display: flex; flex-direction: column; align-items: center; font-size: 10px; }
+.tl-bar { width: 14px; height: 44px; background: #eee; border-radius: 3px; display: flex; align-items: flex-end; }
+.tl-bar span { display: block; width: 100%; border-radius: 3px; }
+.tl-bar span.right { background: #1a9850; }
+.tl-bar span.wrong { background: #8c8c8c; }
+table.confusion td a { color: inherit; font-weight: bold; }
+.cell-gallery { margin: 14px 0 4px; }
 """
 
 

@@ -22,10 +22,8 @@ def png_bytes(picture, dpi=None):
     """PNG bytes of a matplotlib Figure or an RGB/RGBA uint8 array."""
     buffer = io.BytesIO()
     if isinstance(picture, np.ndarray):
-        from PIL import Image
-
         # optimize=True would search for a few per cent smaller files at twice the time
-        Image.fromarray(np.ascontiguousarray(picture)).save(buffer, format="PNG", compress_level=6)
+        as_image(picture).save(buffer, format="PNG", compress_level=6)
     elif hasattr(picture, "savefig"):
         # bbox_inches="tight" costs a second drawing pass, but a title wider than its column would
         # otherwise be cut off at the figure's edge: constrained layout does not move it inside.
@@ -34,6 +32,25 @@ def png_bytes(picture, dpi=None):
         raise TypeError(f"picture: expected a matplotlib Figure or an image array, received "
                         f"{type(picture).__name__}")
     return buffer.getvalue()
+
+
+def as_image(array):
+    """An RGB uint8 array as a Pillow image: with a palette of its own colours when it has at most
+    256 (weight pictures drawn from one 256-colour scale, ink in 256 greys), which stores one byte
+    per pixel instead of three and comes out of the PNG exactly as it went in; else as it is."""
+    from PIL import Image
+
+    array = np.ascontiguousarray(array)
+    if array.ndim == 3 and array.shape[2] == 3 and array.dtype == np.uint8:
+        key = (array[..., 0].astype(np.uint32) << 16) | (array[..., 1].astype(np.uint32) << 8) | array[..., 2]
+        colours, index = np.unique(key.ravel(), return_inverse=True)
+        if len(colours) <= 256:
+            height, width = key.shape
+            image = Image.frombytes("P", (width, height), index.astype(np.uint8).tobytes())
+            rgb = np.stack([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255], axis=1)
+            image.putpalette(rgb.astype(np.uint8).ravel().tolist())
+            return image
+    return Image.fromarray(array)
 
 
 def svg_text(figure):

@@ -8,13 +8,20 @@ Sections (each an element with this id, in this order):
     parameters  every layer's kernel and bias, counted and drawn
     path        one image through every layer, the softmax step by step, who pushed the prediction
     neurons     what each hidden neuron looks for, each output's template, dead neurons
+    hidden-space  the test images as points on a map of their pixels and of the last hidden
+                layer's activations (PCA): the network pulls the digits apart
     backprop    one real training step on the image: the loss, and how every weight changed
-    evaluation  accuracy, confusion matrix, accuracy per class, the most confident mistakes
+    evaluation  accuracy, confusion matrix, accuracy per class, the most confident mistakes, and
+                the images behind the most common confusions (the matrix's counts link to them)
     training    loss and accuracy curves from the model's history
+    timeline    how it learned, when the model carries a training timeline: a filmstrip of
+                neurons from noise to strokes, the probe images' probabilities over the steps,
+                and a slider through every recorded snapshot
 
-A section without what it needs (no image, no test set, no history) says what to pass. The page
-has no external references: pictures are inline SVG or base64 PNG, the style sheet is inline.
-It is written atomically (a temporary file, then os.replace).
+A section without what it needs (no image, no test set, no history, no timeline) says what to
+pass. The page has no external references: pictures are inline SVG or base64 PNG, the style
+sheet is inline, the slider's script is inline. It is written atomically (a temporary file, then
+os.replace).
 
 Where the time goes (the lesson's network, on a 2-core machine): about a second starting Python
 and importing NumPy and matplotlib, a few tenths reading the model and MNIST and computing the
@@ -38,15 +45,18 @@ from .backprop import backprop_figure
 from .curves import curves_figure
 from .diagram import diagram_svg
 from .flatten import flatten_figure
-from .grids import confusion_html, layer_templates_html, mistakes_html, per_class_html, templates_html, \
-    weight_grid_html
+from .grids import cell_gallery_html, confusion_html, layer_templates_html, mistakes_html, per_class_html, \
+    templates_html, weight_grid_html
 from .neurons import neuron_figure
 from .output import write_atomic
 from .parameters import parameters_figure
 from .render import Pictures
 from .path import contributions_figure, path_figure
+from .report_learning import hidden_space_section as _hidden_space, timeline_section as _timeline
 
-SECTIONS = ("network", "flatten", "parameters", "path", "neurons", "backprop", "evaluation", "training")
+SECTIONS = ("network", "flatten", "parameters", "path", "neurons", "hidden-space", "backprop", "evaluation",
+            "training", "timeline")
+CELL_GALLERIES = 6           # the most common confusions shown as galleries of their images
 
 
 def write_report(model, path, image=None, label=None, x_test=None, y_test=None, x_train=None, index=None,
@@ -87,8 +97,10 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
     title = title or f"digitlens: inside {model.name}"
     # The sections with figures first: their figures start drawing (in worker processes, where
     # there are cores) while this process makes the rest - the diagram, the tiles, the tables.
-    drawn = {"flatten": _flatten(pics, e), "parameters": _parameters(pics, e), "path": _path(pics, e),
-             "backprop": _backprop(pics, e, picked), "training": _training(pics, e)}
+    # The maps first: they take the longest (two SVDs, then a figure of 4,000 points).
+    drawn = {"hidden-space": _hidden_space(pics, e), "flatten": _flatten(pics, e),
+             "parameters": _parameters(pics, e), "path": _path(pics, e), "backprop": _backprop(pics, e, picked),
+             "training": _training(pics, e), "timeline": _timeline(pics, e)}
     pics.start()
     made = {"network": _network(e), "neurons": _neurons(e, seen), "evaluation": _evaluation(e, data_name)}
     body = [f"<h1>{escape(title)}</h1>", _summary(e, image_name, data_name, picked, doubt),
@@ -109,7 +121,8 @@ def section_html(e, name, seen=None, data_name=None):
     builders = {"network": _network, "flatten": lambda e: _flatten(pics, e),
                 "parameters": lambda e: _parameters(pics, e), "path": lambda e: _path(pics, e),
                 "neurons": lambda e: _neurons(e, seen), "backprop": lambda e: _backprop(pics, e),
-                "evaluation": lambda e: _evaluation(e, data_name), "training": lambda e: _training(pics, e)}
+                "evaluation": lambda e: _evaluation(e, data_name), "training": lambda e: _training(pics, e),
+                "hidden-space": lambda e: _hidden_space(pics, e), "timeline": lambda e: _timeline(pics, e)}
     if name not in builders:
         raise DigitlensError(f"section: expected one of {', '.join(SECTIONS)}, received {name!r}")
     return pics.fill(builders[name](e))
@@ -333,15 +346,26 @@ def _evaluation(e, data_name):
             "Give a test set (x_test, y_test) to measure accuracy and see the mistakes.", "note"))
     ev = e.evaluation
     names = ev["class_names"]
+    top = ev["top_confusions"][:CELL_GALLERIES]
+    links = {(c["label"], c["predicted"]): f"cell-{c['label']}-{c['predicted']}" for c in top}
     parts = [h.para(f"On {ev['count']:,} images{' of ' + escape(data_name) if data_name else ''}: accuracy "
                     f"<b>{ev['accuracy']:.2%}</b>, loss {ev['loss']:.4f}."),
-             confusion_html(ev),
+             confusion_html(ev, links),
              "<h3>Accuracy per class</h3>",
              per_class_html(ev),
              h.para("Most common mistakes: " + ", ".join(
-                 f"{escape(names[c['label']])} read as {escape(names[c['predicted']])} ({c['count']})"
-                 for c in ev["top_confusions"][:6]) + "."),
+                 f'<a href="#{links[(c["label"], c["predicted"])]}">{escape(names[c["label"]])} read as '
+                 f'{escape(names[c["predicted"]])}</a> ({c["count"]})' for c in top) + "."),
              mistakes_html(ev, e.x, count=16)]
+    if top:
+        probs = e.probs if e.probs is not None else e.model.predict(e.x)
+        y = e.model.prepare_labels(e.y, len(probs), "y")
+        parts.append("<h3>The mistakes, cell by cell</h3>")
+        parts.append(h.para("The images behind the most common confusions, the ones the model was surest of first "
+                            "(caption: the test image's number and the probability the model gave the digit it "
+                            "said). A cell's count in the matrix above links here.", "note"))
+        parts += [cell_gallery_html(explain.confusion_cell(probs, y, c["label"], c["predicted"], 16), e.x, names,
+                                    links[(c["label"], c["predicted"])]) for c in top]
     return h.section("evaluation", "How it does on the test set", *parts)
 
 

@@ -8,6 +8,7 @@ HTML text a reader can select and search. The colours are viz.style's, so a weig
 colour here as in every other picture.
 
     tile_grid(tiles, captions)       the HTML of a grid of tiles ((n, h, w, 3) uint8), one caption each
+    tile_grid_parts(tiles, ...)      the same as (its <style>, its grid), to show one grid many times
     gradient_legend(stops, labels)   a colour bar as HTML: the scale the tiles are painted with
 
 Left out: axes and ticks. A picture that needs them is a matplotlib figure (the rest of viz).
@@ -40,6 +41,13 @@ def tile_grid(tiles, captions=None, columns=16, size=52, titles=None, dim=None, 
     shown on hovering. dim: n bools, True for a caption drawn greyed (a dead neuron). label: what
     the grid shows, for a screen reader.
     """
+    style, grid = tile_grid_parts(tiles, captions, columns, size, titles, dim, label)
+    return style + grid
+
+
+def tile_grid_parts(tiles, captions=None, columns=16, size=52, titles=None, dim=None, label=""):
+    """tile_grid's HTML in its two parts: (the <style> holding the PNG, the grid itself), for a
+    page that shows the same grid several times and needs the PNG only once."""
     tiles = np.asarray(tiles, dtype=np.uint8)
     n, h, w = tiles.shape[:3]
     columns = max(1, min(columns, n))
@@ -58,8 +66,8 @@ def tile_grid(tiles, captions=None, columns=16, size=52, titles=None, dim=None, 
         cls = ' class="dim"' if dim is not None and dim[i] else ""
         cells.append(f'<figure{title}><div class="px" style="background-position: {c * x_step:.4f}% {r * y_step:.4f}%">'
                      f"</div><figcaption{cls}>{caption}</figcaption></figure>")
-    return (f'{style}<div class="tile-grid {name}" role="img" aria-label="{escape(label)}" '
-            f'style="grid-template-columns: repeat({columns}, {size}px)">' + "".join(cells) + "</div>")
+    return style, (f'<div class="tile-grid {name}" role="img" aria-label="{escape(label)}" '
+                   f'style="grid-template-columns: repeat({columns}, {size}px)">' + "".join(cells) + "</div>")
 
 
 def gradient_legend(colours, labels):

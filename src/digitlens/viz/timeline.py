@@ -6,20 +6,19 @@
                                       steps: "watch this digit get recognised"
     frame(timeline, k)                snapshot k as one RGB picture: neurons, templates, probes
     write_film(timeline, "film.gif")  every snapshot as a frame of an animated GIF or APNG
-    slider_html(timeline)             the frames with a slider, for the self-contained report
+
+The report shows the timeline as light HTML tiles instead (timeline_html.py: the filmstrip and
+a slider through every snapshot), which weigh a fifth of these pictures.
 
 Each weight picture is drawn on its own symmetric scale (white = 0), as in weight_mosaic: early
 weights are small random numbers, later ones larger, and one shared scale would show the early
 steps as blank. The numbers come from the timeline; nothing is computed here but colours.
 """
 
-from html import escape
-
 import numpy as np
 
 from ..atomic import write_bytes
 from ..errors import DigitlensError
-from .output import data_uri
 from .style import NEUTRAL, TEXT, colorize, drawn_in_house_style, image_axes, ink, \
     new_figure, symmetric_limit
 
@@ -121,7 +120,7 @@ def frame(timeline, k, neurons=16, class_names=None):
     from PIL import Image, ImageDraw
 
     _require(timeline)
-    weights, templates = timeline.weights[k], timeline.templates[k]
+    weights, templates = timeline.weights_at(k), timeline.templates_at(k)
     slots = np.linspace(0, len(weights) - 1, min(neurons, len(weights))).round().astype(int)
     left = tiles(weights[slots], columns=4, zoom=3)
     right = tiles(templates, columns=5, zoom=3)
@@ -207,25 +206,6 @@ def _on_white(image, size):
     canvas = Image.new("RGB", size, "white")
     canvas.paste(image, (0, 0))
     return canvas
-
-
-def slider_html(timeline, class_names=None, element_id="timeline"):
-    """HTML: every snapshot's frame and a slider to move through them; works offline (inline JS)."""
-    _require(timeline)
-    sources = [data_uri(frame(timeline, k, class_names=class_names)) for k in range(len(timeline))]
-    captions = [step_words(timeline, k) for k in range(len(timeline))]
-    images = "".join(f'<img src="{src}" alt="{escape(caption)}" data-k="{k}"{"" if k == len(sources) - 1 else " hidden"}>'
-                     for k, (src, caption) in enumerate(zip(sources, captions)))
-    last = len(sources) - 1
-    return (f'<div class="timeline" id="{element_id}">'
-            f'<label>Recorded step: <input type="range" min="0" max="{last}" value="{last}" step="1" '
-            f'aria-label="recorded training step"> <output>{escape(captions[-1])}</output></label>'
-            f'<div class="frames">{images}</div></div>'
-            "<script>(function(){const root=document.getElementById(" + repr(element_id) + ");"
-            "const slider=root.querySelector('input');const out=root.querySelector('output');"
-            "const frames=[...root.querySelectorAll('img')];"
-            "slider.addEventListener('input',()=>{const k=Number(slider.value);"
-            "frames.forEach((f,i)=>{f.hidden=i!==k;});out.textContent=frames[k].alt;});})();</script>")
 
 
 def _hard_count(timeline):
