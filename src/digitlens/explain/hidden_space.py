@@ -11,6 +11,7 @@ network has pulled them apart so that its last layer can tell them apart with st
     m["hidden"]["points"]        # (2000, 2): where each image lands in the hidden space
     m["pixels"]["points"]        # (2000, 2): the same images by their raw pixels
     project(m["hidden"], activations_of_a_new_digit)   # a drawn digit, on the same map
+    place(m, model, digit)       # {"pixels": (x, y), "hidden": (x, y)}: one digit on both maps
 
 Left out: UMAP and t-SNE (they would need libraries digitlens does not depend on, and their
 maps change from run to run); PCA's map is exact and repeatable.
@@ -20,7 +21,7 @@ import numpy as np
 
 from ..errors import DigitlensError
 from ..nn.threads import batch_threads
-from .common import dense_layers, run_layer
+from .common import dense_layers, prepare_one, run_layer
 
 
 def pca(values, components=2):
@@ -60,18 +61,38 @@ def hidden_activations(model, x, layer=-2):
     return a.reshape(len(a), -1)
 
 
-def hidden_map(model, x, y, layer=-2):
+def hidden_map(model, x, y, layer=-2, pixels=None):
     """Maps of the images x (with labels y) in the hidden space and in pixel space.
 
-    Returns {"labels", "hidden": pca(...) of the activations with "layer" (its name), "pixels":
-    pca(...) of the pixels 0-1}.
+    layer: which fully connected layer's activations (-2: the last hidden one). pixels: the pixel
+    map of these same images, if already made (pixel_map(x): it does not depend on the model).
+    Returns {"labels", "hidden": pca(...) of the activations with "layer" (its name) and "index"
+    (its number among the Dense layers), "pixels": pca(...) of the pixels 0-1, "layer_index"}.
     """
     x = model.prepare_inputs(x, "x")
     y = model.prepare_labels(y, len(x), "y")
     hidden = pca(hidden_activations(model, x, layer))
-    hidden["layer"] = dense_layers(model)[layer][1].name
-    pixels = pca(x.reshape(len(x), -1))
-    return {"labels": y, "hidden": hidden, "pixels": pixels}
+    dense = dense_layers(model)
+    hidden["layer"] = dense[layer][1].name
+    hidden["index"] = layer % len(dense)
+    return {"labels": y, "hidden": hidden, "pixels": pixel_map(x) if pixels is None else pixels}
+
+
+def pixel_map(x):
+    """pca() of the images x by their raw pixels (0-1 if x is uint8 0-255): the course's PCA lesson."""
+    x = np.asarray(x)
+    values = x.reshape(len(x), -1).astype(np.float64)
+    return pca(values / 255.0 if x.dtype == np.uint8 else values)
+
+
+def place(maps, model, image):
+    """Where one image (28x28 or 784, uint8 0-255 or floats 0-1) lands on both maps of
+    hidden_map(): {"pixels": [x, y], "hidden": [x, y]}, by project() - the same centring and the
+    same two directions as the images the maps were made of."""
+    x = prepare_one(model, image)
+    activations = hidden_activations(model, x, maps["hidden"]["index"])
+    return {"pixels": project(maps["pixels"], x.reshape(1, -1))[0].tolist(),
+            "hidden": project(maps["hidden"], activations)[0].tolist()}
 
 
 def separation(points, labels):

@@ -134,6 +134,8 @@ class ExplanationView:
     backprop = property(lambda self: self.section("backprop"), doc="one real step of learning")
     evaluation = property(lambda self: self.section("evaluation"), doc="accuracy and mistakes")
     training = property(lambda self: self.section("training"), doc="the training curves")
+    hidden_space = property(lambda self: self.section("hidden-space"), doc="the test images mapped by pixels and by the hidden layer")
+    timeline = property(lambda self: self.section("timeline"), doc="how it learned, from its training timeline")
 
     @property
     def sections(self):

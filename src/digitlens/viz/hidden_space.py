@@ -15,6 +15,15 @@ from .style import TEXT, drawn_in_house_style, new_figure
 DIGIT_COLOURS = "tab10"       # ten distinguishable colours, one per digit
 
 
+def digit_colours(count=10):
+    """(count, 3) uint8: the colour of each digit on the maps (tab10, repeating after ten), for
+    pictures drawn elsewhere (the web page's maps) to match these."""
+    from matplotlib import colormaps
+
+    rgba = colormaps[DIGIT_COLOURS](np.arange(count) % 10)
+    return (rgba[:, :3] * 255 + 0.5).astype(np.uint8)
+
+
 @drawn_in_house_style
 def maps_figure(maps, class_names=None, width=12.0):
     """Figure: the pixel map beside the hidden map, coloured by digit."""

@@ -28,7 +28,21 @@ FILM_SUFFIXES = (".gif", ".png", ".apng")
 def step_words(timeline, k):
     """"step 50 (epoch 0.03)" for snapshot k."""
     step, epoch = timeline.steps[k], timeline.epochs[k]
-    return f"step {step:,} (epoch {epoch:.2f})" if epoch % 1 else f"step {step:,} (end of epoch {epoch:.0f})"
+    if step == 0:
+        return "step 0 (the random start)"
+    if not epoch % 1:
+        return f"step {step:,} (end of epoch {epoch:.0f})"
+    return f"step {step:,} (epoch {epoch:.2f})" if epoch >= 0.1 else f"step {step:,} (epoch {epoch:.2g})"
+
+
+def snapshot_words(timeline, k):
+    """"step 50 (epoch 0.03): loss 0.512, accuracy 84.1%" for snapshot k (its numbers as fit
+    reported them: the epoch's running means so far)."""
+    text = step_words(timeline, k)
+    loss, accuracy = timeline.loss[k], timeline.accuracy[k]
+    if loss is not None:
+        text += f": loss {loss:.3f}" + (f", accuracy {accuracy:.1%}" if accuracy is not None else "")
+    return text
 
 
 def tiles(pictures, columns, zoom=3, gap=2):
@@ -90,7 +104,7 @@ def probes_figure(timeline, class_names=None, width=12.0):
     x = steps + 1.0                                 # step 0 on a log axis
     fig = new_figure(width, 4.4)
     count = len(labels)
-    hard = _hard_count(timeline)
+    hard = hard_count(timeline)
     grid = fig.add_gridspec(2, count, height_ratios=[1, 4.5])
     for i, image in enumerate(timeline.probe_images):
         ax = fig.add_subplot(grid[0, i])
@@ -135,10 +149,7 @@ def frame(timeline, k, neurons=16, class_names=None):
     canvas.paste(Image.fromarray(probes), (x_right, head + pad + right.shape[0] + pad + 20))
     draw = ImageDraw.Draw(canvas)
     font, small = _font(15), _font(12)
-    loss, accuracy = timeline.loss[k], timeline.accuracy[k]
-    status = step_words(timeline, k)
-    if loss is not None:
-        status += f": loss {loss:.3f}" + (f", accuracy {accuracy:.1%}" if accuracy is not None else "")
+    status = snapshot_words(timeline, k)
     draw.text((pad, 6), status, fill=TEXT, font=font)
     draw.text((pad, 27), "first-layer neurons' weights", fill=NEUTRAL, font=small)
     draw.text((x_right, 27), "each output's template (d score / d pixels)", fill=NEUTRAL, font=small)
@@ -208,7 +219,7 @@ def _on_white(image, size):
     return canvas
 
 
-def _hard_count(timeline):
+def hard_count(timeline):
     """How many probes are the 'hard' ones: those after the first of each class."""
     labels = timeline.probe_labels
     seen, firsts = set(), 0

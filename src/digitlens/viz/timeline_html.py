@@ -22,7 +22,7 @@ import numpy as np
 
 from .style import LIMIT_PERCENTILE, colorize, ink, symmetric_limit
 from .tiles import tile_grid, tile_grid_parts
-from .timeline import _require, chosen_columns, step_words
+from .timeline import _require, chosen_columns, snapshot_words, step_words
 
 SLIDER_NEURONS = 16
 
@@ -60,7 +60,7 @@ def slider_html(timeline, class_names=None, element_id="timeline-slider"):
     probe_style, probe_grid = _probe_strip(timeline, names)
     frames, captions = [], []
     for k in range(len(timeline)):
-        caption = _status(timeline, k)
+        caption = snapshot_words(timeline, k)
         captions.append(caption)
         frames.append(_frame(timeline, k, slots, names, probe_grid, caption, hidden=k != last))
     return (f'{probe_style}<div class="timeline" id="{element_id}">'
@@ -74,15 +74,6 @@ def slider_html(timeline, class_names=None, element_id="timeline-slider"):
             "slider.addEventListener('input',()=>{const k=Number(slider.value);"
             "frames.forEach((f,i)=>{f.hidden=i!==k;});out.textContent=frames[k].dataset.caption;"
             "slider.setAttribute('aria-valuetext',frames[k].dataset.caption);});})();</script>")
-
-
-def _status(timeline, k):
-    """"step 50 (epoch 0.03): loss 0.512, accuracy 84.1%" for snapshot k."""
-    text = step_words(timeline, k)
-    loss, accuracy = timeline.loss[k], timeline.accuracy[k]
-    if loss is not None:
-        text += f": loss {loss:.3f}" + (f", accuracy {accuracy:.1%}" if accuracy is not None else "")
-    return text
 
 
 def _frame(timeline, k, slots, names, probe_grid, caption, hidden):

@@ -72,11 +72,18 @@ def read_upload(file, name, suffix):
 @router.post("/upload", summary="Load a .keras or .h5 model file; this browser's tabs then use it",
              responses=errors(409, 413, 422, 429))
 def upload(request: Request, file: UploadFile = File(..., description="a .keras or .h5 model file")):
+    session = session_of(request, create=True)
+    receive(file, session, lambda model, name: session.set_model(model, f"loaded from {name}"))
+    return send({"info": model_info(session.current), "version": session.current.version})
+
+
+def receive(file, session, use):
+    """Read an uploaded model file for `session` - one change at a time per browser, UPLOAD_SLOTS
+    files at a time for everyone - and hand it to use(model, file name)."""
     name = os.path.basename(file.filename or "model.keras").replace("\n", " ")[:200] or "model.keras"
     suffix = os.path.splitext(name)[1].lower()
     if suffix not in SUFFIXES:
         raise ModelFileError(f"{name}: expected a .keras or .h5 model file")
-    session = session_of(request, create=True)
     if not session.changes.acquire(timeout=UPLOAD_WAIT):
         raise Busy("this browser is already loading a model or starting training: try again in a moment")
     try:
@@ -86,10 +93,9 @@ def upload(request: Request, file: UploadFile = File(..., description="a .keras 
             model = read_upload(file, name, suffix)
         finally:
             UPLOAD_SLOTS.release()
-        session.set_model(model, f"loaded from {name}")
+        use(model, name)
     finally:
         session.changes.release()
-    return send({"info": model_info(session.current), "version": session.current.version})
 
 
 @router.get("/download", summary="The current model as a .keras file", response_class=Response,

@@ -1,6 +1,7 @@
 """The API for the model as a whole and the data it learned from.
 
-    GET  /api/status       which model, which training job, whether the data is there
+    GET  /api/status       which model, which training job, whether the data is there, and what
+                           the Compare tab compares it with
     GET  /api/model        the summary with the parameter arithmetic, and how it was trained
     GET  /api/weights      the first layer's weights, one 28x28 picture per neuron
     GET  /api/data         how many digits of each class, and a few samples of each
@@ -19,6 +20,7 @@ from ..explain.parameters import parameter_table
 from ..nn.summary import summary_text
 from ..viz.style import symmetric_limit
 from .colors import LIMIT_PERCENTILE, diverging_table
+from .api_timeline import timeline_info
 from .common import send, session_of
 from .packing import pack
 from .schemas import errors
@@ -43,7 +45,24 @@ def model_info(snapshot):
             "input_shape": list(model.input_shape), "layers": layers, "hidden": dense[:-1],
             "outputs": dense[-1]["units"], "class_names": list(snapshot.class_names),
             "params": model.count_params(), "compiled": model.optimizer is not None,
-            "optimizer": model.optimizer.name if model.optimizer is not None else None}
+            "optimizer": model.optimizer.name if model.optimizer is not None else None,
+            "timeline": timeline_info(model)}
+
+
+def compare_info(session):
+    """What the Compare tab may compare the current model with: the second model chosen ({"origin",
+    "version", "params", "layers" (its layers' labels, first to last)}, or None), and the origins
+    of the models it could choose - the one the session's last change replaced ("previous") and
+    the model the app started with ("start") - or None."""
+    default, current, previous, second = (session.classroom.default, session.current, session.previous,
+                                          session.second)
+    start = default if default is not None and (current is None or current.model is not default.model) else None
+    chosen = None
+    if second is not None:
+        chosen = {"origin": second.origin, "version": second.version, "params": second.model.count_params(),
+                  "layers": [d.label for d in second.model.describe()]}
+    return {"second": chosen, "previous": previous.origin if previous is not None else None,
+            "start": start.origin if start is not None else None}
 
 
 @router.get("/status", summary="The current model, training job and data")
@@ -60,7 +79,8 @@ def status(request: Request):
         training = {"state": job.state, "position": job.position, "events": len(job.events),
                     "current": job.active or job.model_version == version,
                     "undo": job.can_undo(version)}
-    return send({"model": model_info(snapshot), "version": version, "training": training})
+    return send({"model": model_info(snapshot), "version": version, "training": training,
+                 "compare": compare_info(session)})
 
 
 @router.get("/model", summary="The model's summary and parameter arithmetic", responses=errors(409))

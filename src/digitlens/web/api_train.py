@@ -64,7 +64,8 @@ def queue_job(session, settings, dataset):
                     "epochs": settings.epochs, "batch_size": settings.batch_size,
                     "optimizer": settings.optimizer, "learning_rate": settings.learning_rate,
                     "momentum": settings.momentum,
-                    "samples": min(settings.samples, len(dataset.x_train)), "seed": seed}
+                    "samples": min(settings.samples, len(dataset.x_train)), "seed": seed,
+                    "timeline": settings.timeline}
     base = session.current
 
     def finished(model, note):

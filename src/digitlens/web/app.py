@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..errors import DataError, DigitlensError, ImageError, ModelFileError, NotBuiltError
-from . import api_digit, api_files, api_model, api_train
+from . import api_compare, api_digit, api_files, api_map, api_model, api_timeline, api_train
 from .guard import KB, MB, Guard, allowed_host_names
 from .schemas import ERROR_MEANINGS, Error
 from .session import Busy, Classroom, Conflict, NotFound, SessionCookies
@@ -33,7 +33,8 @@ from .session import Busy, Classroom, Conflict, NotFound, SessionCookies
 STATIC = resources.files("digitlens.web") / "static"
 
 # The largest body each path accepts; the first matching prefix wins.
-BODY_LIMITS = [("/api/model/upload", 64 * MB), ("/api/predict", 12 * MB)]
+BODY_LIMITS = [("/api/model/upload", 64 * MB), ("/api/compare/upload", 64 * MB), ("/api/predict", 12 * MB),
+               ("/api/compare/predict", 12 * MB)]
 DEFAULT_BODY_LIMIT = 256 * KB
 
 
@@ -103,7 +104,7 @@ def create_app(model=None, data_dir=None, *, dataset=None, allowed_hosts=None, o
         return JSONResponse({"detail": f"internal error ({type(error).__name__}): this is a bug in digitlens"},
                             status_code=500)
 
-    for module in (api_digit, api_model, api_files, api_train):
+    for module in (api_digit, api_model, api_files, api_train, api_timeline, api_compare, api_map):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -12,7 +12,7 @@ adds those to every operation of the schema.
 
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema, model_validator
 
 MAX_IMAGE_TEXT = 11_200_000   # 8 MB of file, base64-encoded, plus a data-URL header
 
@@ -121,3 +121,5 @@ class TrainSettings(BaseModel):
     momentum: Number = Field(0.0, ge=0, lt=1, description="sgd only: 0 is plain SGD, as in Keras")
     samples: Whole = Field(60000, ge=100, le=60000, description="how many training images to use, from the first")
     seed: Optional[Whole] = Field(None, ge=0, le=2**31 - 1, description="random seed; none picks one")
+    timeline: StrictBool = Field(True, description="record the training timeline (snapshots at steps 0, 1, 2, 5, "
+                           "10, ...) to replay afterwards: GET /api/timeline")

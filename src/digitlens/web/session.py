@@ -12,9 +12,13 @@ number of requests may run through one model at once, and a model swap is one as
 request sees either wholly or not at all. Whatever changes a model (a backprop step, training)
 works on its own copy.
 
+A session also remembers the model its last change replaced (`previous`) and a second model the
+Compare tab compares the current one with (`second`, chosen from those or uploaded).
+
 What the server keeps is bounded: at most `max_sessions` sessions (the longest unused one without
-a running job makes way), and at most `model_budget` bytes of models of their own (beyond it the
-longest unused session goes back to the teacher's model). Left out: accounts and passwords - a
+a running job makes way), and at most `model_budget` bytes of models of their own - current,
+previous and second together (beyond it the longest unused session goes back to the teacher's
+model, and forgets the others). Left out: accounts and passwords - a
 session is a browser, not a person.
 """
 
@@ -87,6 +91,9 @@ class Session:
         self.current = current          # the Snapshot every tab shows, or None: no model yet
         self.job = None                 # the training job, queued, running or finished
         self.own = False                # the model is this session's own (not the teacher's)
+        self.previous = None            # the Snapshot the last change replaced
+        self.second = None              # the Snapshot the Compare tab compares `current` with
+        self.comparison = None          # (current, second, the comparison of the two), kept once made
         self.changes = threading.Lock()  # one change a browser asks for at a time (train, load)
         self.used = time.monotonic()
         self._lock = threading.Lock()   # for changes only: readers take `current` as it is
@@ -111,6 +118,8 @@ class Session:
             if only_if_version is not None and version != only_if_version:
                 return False
             self._versions += 1
+            if self.current is not None:
+                self.previous = self.current
             self.current = publish(model, origin, self._versions)
             self.own = True
         self.classroom.keep_within_budget(self)
@@ -124,6 +133,27 @@ class Session:
             self.current = (dataclasses.replace(default, origin=origin, version=self._versions)
                             if default is not None else None)
             self.own = False
+            self.previous = self.second = self.comparison = None
+
+    def set_second(self, model, origin):
+        """Publish `model` as the one the Compare tab compares with (its own version number)."""
+        with self._lock:
+            self._versions += 1
+            self.second = publish(model, origin, self._versions)
+        self.classroom.keep_within_budget(self)
+
+    def choose_second(self, snapshot):
+        """Compare with a model the session already has (its previous one, the teacher's)."""
+        with self._lock:
+            self.second = snapshot
+
+    def held_bytes(self):
+        """The bytes of the models this session keeps that are not the teacher's: its current
+        model, the one before it, and the one it compares with (each counted once)."""
+        default = self.classroom.default.model if self.classroom.default is not None else None
+        models = {id(s.model): s.model for s in (self.current, self.previous, self.second)
+                  if s is not None and s.model is not default}
+        return sum(model_bytes(model) for model in models.values())
 
     def dataset(self):
         return self.classroom.dataset()
@@ -144,6 +174,7 @@ class Classroom:
         self.data_dir = data_dir
         self._dataset = dataset
         self._data_lock = threading.Lock()
+        self._cache = {}                 # what the whole class shares: the dataset's pixel map
         self.after_training = after_training   # called with each model a training job finishes
         self.max_sessions = max_sessions
         self.model_budget = model_budget
@@ -178,14 +209,20 @@ class Classroom:
         """Send the longest unused sessions back to the teacher's model until the models sessions
         own take at most `model_budget` bytes (never `keep`, which has just changed)."""
         with self._lock:
-            owners = [s for s in self.sessions.values() if s.own and s is not keep]
-            total = sum(model_bytes(s.current.model) for s in owners)
-            total += model_bytes(keep.current.model) if keep.own and keep.current is not None else 0
+            owners = [s for s in self.sessions.values() if s is not keep and s.held_bytes()]
+            total = sum(s.held_bytes() for s in owners) + keep.held_bytes()
             for session in owners:                         # least recently used first
                 if total <= self.model_budget:
                     break
-                total -= model_bytes(session.current.model)
+                total -= session.held_bytes()
                 session.reset("the class's model: the server needed the room your model took")
+
+    def cached(self, key, compute):
+        """compute() once for the whole class (something of the dataset's, such as its pixel map)."""
+        value = self._cache.get(key)
+        if value is None:
+            value = self._cache[key] = compute()      # two at once compute it twice; either is right
+        return value
 
     def dataset(self):
         """The dataset (MNIST unless told otherwise), read once on first use.

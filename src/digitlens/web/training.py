@@ -28,6 +28,11 @@ POST /api/train/accept).
 
 The job remembers the model its own replaced (`previous`), so a learner can undo a bad run until
 they keep the new one (api_train.py's /undo and /keep).
+
+Unless the settings say "timeline": false, the job also records the training timeline, as
+`digitlens train` does (explain/timeline.py: snapshots at steps 0, 1, 2, 5, 10, ... and every
+epoch's end, and the probe images' probabilities), so the Train tab can replay the run afterwards
+(api_timeline.py); it goes with the model into a saved .keras file.
 """
 
 import math
@@ -41,6 +46,7 @@ from .. import recipes
 from ..errors import DigitlensError
 from ..explain.history import curves, moving_average
 from ..explain.neurons import weight_images
+from ..explain.timeline import Timeline, choose_probes
 from ..nn import Callback
 from ..viz.style import symmetric_limit
 from .colors import LIMIT_PERCENTILE
@@ -68,8 +74,8 @@ def smoothing_window(steps_per_epoch):
 class TrainingJob:
     def __init__(self, settings, dataset, on_finish):
         """settings: {"hidden": [(units, activation)], "recipe", "epochs", "batch_size", "optimizer",
-        "learning_rate", "samples", "seed"}; dataset: a datasets.Dataset; on_finish(model, note)
-        returns whether the model replaced the session's."""
+        "learning_rate", "samples", "seed", "timeline" (record one; default true)}; dataset: a
+        datasets.Dataset; on_finish(model, note) returns whether the model replaced the session's."""
         self.settings = settings
         self.dataset = dataset
         self.on_finish = on_finish
@@ -205,8 +211,10 @@ class TrainingJob:
             with self.changed:
                 if self.state == "starting":     # not if a stop came in meanwhile
                     self.state = "running"
-            recipes.train(model, x, y, recipe, validation_data=(ds.x_test, ds.y_test),
-                          callbacks=[LiveProgress(self)])
+            callbacks = [LiveProgress(self)]
+            if s.get("timeline", True):
+                callbacks.append(Timeline(probes=choose_probes(ds.x_test, ds.y_test)))
+            recipes.train(model, x, y, recipe, validation_data=(ds.x_test, ds.y_test), callbacks=callbacks)
             test_loss, test_accuracy = model.evaluate(ds.x_test, ds.y_test)
             stopped = self.stop_requested
             done_steps = len(model.history.batches)
