@@ -95,6 +95,14 @@ def place(maps, model, image):
             "hidden": project(maps["hidden"], activations)[0].tolist()}
 
 
+def centres(points, labels, classes):
+    """(classes, 2): each class's median point on a map (where its name is written); NaN for a
+    class with no points."""
+    points, labels = np.asarray(points), np.asarray(labels)
+    return np.array([np.median(points[labels == k], axis=0) if np.any(labels == k) else [np.nan, np.nan]
+                     for k in range(classes)])
+
+
 def separation(points, labels):
     """How far apart the digits are on a map: the mean distance between class centres divided by the
     mean spread within a class (larger = better separated). A number for the page to quote."""

@@ -9,7 +9,7 @@ the images differ most; the share of the variance each axis carries is on the ax
 
 import numpy as np
 
-from ..explain.hidden_space import separation
+from ..explain.hidden_space import centres, separation
 from .style import TEXT, drawn_in_house_style, new_figure
 
 DIGIT_COLOURS = "tab10"       # ten distinguishable colours, one per digit
@@ -40,10 +40,8 @@ def maps_figure(maps, class_names=None, width=12.0):
         space = maps[key]
         points = np.asarray(space["points"])
         ax.scatter(points[:, 0], points[:, 1], s=4, c=colours[labels], alpha=0.55, linewidths=0)
-        for k in range(classes):
-            members = points[labels == k]
-            if len(members):
-                centre = np.median(members, axis=0)
+        for k, centre in enumerate(centres(points, labels, classes)):
+            if np.isfinite(centre).all():
                 ax.text(centre[0], centre[1], names[k], fontsize=13, fontweight="bold", ha="center",
                         va="center", color=colours[k], bbox={"facecolor": "white", "alpha": 0.75,
                                                               "edgecolor": "none", "pad": 1.5})

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from ..explain.common import hidden_index
-from ..explain.hidden_space import hidden_map, pixel_map, place, separation
+from ..explain.hidden_space import centres, hidden_map, pixel_map, place, separation
 from ..viz.hidden_space import digit_colours
 from . import digits
 from .common import send, session_of
@@ -47,13 +47,16 @@ def hidden_space(request: Request, layer: int = Query(-1, ge=-64, le=64,
     "colors" (each digit's [r, g, b], as the report's maps paint it), "layer" (the hidden layer's
     name), "layer_index" (0 = the first hidden layer), "pixels" and "hidden": {"points" (count x 2),
     "explained" (the share of the variation along each direction), "separation" (the distance
-    between digits' centres over the spread within a digit)}}."""
+    between digits' centres over the spread within a digit), "centres" (each digit's median point,
+    where its name goes; null for a digit with no images)}}."""
     session = session_of(request)
     snapshot = session.snapshot()
     maps = maps_of(session, snapshot, layer)
     labels = maps["labels"]
+    classes = len(snapshot.class_names)
     spaces = {key: {"points": maps[key]["points"].astype("float32"), "explained": maps[key]["explained"],
-                    "separation": separation(maps[key]["points"], labels)} for key in ("pixels", "hidden")}
+                    "separation": separation(maps[key]["points"], labels),
+                    "centres": centres(maps[key]["points"], labels, classes)} for key in ("pixels", "hidden")}
     return send({"version": snapshot.version, "count": int(len(labels)), "labels": labels,
                  "class_names": list(snapshot.class_names), "colors": digit_colours(len(snapshot.class_names)),
                  "layer": maps["hidden"]["layer"], "layer_index": maps["hidden"]["index"], **spaces})

@@ -3,7 +3,9 @@
 // positions. A value of null (the API's word for NaN) is left out, with a gap in the line; a value
 // beyond the axis is drawn at its edge.
 
-export function lineChart(canvas, { title, xMax, yMin = 0, yMax, series, xLabel = "epoch", format = (v) => v.toFixed(2), divisions = 4, marks = [] }) {
+// ticks: [[x, label], ...] to label the x axis with (snapshot k labelled by its step, say), instead
+// of evenly spaced numbers.
+export function lineChart(canvas, { title, xMax, yMin = 0, yMax, series, xLabel = "epoch", format = (v) => v.toFixed(2), divisions = 4, marks = [], ticks = null }) {
   const ratio = window.devicePixelRatio || 1;
   const W = canvas.clientWidth || 400, H = canvas.clientHeight || 220;
   canvas.width = Math.round(W * ratio);
@@ -31,10 +33,21 @@ export function lineChart(canvas, { title, xMax, yMin = 0, yMax, series, xLabel 
     ctx.fillText(format(v), pad.left - 5, y + 4);
   }
   ctx.textAlign = "center";
-  const ticks = Math.min(10, Math.max(1, Math.ceil(xMax)));
-  for (let i = 0; i <= ticks; i++) {
-    const x = xMax * i / ticks;
-    ctx.fillText(Number.isInteger(x) ? String(x) : x.toFixed(1), X(x), H - 9);
+  if (ticks) {
+    let right = -Infinity;                 // labels that would overlap the one before are left out
+    for (const [x, label] of ticks) {
+      const width = ctx.measureText(label).width;
+      const at = Math.min(X(x), W - 2 - width / 2);     // the last label stays inside the canvas
+      if (at - width / 2 < right + 6) continue;
+      ctx.fillText(label, at, H - 9);
+      right = at + width / 2;
+    }
+  } else {
+    const count = Math.min(10, Math.max(1, Math.ceil(xMax)));
+    for (let i = 0; i <= count; i++) {
+      const x = xMax * i / count;
+      ctx.fillText(Number.isInteger(x) ? String(x) : x.toFixed(1), X(x), H - 9);
+    }
   }
   ctx.textAlign = "right";
   ctx.fillText(`x: ${xLabel}s`, W - pad.right, 14);

@@ -9,6 +9,9 @@ import * as inspect from "./inspect.js";
 import * as backprop from "./backprop.js";
 import * as train from "./train.js";
 import * as modelTab from "./modeltab.js";
+import * as timeline from "./timeline.js";
+import * as compare from "./compare.js";
+import * as map from "./map.js";
 import * as tour from "./tour.js";
 
 const tabs = [...document.querySelectorAll('[role="tab"]')];
@@ -44,6 +47,7 @@ export async function refreshStatus() {
   state.model = status.model;
   state.version = status.version;
   state.training = status.training;
+  state.compare = status.compare;
   renderPill();
   if (changed) emit("model", state.model);
   return status;
@@ -99,6 +103,9 @@ async function start() {
   backprop.setup();
   train.setup();
   modelTab.setup();
+  timeline.setup();
+  compare.setup();
+  map.setup();
   tour.setup(showTab);
   try {
     await loadColors();

@@ -1,6 +1,7 @@
 // The Model & data tab: the summary with the parameter arithmetic (/api/model), the dataset's
-// counts and samples (/api/data), and the test-set evaluation (/api/evaluation); a click on a
-// cell of the confusion matrix shows its images (/api/evaluation/cell).
+// counts and samples (/api/data), and the test-set evaluation (/api/evaluation). The mistakes
+// explorer: a click on a cell of the confusion matrix shows its images (/api/evaluation/cell),
+// mistakes surest first, right answers least sure first; each opens in Draw or in Backprop.
 
 import { get } from "./api.js";
 import { drawGray, fixed, percent } from "./colors.js";
@@ -159,17 +160,24 @@ async function showCell(i, j, names) {
     : `${plural(r.total, "test image")} of ${names[i]} read as ${names[j]}` +
       (r.shown.length < r.total ? `: the ${r.shown.length} ${right ? "it was least sure of" : "it was surest of"}` :
         right ? ", least sure first" : ", surest first");
+  const open = (m, tab) => {
+    emit("load-digit", { pixels: m.image, source: `MNIST test image #${m.index} (labelled ${names[i]})`, label: i });
+    emit("show-tab", tab);
+  };
   box.replaceChildren(el("h3", { text: heading }),
+    r.shown.length ? el("p", { class: "muted small", text: `Under each: the probability it gave ${names[j]}` +
+      (right ? "" : ` (and ${names[i]}, the right answer)`) + ". Open one in Draw to see why, or in Backprop to take a training step on it." }) : null,
     el("div", { class: "mistakes" }, ...r.shown.map((m) => {
       const canvas = el("canvas", { width: 28, height: 28 });
       drawGray(canvas, m.image);
-      return el("button", { class: "mistake", type: "button", "data-testid": `cell-image-${m.index}`,
-        onclick: () => {
-          emit("load-digit", { pixels: m.image, source: `MNIST test image #${m.index} (labelled ${names[i]})`, label: i });
-          emit("show-tab", "draw");
-        } },
-        canvas, el("span", {}, el("span", { class: "visually-hidden", text: "test image " }), `#${m.index}`),
-        el("span", {}, el("span", { class: "visually-hidden", text: `, a ${names[i]} read as ${names[j]} with ` }), percent(m.confidence),
-          el("span", { class: "visually-hidden", text: "; load it into Draw" })));
+      return el("div", { class: "cell-item" },
+        el("button", { class: "mistake", type: "button", "data-testid": `cell-image-${m.index}`, onclick: () => open(m, "draw") },
+          canvas, el("span", {}, el("span", { class: "visually-hidden", text: "test image " }), `#${m.index}`),
+          el("span", {}, el("span", { class: "visually-hidden", text: `, a ${names[i]} read as ${names[j]} with ` }), percent(m.confidence)),
+          right ? null : el("span", { class: "muted" }, el("span", { class: "visually-hidden", text: " and " }),
+            `${names[i]}: ${percent(m.probability_of_label)}`),
+          el("span", { class: "visually-hidden", text: "; load it into Draw" })),
+        el("button", { class: "to-backprop", type: "button", "data-testid": `cell-backprop-${m.index}`,
+          "aria-label": `take a training step on test image #${m.index} in Backprop`, onclick: () => open(m, "backprop") }, "Backprop"));
     })));
 }

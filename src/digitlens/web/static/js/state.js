@@ -5,10 +5,11 @@
 //   state.digit       {pixels: 28x28 prepared digit (0-255), source: "your drawing", label?, id}
 //                     id changes when a new digit is started (cleared, loaded), not with each stroke
 //   state.prediction  the last /api/predict answer
+//   state.compare     /api/status's compare: the second model chosen, and what could be chosen
 //
 // Events: "model" (a new model), "prediction" (a new answer, or null when cleared), "digit" (a
 // new digit was started), "inspect" ({kind: "neuron", layer, index} or {kind: "output", index}),
-// "tab", "load-digit", "show-tab", "model-changed".
+// "tab", "load-digit", "show-tab", "model-changed", "training-active" (a job started or ended).
 
 export const state = { model: null, version: 0, digit: null, prediction: null, training: null };
 

@@ -3,7 +3,8 @@
 // and the first layer's weight pictures. The server trains; this file only shows what it reports.
 //
 // When a job ends its model replaces the one every tab uses, but the one before is kept until the
-// learner keeps the new one: "Undo" goes back to it (/api/train/undo, /api/train/keep).
+// learner keeps the new one: "Undo" goes back to it (/api/train/undo, /api/train/keep). The job
+// records a training timeline, which the replay below the curves (timeline.js) shows afterwards.
 
 import { get, post, unpack } from "./api.js";
 import { drawTiles, fixed, legend, maxAbs, percent } from "./colors.js";
@@ -164,6 +165,7 @@ function setButtons(jobState) {
   pause.textContent = jobState === "paused" ? "Resume" : "Pause";
   document.getElementById("train-stop").disabled = !active || jobState === "stopping";
   document.getElementById("model-pill").classList.toggle("busy", active);
+  emit("training-active", active);       // the replay of the model before the job steps aside (timeline.js)
 }
 
 async function pauseOrResume() {
