@@ -14,9 +14,10 @@ each operation valid and invalid requests (Hypothesis-generated, seeded), checki
 
 `positive_data_acceptance` (every schema-valid request is accepted) runs too, except for the
 operations where what is valid depends on the state the schema cannot describe: the current
-model's size (a neuron, an output or a label past its end), the test set's length, and the
-contents of a picture or a model file (a schema can say "a string", not "a PNG of a digit").
-Those get a 400, 404 or 422 with one line, which the other checks hold.
+model's size (a neuron, an output, a label or a hidden layer past its end), the test set's
+length, whether the model carries a training timeline and whether a second model was chosen to
+compare with, and the contents of a picture or a model file (a schema can say "a string", not "a
+PNG of a digit"). Those get a 400, 404, 409 or 422 with one line, which the other checks hold.
 
 The number of cases is bounded (MAX_EXAMPLES per operation) so the file runs in about a minute;
 fuzz/run.py --api runs the same checks for as long as asked.
@@ -33,7 +34,12 @@ from schemathesis.checks import load_all_checks  # noqa: E402
 
 MAX_EXAMPLES = 20
 STATE_DEPENDENT = {"/api/predict", "/api/neuron", "/api/output", "/api/backprop", "/api/model/upload",
-                   "/api/data/test/{index}"}
+                   "/api/data/test/{index}",
+                   # the model's timeline (this one has none), a second model to compare with (none
+                   # chosen; an uploaded file's contents), a hidden layer past the model's last
+                   "/api/timeline", "/api/timeline/snapshot/{k}", "/api/timeline/neuron/{neuron}",
+                   "/api/compare", "/api/compare/choose", "/api/compare/upload", "/api/compare/predict",
+                   "/api/map", "/api/map/project"}
 
 
 @pytest.fixture(scope="module")
