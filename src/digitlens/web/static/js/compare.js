@@ -179,16 +179,18 @@ function galleries(r) {
   const gallery = (items, id, right) => el("div", { class: "cmp-gallery", "data-testid": id }, ...(items.length ? items.map((m) => {
     const canvas = el("canvas", { width: 28, height: 28 });
     drawGray(canvas, m.image);
-    const words = `test image #${m.index}, a ${names[m.label]}: A reads ${names[m.prediction_a]} (${percent(m.confidence_a)}), ` +
-      `B reads ${names[m.prediction_b]} (${percent(m.confidence_b)}); load it into Draw`;
-    return el("button", { type: "button", class: "cmp-item", "data-testid": `${id}-${m.index}`, title: words, "aria-label": words,
+    const hidden = (text) => el("span", { class: "visually-hidden", text });
+    // its name is what it shows ("#1234", "A 7", "B 1") with the words a screen reader needs between
+    return el("button", { type: "button", class: "cmp-item", "data-testid": `${id}-${m.index}`,
+      title: `A: ${percent(m.confidence_a)} sure, B: ${percent(m.confidence_b)} sure`,
       onclick: () => {
         emit("load-digit", { pixels: m.image, source: `MNIST test image #${m.index} (labelled ${names[m.label]})`, label: m.label });
         emit("show-tab", "draw");
       } },
-      canvas, el("span", { text: `#${m.index}` }),
-      el("span", {}, "A ", el("b", { class: right === "a" ? "ok" : "bad", text: names[m.prediction_a] })),
-      el("span", {}, "B ", el("b", { class: right === "b" ? "ok" : "bad", text: names[m.prediction_b] })));
+      canvas, el("span", {}, hidden("test image "), `#${m.index}`, hidden(`, a ${names[m.label]}: `)),
+      el("span", {}, "A ", hidden("reads "), el("b", { class: right === "a" ? "ok" : "bad", text: names[m.prediction_a] }), hidden(", ")),
+      el("span", {}, "B ", hidden("reads "), el("b", { class: right === "b" ? "ok" : "bad", text: names[m.prediction_b] }),
+        hidden("; load it into Draw")));
   }) : [el("p", { class: "muted small", text: "none" })]));
   document.getElementById("cmp-galleries").replaceChildren(
     el("h3", { text: `Read right by A, wrong by B: ${plural(r.only_a_count, "image")}` + (r.only_a.length < r.only_a_count ? `, A's surest ${r.only_a.length}` : "") }),

@@ -92,10 +92,14 @@ function build() {
   probesBox.replaceChildren(...info.probes.map((probe, i) => {
     const canvas = el("canvas", { width: 28, height: 28 });
     drawGray(canvas, probe.image);
+    // its name is what it shows ("a 9 (hard)", "97%") with the words a screen reader needs between
     return el("button", { type: "button", class: `probe${probe.typical ? "" : " hard"}`, "data-testid": `probe-${i}`,
-      "aria-pressed": "false", onclick: () => watchProbe(i) },
-      canvas, el("span", { class: "probe-label", text: `a ${className(probe.label)}${probe.typical ? "" : " (hard)"}` }),
-      el("span", { class: "bar", "aria-hidden": "true" }, el("span")), el("span", { class: "probe-p", text: "\u2013" }));
+      "aria-pressed": "false", title: `test image #${probe.index}: watch it get recognised`, onclick: () => watchProbe(i) },
+      canvas, el("span", { class: "visually-hidden", text: `test image #${probe.index}, ` }),
+      el("span", { class: "probe-label", text: `a ${className(probe.label)}${probe.typical ? "" : " (hard)"}` }),
+      el("span", { class: "visually-hidden", text: `: p(${className(probe.label)}) = ` }),
+      el("span", { class: "bar", "aria-hidden": "true" }, el("span")), el("span", { class: "probe-p", text: "\u2013" }),
+      el("span", { class: "visually-hidden probe-said" }));
   }));
   focusBox.replaceChildren(el("p", { class: "muted small", text: "Click a neuron or a probe image to follow it through the steps." }));
 }
@@ -149,8 +153,7 @@ function showProbeBars() {
     button.classList.toggle("right", said === probe.label);
     button.querySelector(".bar span").style.width = `${(100 * p).toFixed(1)}%`;
     button.querySelector(".probe-p").textContent = percent(p, 0);
-    button.setAttribute("aria-label", `test image #${probe.index}, a ${className(probe.label)}: p(${className(probe.label)}) = ` +
-      `${percent(p)}, read as ${className(said)}. Watch it get recognised`);
+    button.querySelector(".probe-said").textContent = `, read as ${className(said)}`;
   });
 }
 
