@@ -366,3 +366,117 @@ def test_diagram_of_a_deeper_model_draws_every_layer(deep, data):
     rgb = [(int(f[1:3], 16), int(f[3:5], 16), int(f[5:7], 16)) for f in fills if f.startswith("#")]
     reddish = [c for c in rgb if c[0] > c[2] + 4 and c[1] <= c[2]]     # red, not grey, not the orange prediction
     assert len(reddish) == int((tanh < 0).sum())               # negative outputs are red, not drawn as silent
+
+
+# ---- the report: how it learned, the hidden space, the confusions' cells ----------------------------
+
+@pytest.fixture(scope="module")
+def timed(data):
+    """The lesson's network after one epoch on 6,000 images (188 steps), its timeline recorded."""
+    from digitlens.explain.timeline import Timeline, choose_probes
+
+    x, y, x_test, y_test = data
+    model = lesson_model(seed=2)
+    model.compile("adam", metrics=["accuracy"])
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[Timeline(probes=choose_probes(x_test, y_test))])
+    return model
+
+
+def sprite_of(text, start, end):
+    """The PNG (as an RGB array) of the first tile grid between text[start:end]."""
+    import io
+
+    from PIL import Image
+
+    name = re.search(r'class="tile-grid (tiles-[0-9a-f]+)"', text[start:end]).group(1)
+    uri = re.search(r"\." + name + r" \.px \{ background-image: url\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", text).group(1)
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri))).convert("RGB"))
+
+
+def test_report_shows_how_it_learned_frame_by_frame(timed, data, tmp_path):
+    from html import escape
+
+    from digitlens.nn.timeline import log_spaced_steps
+    from digitlens.viz.tiles import sprite
+    from digitlens.viz.timeline import snapshot_words
+
+    _, _, x, y = data
+    t = timed.timeline
+    assert t.steps == log_spaced_steps(188) + [188]
+    out = viz.write_report(timed, tmp_path / "report.html", x_test=x, y_test=y, index=3, workers=1)
+    text = out.read_text(encoding="utf-8")
+    assert "http" not in re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text).lower()
+    section = text[text.index('<section id="timeline">'):]
+    assert f"recorded {len(t)} snapshots" in section and "carries no training timeline" not in section
+    frames = list(re.finditer(r'<div class="tl-frame" data-k="(\d+)" data-caption="([^"]*)"( hidden)?>', section))
+    assert [int(f.group(1)) for f in frames] == list(range(len(t)))
+    assert [f.group(3) for f in frames] == [" hidden"] * (len(t) - 1) + [None]          # it opens at the end
+    assert [f.group(2) for f in frames] == [escape(snapshot_words(t, k)) for k in range(len(t))]
+    # each frame's neurons are the snapshot's weights, each tile on its own scale, as viz colours them
+    slots = np.linspace(0, 63, 16).round().astype(int)
+    for k in (0, 5, len(t) - 1):
+        start = frames[k].start()
+        end = frames[k + 1].start() if k + 1 < len(t) else len(section)
+        expected = sprite(np.stack([style.colorize(w, style.symmetric_limit(w)) for w in t.weights_at(k)[slots]]), 8)
+        np.testing.assert_array_equal(sprite_of(section, start, end), expected)
+        bars = re.findall(r'style="height:([\d.]+)%"', section[start:end])
+        probs = t.probabilities[k]
+        assert [float(b) for b in bars] == [round(100 * float(probs[i, label]), 1)
+                                            for i, label in enumerate(t.probe_labels)]
+    # and the figure of the probe images' probabilities
+    assert "Watch the probe images get recognised" in section and section.count('<img src="data:image/png') >= 1
+
+
+def test_report_maps_the_hidden_space_and_shows_the_confusions_cells(timed, data, tmp_path):
+    _, _, x, y = data
+    out = viz.write_report(timed, tmp_path / "report.html", x_test=x, y_test=y, index=3, workers=1)
+    text = out.read_text(encoding="utf-8")
+    space = text[text.index('<section id="hidden-space">'):text.index('<section id="backprop">')]
+    assert "NumPy's SVD" in space and "1,000 test images" in space and '<img src="data:image/png' in space
+    evaluation = explain.evaluate(timed, x, y)
+    probs = timed.predict(x)
+    said = probs.argmax(axis=1)
+    top = evaluation["top_confusions"][:6]
+    assert top
+    for c in top:
+        label, predicted = c["label"], c["predicted"]
+        # the matrix's count links to the cell's gallery
+        assert f'<a href="#cell-{label}-{predicted}">{c["count"]}</a>' in text
+        start = text.index(f'<div class="cell-gallery" id="cell-{label}-{predicted}">')
+        gallery = text[start:text.index("</div></div>", start)]
+        members = np.flatnonzero((y == label) & (said == predicted))
+        order = members[np.argsort(-probs[members, predicted], kind="stable")][:16]
+        captions = re.findall(r"<figcaption>#(\d+) (\d+)%</figcaption>", gallery)
+        assert [int(i) for i, _ in captions] == order.tolist()
+        assert [int(p) for _, p in captions] == [round(100 * probs[i, predicted]) for i in order]
+        assert f"{len(members):,} image" in gallery
+
+
+def test_report_of_a_model_without_a_timeline_says_how_to_record_one(model, data, tmp_path):
+    _, _, x, y = data
+    page, text = parse(viz.write_report(model, tmp_path / "plain.html", x_test=x[:200], y_test=y[:200], index=0))
+    assert "timeline" in page.ids and "carries no training timeline" in text and "tl-frame" not in text
+
+
+def test_the_timed_report_drawn_side_by_side_is_the_same_as_drawn_in_turn(timed, data, tmp_path):
+    _, _, x, y = data
+    together = viz.write_report(timed, tmp_path / "together.html", x_test=x[:300], y_test=y[:300], index=1, workers=2)
+    in_turn = viz.write_report(timed, tmp_path / "in_turn.html", x_test=x[:300], y_test=y[:300], index=1, workers=1)
+    assert together.read_bytes() == in_turn.read_bytes()
+
+
+def test_pictures_of_few_colours_are_exact_palette_pngs():
+    import io
+
+    from PIL import Image
+
+    from digitlens.viz.output import png_bytes
+
+    weights = style.colorize(np.random.default_rng(0).normal(size=(56, 84)))       # one 256-colour scale
+    image = Image.open(io.BytesIO(png_bytes(weights)))
+    assert image.mode == "P"
+    np.testing.assert_array_equal(np.asarray(image.convert("RGB")), weights)
+    noise = np.random.default_rng(1).integers(0, 256, (40, 40, 3), dtype=np.uint8)  # thousands of colours
+    image = Image.open(io.BytesIO(png_bytes(noise)))
+    assert image.mode == "RGB"
+    np.testing.assert_array_equal(np.asarray(image), noise)
