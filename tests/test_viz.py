@@ -423,8 +423,15 @@ def test_report_shows_how_it_learned_frame_by_frame(timed, data, tmp_path):
         probs = t.probabilities[k]
         assert [float(b) for b in bars] == [round(100 * float(probs[i, label]), 1)
                                             for i, label in enumerate(t.probe_labels)]
-    # and the figure of the probe images' probabilities
-    assert "Watch the probe images get recognised" in section and section.count('<img src="data:image/png') >= 1
+    # the chart of the probe images' probabilities: one line per probe, each point its snapshot's
+    chart = section[section.index('<svg class="probes-chart"'):section.index("</svg>")]
+    lines = re.findall(r'points="([^"]+)"', chart)
+    assert len(lines) == len(t.probe_labels)
+    top, bottom = 12, 300 - 56                               # the plot's band, in the SVG's own units
+    for i, line in enumerate(lines):
+        ys = [float(point.split(",")[1]) for point in line.split()]
+        p = [1 - (value - top) / (bottom - top) for value in ys]
+        np.testing.assert_allclose(p, t.probabilities[:, i, t.probe_labels[i]], atol=0.06 / (bottom - top))
 
 
 def test_report_maps_the_hidden_space_and_shows_the_confusions_cells(timed, data, tmp_path):

@@ -100,9 +100,10 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
     # The maps first: they take the longest (two SVDs, then a figure of 4,000 points).
     drawn = {"hidden-space": _hidden_space(pics, e), "flatten": _flatten(pics, e),
              "parameters": _parameters(pics, e), "path": _path(pics, e), "backprop": _backprop(pics, e, picked),
-             "training": _training(pics, e), "timeline": _timeline(pics, e)}
+             "training": _training(pics, e)}
     pics.start()
-    made = {"network": _network(e), "neurons": _neurons(e, seen), "evaluation": _evaluation(e, data_name)}
+    made = {"network": _network(e), "neurons": _neurons(e, seen), "evaluation": _evaluation(e, data_name),
+            "timeline": _timeline(e)}
     body = [f"<h1>{escape(title)}</h1>", _summary(e, image_name, data_name, picked, doubt),
             "<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in SECTIONS) + "</nav>"]
     body += [{**drawn, **made}[name] for name in SECTIONS]
@@ -122,7 +123,7 @@ def section_html(e, name, seen=None, data_name=None):
                 "parameters": lambda e: _parameters(pics, e), "path": lambda e: _path(pics, e),
                 "neurons": lambda e: _neurons(e, seen), "backprop": lambda e: _backprop(pics, e),
                 "evaluation": lambda e: _evaluation(e, data_name), "training": lambda e: _training(pics, e),
-                "hidden-space": lambda e: _hidden_space(pics, e), "timeline": lambda e: _timeline(pics, e)}
+                "hidden-space": lambda e: _hidden_space(pics, e), "timeline": _timeline}
     if name not in builders:
         raise DigitlensError(f"section: expected one of {', '.join(SECTIONS)}, received {name!r}")
     return pics.fill(builders[name](e))

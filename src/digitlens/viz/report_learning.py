@@ -5,11 +5,12 @@
     timeline       how it learned, from the training timeline the model carries (nn/timeline.py):
                    the filmstrip, the probe images' probabilities, the slider (timeline_html.py)
 
-Each builder takes the report's Pictures (render.py: figures drawn side by side) and an
-Explanation, and returns the section's HTML; without what it needs (a test set, a hidden layer, a
-timeline) the section says what is missing. The maps' numbers are computed in the drawing worker
-with the figure, since nothing else on the page needs them: two SVDs over 2,000 images are the
-report's slowest numbers.
+Each builder takes an Explanation (and the hidden space the report's Pictures, render.py, which
+draw figures side by side) and returns the section's HTML; without what it needs (a test set, a
+hidden layer, a timeline) the section says what is missing. The maps' numbers are computed in the
+drawing worker with the figure, since nothing else on the page needs them: two SVDs over 2,000
+images are the report's slowest numbers. The timeline has no matplotlib figure at all - tiles and
+a small SVG chart - so the report builds it while the figures are being drawn.
 """
 
 from html import escape
@@ -18,8 +19,7 @@ from ..explain.common import dense_layers
 from ..explain.hidden_space import hidden_map
 from . import html as h
 from .hidden_space import maps_figure
-from .timeline import probes_figure
-from .timeline_html import filmstrip_html, slider_html
+from .timeline_html import filmstrip_html, probes_svg, slider_html
 
 MAP_IMAGES = 2000            # test images on the hidden-space maps
 
@@ -49,7 +49,7 @@ def hidden_space_section(pics, e):
         "the test images on a map of their pixels and of the last hidden layer"))
 
 
-def timeline_section(pics, e):
+def timeline_section(e):
     """The "How it learned" section, from the model's training timeline (if it carries one)."""
     title = "How it learned"
     t = getattr(e.model, "timeline", None)
@@ -67,8 +67,10 @@ def timeline_section(pics, e):
              filmstrip_html(t)]
     if t.probe_labels:
         parts += ["<h3>Watch the probe images get recognised</h3>",
-                  pics.img(lambda: probes_figure(t, names), "each probe image's probability of its right digit, "
-                                                          "step by step")]
+                  h.para("The probability of the right digit for each probe image (shown under the slider below), "
+                         "at every recorded step: one test image of each digit in grey, the least typical ones dark "
+                         "and dashed. Point at a line to see which image it is.", "note"),
+                  probes_svg(t, names)]
     parts += ["<h3>Every recorded step</h3>",
               h.para("Move the slider to go through the snapshots, from the random start to the trained network.",
                      "note"),

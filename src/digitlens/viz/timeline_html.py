@@ -2,6 +2,9 @@
 
     filmstrip_html(timeline)     a few first-layer neurons (rows) at up to ten recorded steps
                                  (columns): from noise to strokes
+    probes_svg(timeline)         each probe image's probability of its right digit at every
+                                 recorded step, as a small inline SVG line chart (the report's
+                                 light twin of viz.timeline.probes_figure)
     slider_html(timeline)        every snapshot - 16 neurons, each output's template, what the
                                  network said about each probe image - with a slider to move
                                  through them (a few lines of inline JavaScript: works offline)
@@ -20,9 +23,9 @@ from html import escape
 
 import numpy as np
 
-from .style import LIMIT_PERCENTILE, colorize, ink, symmetric_limit
+from .style import LIMIT_PERCENTILE, NEUTRAL, TEXT, colorize, ink, symmetric_limit
 from .tiles import tile_grid, tile_grid_parts
-from .timeline import _require, chosen_columns, snapshot_words, step_words
+from .timeline import _require, chosen_columns, hard_count, snapshot_words, step_words
 
 SLIDER_NEURONS = 16
 
@@ -39,12 +42,12 @@ def filmstrip_html(timeline, neurons=8, columns=10):
         for k in picks:
             picture = snapshots[k][slot]
             tiles.append(colorize(picture, symmetric_limit(picture)))
-            captions.append(f"step {timeline.steps[k]:,}" if r == 0 else "")
+            captions.append(f"{timeline.steps[k]:,}" if r == 0 else "")
             titles.append(f"neuron {timeline.neurons[slot]} at {step_words(timeline, k)}")
     names = ", ".join(str(timeline.neurons[slot]) for slot in rows)
     text = (f"From noise to strokes: rows, top to bottom, are neurons {names} of {timeline.layer}; columns are "
-            "the recorded steps. Blue: ink here raises the neuron's sum; red: lowers it. Each picture on its "
-            "own scale (early weights are tiny).")
+            "the recorded steps (numbered under the first row). Blue: ink here raises the neuron's sum; red: "
+            "lowers it. Each picture on its own scale (early weights are tiny).")
     return (f'<p class="caption">{escape(text)}</p>'
             + tile_grid(np.stack(tiles), captions, columns=len(picks), size=52, titles=titles,
                         label="the same neurons' weights at each recorded step"))
@@ -120,3 +123,47 @@ def _probe_bars(timeline, k, names):
                      f"<span>{p:.0%}</span></div>")
     return (f'<div class="tl-bars" style="grid-template-columns: repeat({len(cells)}, 52px)">'
             + "".join(cells) + "</div>")
+
+
+def probes_svg(timeline, class_names=None, width=900, height=300):
+    """SVG: each probe image's probability of its right digit (y, 0 to 1) at every recorded step (x,
+    on a log scale of step + 1, as the figure draws it): one test image of each digit in grey, the
+    least typical ones dark and dashed. Hovering a line names its image."""
+    _require(timeline, probes=True)
+    names = class_names or [str(k) for k in range(timeline.probabilities.shape[-1])]
+    probs = timeline.probabilities                         # (snapshots, probes, classes)
+    left, right, top, bottom = 60, 14, 12, 56
+    span = np.log1p(max(timeline.steps[-1], 1))
+    xs = [left + (width - left - right) * np.log1p(step) / span for step in timeline.steps]
+
+    def y(p):
+        return top + (height - top - bottom) * (1.0 - p)
+
+    parts = []
+    for p in (0.0, 0.25, 0.5, 0.75, 1.0):                  # the probability axis and its grid
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(p):.1f}" y2="{y(p):.1f}" stroke="#e6e6e6"/>'
+                     f'<text x="{left - 6}" y="{y(p) + 4:.1f}" text-anchor="end">{p:.0%}</text>')
+    last = -1e9
+    for x, step in zip(xs, timeline.steps):                 # the steps, as many as fit without overlap
+        if x - last < 18:
+            continue
+        last = x
+        parts.append(f'<text transform="translate({x:.1f},{height - bottom + 14}) rotate(-45)" '
+                     f'text-anchor="end">{step:,}</text>')
+    typical_count = len(timeline.probe_labels) - hard_count(timeline)     # one of each digit come first
+    for i, label in enumerate(timeline.probe_labels):
+        typical = i < typical_count
+        points = " ".join(f"{x:.1f},{y(float(probs[k, i, label])):.1f}" for k, x in enumerate(xs))
+        style = (f'stroke="{NEUTRAL}" stroke-width="1.2" opacity="0.75"' if typical else
+                 f'stroke="{TEXT}" stroke-width="1.8" stroke-dasharray="5 3"')
+        title = (f"test image #{timeline.probe_indices[i]}, a {names[label]}"
+                 + ("" if typical else " (one of the least typical)")
+                 + f": p({names[label]}) from {float(probs[0, i, label]):.1%} to {float(probs[-1, i, label]):.1%}")
+        parts.append(f'<polyline fill="none" {style} points="{points}"><title>{escape(title)}</title></polyline>')
+    parts.append(f'<text x="{(left + width - right) / 2:.0f}" y="{height - 4}" text-anchor="middle">training step'
+                 "</text>")
+    parts.append(f'<text transform="translate(14,{(top + height - bottom) / 2:.0f}) rotate(-90)" text-anchor="middle">'
+                 "p(right digit)</text>")
+    label = "each probe image's probability of its right digit at every recorded step"
+    return (f'<svg class="probes-chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
+            f'font-family="DejaVu Sans, Verdana, sans-serif" font-size="11" fill="{TEXT}">{"".join(parts)}</svg>')
