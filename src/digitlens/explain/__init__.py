@@ -11,6 +11,10 @@
     backprop     one real training step: the gradient and the change of every weight
     evaluation   accuracy, confusion matrix and the images in each cell, the most confident mistakes
     history      training curves per epoch and per batch
+    timeline     the Timeline callback: snapshots of the network at steps 0, 1, 2, 5, 10, ... of fit
+    compare      two models side by side on a test set, each by its own evaluate
+    hidden_space the test images on maps of their pixels and of a hidden layer (PCA), and where a
+                 new digit lands on them
     explanation  all of the above for one model and image, displaying itself in Jupyter
 
 Results are plain dicts of lists and numbers (NumPy arrays where a docstring says so); `to_json`

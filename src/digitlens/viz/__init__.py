@@ -7,6 +7,10 @@
     backprop     one training step: probabilities before and after, every weight's change
     evaluation   confusion matrix, accuracy per class, the most confident mistakes
     curves       training curves
+    timeline     a training timeline: the filmstrip, the probes, frames, an animated GIF or PNG
+                 (timeline_html: the same as light HTML tiles and an SVG chart, for the report)
+    compare      two models side by side, and their comparison as one HTML page
+    hidden_space the maps of the test images by their pixels and by a hidden layer
     diagram      the lesson's drawing of the whole network, as SVG or PNG (scene.py draws it)
     report       one self-contained HTML page with all of the above (html.py builds its parts)
 
