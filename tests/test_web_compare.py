@@ -171,3 +171,12 @@ def test_the_models_a_session_keeps_for_comparing_count_against_the_budget(app, 
     assert session_of(app, first).second is None and session_of(app, second).own
     assert first.get("/api/status").json()["compare"]["second"] is None
     one_line_error(first.get("/api/compare"), 409, "no second model")
+
+
+def test_a_current_model_with_other_outputs_is_a_conflict_not_a_crash(client, data, tmp_path):
+    send_file(client, FIXTURES / "keras_small_tanh.keras")                  # B: 10 outputs
+    three = recipes.build_model([(8, "relu")], classes=3, seed=0).build()
+    save_model(three, tmp_path / "three.keras")
+    assert send_file(client, tmp_path / "three.keras", route="/api/model/upload").status_code == 200   # A: 3
+    one_line_error(client.get("/api/compare"), 409, "cannot be compared")
+    one_line_error(client.post("/api/compare/predict", json={"pixels": data.x_test[0].tolist()}), 409, "3 outputs")

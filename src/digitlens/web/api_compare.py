@@ -139,6 +139,9 @@ def predict_both(body: Digit, request: Request):
         image = digits.from_pixels(body.pixels)
         doubt = doubt_of_prepared(image)
     a, b = session.snapshot(), second_of(session)
+    if a.model.output_shape[-1] != b.model.output_shape[-1]:
+        raise Conflict(f"the current model has {a.model.output_shape[-1]} outputs and the second one "
+                       f"{b.model.output_shape[-1]}: they do not answer the same question")
     names = list(a.class_names)
     answers = {}
     for key, snapshot in (("a", a), ("b", b)):
