@@ -62,7 +62,8 @@ table.per-class .barcell { width: 320px; }
 .tl-bar span.wrong { background: #8c8c8c; }
 table.confusion td a { color: inherit; font-weight: bold; }
 .cell-gallery { margin: 14px 0 4px; }
-svg.probes-chart { width: 100%; max-width: 900px; height: auto; display: block; margin: 6px 0; }
+.chart-scroll { overflow-x: auto; max-width: 100%; }
+svg.probes-chart { width: 100%; min-width: 640px; max-width: 900px; height: auto; display: block; margin: 6px 0; }
 """
 
 

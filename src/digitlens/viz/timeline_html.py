@@ -165,5 +165,6 @@ def probes_svg(timeline, class_names=None, width=900, height=300):
     parts.append(f'<text transform="translate(14,{(top + height - bottom) / 2:.0f}) rotate(-90)" text-anchor="middle">'
                  "p(right digit)</text>")
     label = "each probe image's probability of its right digit at every recorded step"
-    return (f'<svg class="probes-chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
-            f'font-family="DejaVu Sans, Verdana, sans-serif" font-size="11" fill="{TEXT}">{"".join(parts)}</svg>')
+    return (f'<div class="chart-scroll"><svg class="probes-chart" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="{escape(label)}" font-family="DejaVu Sans, Verdana, sans-serif" font-size="11" '
+            f'fill="{TEXT}">{"".join(parts)}</svg></div>')

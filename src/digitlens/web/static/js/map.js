@@ -78,6 +78,7 @@ async function load() {
     el("span", { class: "swatch", style: `background:rgb(${data.colors[k].join(",")})` }), name)));
   digit = null;
   draw();
+  if (data.version !== state.version) { load(); return; }     // the model changed while it was mapped
   if (state.prediction) project(state.prediction);
 }
 
