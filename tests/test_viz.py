@@ -382,6 +382,15 @@ def timed(data):
     return model
 
 
+@pytest.fixture(scope="module")
+def timed_report(timed, data, tmp_path_factory):
+    """The timed model's report on 500 test images, following test image #3: its text."""
+    _, _, x, y = data
+    out = viz.write_report(timed, tmp_path_factory.mktemp("report") / "report.html", x_test=x[:500], y_test=y[:500],
+                           index=3, workers=1)
+    return out.read_text(encoding="utf-8")
+
+
 def sprite_of(text, start, end):
     """The PNG (as an RGB array) of the first tile grid between text[start:end]."""
     import io
@@ -393,18 +402,16 @@ def sprite_of(text, start, end):
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri))).convert("RGB"))
 
 
-def test_report_shows_how_it_learned_frame_by_frame(timed, data, tmp_path):
+def test_report_shows_how_it_learned_frame_by_frame(timed, timed_report):
     from html import escape
 
     from digitlens.nn.timeline import log_spaced_steps
     from digitlens.viz.tiles import sprite
     from digitlens.viz.timeline import snapshot_words
 
-    _, _, x, y = data
     t = timed.timeline
     assert t.steps == log_spaced_steps(188) + [188]
-    out = viz.write_report(timed, tmp_path / "report.html", x_test=x, y_test=y, index=3, workers=1)
-    text = out.read_text(encoding="utf-8")
+    text = timed_report
     assert "http" not in re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text).lower()
     section = text[text.index('<section id="timeline">'):]
     assert f"recorded {len(t)} snapshots" in section and "carries no training timeline" not in section
@@ -434,12 +441,12 @@ def test_report_shows_how_it_learned_frame_by_frame(timed, data, tmp_path):
         np.testing.assert_allclose(p, t.probabilities[:, i, t.probe_labels[i]], atol=0.06 / (bottom - top))
 
 
-def test_report_maps_the_hidden_space_and_shows_the_confusions_cells(timed, data, tmp_path):
+def test_report_maps_the_hidden_space_and_shows_the_confusions_cells(timed, timed_report, data):
     _, _, x, y = data
-    out = viz.write_report(timed, tmp_path / "report.html", x_test=x, y_test=y, index=3, workers=1)
-    text = out.read_text(encoding="utf-8")
+    x, y = x[:500], y[:500]
+    text = timed_report
     space = text[text.index('<section id="hidden-space">'):text.index('<section id="backprop">')]
-    assert "NumPy's SVD" in space and "1,000 test images" in space and '<img src="data:image/png' in space
+    assert "NumPy's SVD" in space and "500 test images" in space and '<img src="data:image/png' in space
     evaluation = explain.evaluate(timed, x, y)
     probs = timed.predict(x)
     said = probs.argmax(axis=1)
