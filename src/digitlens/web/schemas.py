@@ -114,6 +114,8 @@ class TrainSettings(BaseModel):
         description="several hidden layers, first to last (instead of hidden_units and activation)")
     recipe: Literal["lesson", "default"] = Field(
         "lesson", description="lesson: Adam, constant rate; default: warm-up then cosine decay of the rate")
+    timeline: StrictBool = Field(True, description="record the training timeline (snapshots at steps 0, 1, 2, 5, "
+                                 "10, ...) to replay afterwards: GET /api/timeline")
     epochs: Whole = Field(1, ge=1, le=50)
     batch_size: Whole = Field(32, ge=1, le=4096)
     optimizer: Literal["adam", "sgd", "rmsprop"] = "adam"
@@ -121,5 +123,3 @@ class TrainSettings(BaseModel):
     momentum: Number = Field(0.0, ge=0, lt=1, description="sgd only: 0 is plain SGD, as in Keras")
     samples: Whole = Field(60000, ge=100, le=60000, description="how many training images to use, from the first")
     seed: Optional[Whole] = Field(None, ge=0, le=2**31 - 1, description="random seed; none picks one")
-    timeline: StrictBool = Field(True, description="record the training timeline (snapshots at steps 0, 1, 2, 5, "
-                           "10, ...) to replay afterwards: GET /api/timeline")
