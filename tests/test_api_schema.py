@@ -35,11 +35,6 @@ from schemathesis.checks import load_all_checks  # noqa: E402
 MAX_EXAMPLES = 20
 STATE_DEPENDENT = {"/api/predict", "/api/neuron", "/api/output", "/api/backprop", "/api/model/upload",
                    "/api/data/test/{index}", "/api/evaluation/cell"}
-# the model's timeline (this one has none), a second model to compare with (none chosen; an
-# uploaded file's contents), a hidden layer past the model's last
-STATE_DEPENDENT |= {"/api/timeline", "/api/timeline/snapshot/{k}", "/api/timeline/neuron/{neuron}",
-                    "/api/compare", "/api/compare/choose", "/api/compare/upload", "/api/compare/predict",
-                    "/api/map", "/api/map/project"}
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +67,13 @@ def server(mnist_dir):
             session.job.stop()
     live.should_exit = True
     thread.join(30)
+
+
+# Also state-dependent: the model's timeline (this one has none), a second model to compare with (none chosen; an
+# uploaded file's contents), a hidden layer past the model's last
+STATE_DEPENDENT |= {"/api/timeline", "/api/timeline/snapshot/{k}", "/api/timeline/neuron/{neuron}",
+                    "/api/compare", "/api/compare/choose", "/api/compare/upload", "/api/compare/predict",
+                    "/api/map", "/api/map/project"}
 
 
 def app_schema():
