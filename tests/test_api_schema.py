@@ -69,8 +69,8 @@ def server(mnist_dir):
     thread.join(30)
 
 
-# Also state-dependent: the model's timeline (this one has none), a second model to compare with (none chosen; an
-# uploaded file's contents), a hidden layer past the model's last
+# Also state-dependent: the model's timeline (this one has none), a second model to compare
+# with (none chosen; an uploaded file's contents), a hidden layer past the model's last
 STATE_DEPENDENT |= {"/api/timeline", "/api/timeline/snapshot/{k}", "/api/timeline/neuron/{neuron}",
                     "/api/compare", "/api/compare/choose", "/api/compare/upload", "/api/compare/predict",
                     "/api/map", "/api/map/project"}
