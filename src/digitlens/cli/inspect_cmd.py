@@ -36,9 +36,9 @@ def run_summary(args):
         from ..errors import DigitlensError
         raise DigitlensError("give either MODEL or --hidden, not both")
     if args.hidden:
-        model = recipes.build_model(recipes.parse_hidden(args.hidden))
-        check_model_size(model, "--hidden")
-        model.build()
+        hidden = recipes.parse_hidden(args.hidden)
+        check_model_size(recipes.build_model(hidden, input_shape=None), "--hidden", input_shape=(28, 28))
+        model = recipes.build_model(hidden).build()
         source = "the lesson's network with hidden layers " + args.hidden
     else:
         path = model_path(args.model, required=False)

@@ -98,7 +98,9 @@ def run(args):
                                 optimizer=args.optimizer, learning_rate=args.learning_rate,
                                 augment=args.augment, momentum=args.momentum)
     hidden = recipes.parse_hidden(args.hidden)
-    check_model_size(recipes.build_model(hidden), "--hidden")     # before allocating anything
+    # Counted on an unbuilt copy, before anything is allocated (a model given its input shape
+    # builds itself at once, as Keras's does).
+    check_model_size(recipes.build_model(hidden, input_shape=None), "--hidden", input_shape=(28, 28))
     seed = args.seed if args.seed is not None else random.randrange(10_000)
     show = console(stderr=args.json)
     quiet = args.quiet or args.json

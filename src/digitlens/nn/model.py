@@ -82,7 +82,11 @@ class Sequential(LayerStack):
         # (with `grads` beside it), and `state`, which layers update themselves (moving averages).
         def allocate(shapes_of):
             total = sum(math.prod(s) for layer in self.layers for s in shapes_of(layer).values())
-            return np.zeros(total, dtype=np.float32)
+            try:
+                return np.zeros(total, dtype=np.float32)
+            except MemoryError:
+                raise DigitlensError(f"this network has {total:,} parameters ({4 * total / 2**30:,.1f} GB "
+                                     "as float32): more than this machine's memory can hold") from None
 
         self.params, self.grads = allocate(_params), allocate(_params)   # every weight, dL/d(weight)
         self.state = allocate(_state)

@@ -132,7 +132,7 @@ def evaluation(request: Request):
 
 
 @router.get("/evaluation/cell", summary="The test images behind one cell of the confusion matrix",
-            responses=errors(409, 422))
+            responses=errors(400, 409, 422))
 def evaluation_cell(request: Request, label: int = Query(..., ge=0, le=1000), predicted: int = Query(..., ge=0, le=1000),
                     count: int = Query(48, ge=1, le=200)):
     """The test images of true class `label` that the model read as `predicted`: mistakes surest

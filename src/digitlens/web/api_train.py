@@ -163,7 +163,7 @@ async def events(request: Request, since: int = Query(0, ge=0, le=2**31 - 1)):
 def undo(request: Request):
     """Every tab goes back to the model that was there before the job's (a new version); the job's
     model is dropped. 409 if the job's model is no longer the current one or was kept."""
-    session = session_of(request, create=True)
+    session = session_of(request)
     job = current_job(session)
     with session.changes:
         current = session.current
@@ -182,7 +182,7 @@ def undo(request: Request):
 @router.post("/keep", summary="Keep the finished job's model", responses=errors(409))
 def keep(request: Request):
     """The job's model stays and the one before it is forgotten (undo is no longer possible)."""
-    session = session_of(request, create=True)
+    session = session_of(request)
     job = current_job(session)
     with session.changes:
         job.keep()
