@@ -7,21 +7,7 @@ import pytest
 from digitlens.errors import DigitlensError
 from digitlens.nn import SGD, Adam, Dense, Dropout, Flatten, Input, RMSprop, Sequential, lesson_model
 from digitlens.nn import activations, fused, losses
-
-
-def numerical_gradient(f, x, eps):
-    """Central differences of the scalar f() with respect to every entry of x (changed in place)."""
-    grad = np.zeros_like(x, dtype=np.float64)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        up = f()
-        flat[i] = old - eps
-        down = f()
-        flat[i] = old
-        gflat[i] = (up - down) / (2 * eps)
-    return grad
+from conftest import numerical_gradient
 
 
 @pytest.mark.parametrize("name", ["linear", "relu", "sigmoid", "tanh", "softmax"])
