@@ -89,8 +89,10 @@ class Sequential:
         if not self.layers:
             raise DigitlensError("this model has no layers: add some before building it")
         self.input_shape = tuple(shape)
+        layout = None
         for layer in self.layers:
-            shape = layer.build(shape)
+            shape = layer.build(shape, layout)
+            layout = layer.output_layout
         self.output_shape = shape
 
         # Two flat arrays hold every number of the model: `params`, which the optimizer trains
