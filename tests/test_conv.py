@@ -363,3 +363,26 @@ def test_every_layer_computes_what_keras_computes(case, keras):
                                    keras.ops.convert_to_numpy(y), atol=1e-5)
         moving = np.concatenate([keras.ops.convert_to_numpy(v).ravel() for v in theirs.layers[0].non_trainable_weights])
         np.testing.assert_allclose(ours.state, moving, atol=1e-6)
+
+
+# ---- the summary ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fixture, trained", [("course_cnn", False), ("course_cnn_trained", True)])
+def test_the_course_cnn_summary_is_the_table_keras_prints(fixture, trained):
+    """Against the text real Keras 3.15 printed for the course's CNN (tests/fixtures/make_keras_fixtures.py),
+    built, and after one Adam step (when Keras's Total counts the optimizer's variables too)."""
+    import json
+    from pathlib import Path
+
+    keras_text = json.loads((Path(__file__).parent / "fixtures" / "keras_summaries.json").read_text())[fixture]["summary"]
+    model = nn.cnn_model(seed=0).build()
+    if trained:
+        model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+        model.fit(np.zeros((1, 28, 28), np.uint8), np.zeros(1, int), epochs=1, verbose=0)
+    lines = []
+    model.summary(print_fn=lines.append)
+    ours, arithmetic = lines[0].split("\n\n Where the numbers come from:\n")
+    assert ours == keras_text.rstrip("\n")
+    assert "3 x 3 kernel x 1 channel x 32 filters = 288 weights + 32 biases = 320" in arithmetic
+    assert "13 x 13 x 32 = 5,408 inputs x 128 units = 692,224 weights + 128 biases = 692,352" in arithmetic
+    assert "keeps the largest of each 2 x 2 window: 26 x 26 x 32 -> 13 x 13 x 32; no weights" in arithmetic
