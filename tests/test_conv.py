@@ -386,3 +386,66 @@ def test_the_course_cnn_summary_is_the_table_keras_prints(fixture, trained):
     assert "3 x 3 kernel x 1 channel x 32 filters = 288 weights + 32 biases = 320" in arithmetic
     assert "13 x 13 x 32 = 5,408 inputs x 128 units = 692,224 weights + 128 biases = 692,352" in arithmetic
     assert "keeps the largest of each 2 x 2 window: 26 x 26 x 32 -> 13 x 13 x 32; no weights" in arithmetic
+
+
+# ---- the compiled loops (conv_kernels.py) against the NumPy reference ------------------------------
+
+COMPILED_CASES = [
+    (lambda: nn.Conv2D(32, 3, activation="relu"), (28, 28, 1)),
+    (lambda: nn.Conv2D(5, (3, 2), strides=2, padding="same", activation="tanh"), (9, 8, 3)),
+    (lambda: nn.Conv2D(4, 4, strides=(2, 3), padding="same", use_bias=False), (7, 8, 2)),
+    (lambda: nn.MaxPooling2D(2), (26, 26, 32)),
+    (lambda: nn.MaxPooling2D(3, strides=2, padding="same"), (7, 6, 2)),
+    (lambda: nn.MaxPooling2D((2, 3), strides=1), (4, 5, 3)),
+]
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one core", "every core"])
+@pytest.mark.parametrize("case", range(len(COMPILED_CASES)),
+                         ids=["course conv relu", "conv same strides tanh", "conv no bias", "max 2",
+                              "max 3 strides 2 same", "max (2, 3) strides 1"])
+def test_compiled_loops_compute_what_the_numpy_reference_computes(case, split, monkeypatch):
+    from digitlens.nn import conv_kernels, threads
+
+    assert conv_kernels.available(), "numba is a dependency: the compiled loops must be there"
+    monkeypatch.setattr(threads, "split_kernels", lambda batch, training: split)
+    make, input_shape = COMPILED_CASES[case]
+    rng = np.random.default_rng(case)
+    results = []
+    for compiled in (False, True):
+        layer = make()
+        layer.compiled = compiled
+        model = nn.Sequential([layer], seed=0).build(input_shape)
+        layer.needs_input_grad = True
+        x = rng.normal(size=(5, *input_shape)).astype(np.float32) if not results else results[0]["x"]
+        if layer.kind == "MaxPooling2D" and not results:
+            x[0, :2, :2] = 1.5                                 # a tie: the first in reading order wins
+        prediction = model.predict(x)
+        out = layer.forward(x, training=True)
+        dout = rng.normal(size=out.shape).astype(np.float32) if not results else results[0]["dout"]
+        dx = layer.backward(dout.copy())
+        results.append({"x": x, "dout": dout, "prediction": prediction, "out": out.copy(), "dx": dx,
+                        "grads": model.grads.copy()})
+    numpy_, compiled_ = results
+    for key in ("prediction", "out", "dx", "grads"):
+        # Sums of thousands of terms taken in another order agree to float32 rounding: within
+        # 1e-5 of the largest value.
+        scale = max(1.0, float(np.abs(numpy_[key]).max(initial=0.0)))
+        np.testing.assert_allclose(compiled_[key], numpy_[key], atol=1e-5 * scale, rtol=0, err_msg=key)
+
+
+def test_compiled_backward_skips_only_positions_without_blame():
+    """After max pooling most conv positions get no gradient; the compiled loop skips them, and
+    the gradients still equal the NumPy reference's through the whole course's CNN."""
+    x = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
+    y = np.arange(8) % 10
+    grads = []
+    for compiled in (False, True):
+        model = nn.cnn_model(seed=0).build()
+        model.compile("sgd", "sparse_categorical_crossentropy")
+        for layer in model.layers:
+            layer.compiled = compiled
+        model.backward(model.forward(x, training=True), y)
+        grads.append(model.grads.copy())
+    np.testing.assert_allclose(grads[1], grads[0], atol=1e-5 * np.abs(grads[0]).max(), rtol=0)
+    assert np.abs(grads[0][:320]).max() > 0                       # the conv layer did learn something

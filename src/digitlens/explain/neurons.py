@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import DigitlensError
 from .common import check_unit, dense_layer, dense_layers, dense_outputs, image_shape, prepare_one, \
-    run_layer
+    require_pixels_into_first_dense, run_layer
 from .path import pixel_contributions
 
 CHUNK = 1000
@@ -40,6 +40,7 @@ def weight_images(model, layer=0):
     """
     dense = dense_layer(model, layer)
     height, width = image_shape(model)
+    require_pixels_into_first_dense(model)
     if dense.kernel.shape[0] != height * width:
         raise DigitlensError(f"layer {layer} ({dense.name}) receives {dense.kernel.shape[0]} values, not "
                              f"the {height}x{width} pixels: only the first Dense layer's weights are images")
@@ -56,8 +57,7 @@ def output_templates(model, x=None):
     dense = [layer for _, layer in dense_layers(model)]
     first, last = dense[0], dense[-1]
     height, width = image_shape(model)
-    if first.kernel.shape[0] != height * width:
-        raise DigitlensError("the first Dense layer does not receive the pixels: no templates to draw")
+    require_pixels_into_first_dense(model)
     if x is None:
         product = first.kernel
         for layer in dense[1:]:

@@ -29,7 +29,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import activations, initializers
+from . import activations, conv_kernels, initializers, threads
 from .layer import Layer, plural, register, shape_text
 
 
@@ -75,6 +75,7 @@ class Conv2D(Layer):
 
     trainable = True
     connectivity = "local"
+    compiled = True          # use conv_kernels.py's compiled loops when numba is there
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", name=None, input_shape=None):
@@ -165,17 +166,21 @@ class Conv2D(Layer):
         return z.reshape(n, oh, ow, self.filters)
 
     def forward(self, x, training=False):
+        if self.compiled and conv_kernels.available():
+            return self.forward_compiled(x, training)
         n = len(x)
         oh, ow, f = self.output_shape
         cols = self.windows(x, out=self._buffer("cols", (n, oh, ow, int(np.prod(self.kernel.shape[:3]))), training))
         z = self._weighted_sum(cols, out=self._buffer("a", (n, oh, ow, f), training))
         a = self.activation.forward(z, out=z)
         if training:
-            self.cols, self.a = cols, a       # kept for backward: dkernel needs the windows, f'(z) needs a
+            self.cols, self.a, self.x = cols, a, None   # kept for backward: dkernel needs the windows, f'(z) needs a
         return a
 
     def backward(self, da):
         """da = dL/da (N, OH, OW, F) -> dL/dx (N, H, W, C); stores dkernel and dbias."""
+        if self.x is not None:
+            return self.backward_compiled(da)
         dz = self.activation.backward(da, self.a, out=da)             # dL/dz = dL/da * f'(z)
         return self.backward_linear(dz)
 
@@ -192,6 +197,38 @@ class Conv2D(Layer):
             return None                                               # nothing before this layer learns
         dcols = np.matmul(dz, self.kernel.reshape(k, f).T)            # (N * OH * OW, F) @ (F, K) -> (N * OH * OW, K)
         return self.col2im(dcols.reshape(n, oh, ow, *self.kernel.shape[:3]))
+
+    # ---- the same arithmetic, compiled (conv_kernels.py): no window is copied -----------------
+
+    def forward_compiled(self, x, training=False):
+        n, (oh, ow, f) = len(x), self.output_shape
+        out = self._buffer("a", (n, oh, ow, f), training)
+        relu = self.activation.name == "relu"                        # relu is applied in the same pass
+        bias = self.bias if self.use_bias else np.zeros(f, np.float32)
+        (top, _), (left, _) = self.paddings()
+        conv_kernels.run("conv_forward", threads.split_kernels(n, training), np.ascontiguousarray(x, np.float32),
+                         self.kernel, bias, top, left, *self.strides, relu, out)
+        a = out if relu else self.activation.forward(out, out=out)
+        if training:
+            self.x, self.a = x, a                                    # the pixels themselves, not their windows
+        return a
+
+    def backward_compiled(self, da):
+        relu = self.activation.name == "relu"                        # its f'(z) is applied in the loop
+        dz = da if relu else self.activation.backward(da, self.a, out=da)
+        n = len(dz)
+        split = threads.split_kernels(n, True)
+        groups = min(n, 2 if split else 1)                           # one partial sum per core
+        kernel_sums = np.zeros((groups, *self.kernel.shape), np.float32)
+        bias_sums = np.zeros((groups, self.filters), np.float32)
+        dx = np.zeros(self.x.shape if self.needs_input_grad else (0, 1, 1, 1), np.float32)
+        (top, _), (left, _) = self.paddings()
+        conv_kernels.run("conv_backward", split, self.x, self.a, dz, self.kernel, top, left, *self.strides, relu,
+                         kernel_sums, bias_sums, dx)
+        np.sum(kernel_sums, axis=0, out=self.dkernel)
+        if self.use_bias:
+            np.sum(bias_sums, axis=0, out=self.dbias)
+        return dx if self.needs_input_grad else None
 
     def col2im(self, dcols):
         """Add each window's gradient back onto the pixels it was copied from.

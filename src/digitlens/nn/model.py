@@ -28,7 +28,8 @@ from .layers import InputLayer
 from ..errors import DigitlensError, NotBuiltError
 
 METRIC_NAMES = {"accuracy", "acc", "sparse_categorical_accuracy"}
-PREDICT_CHUNK = 10_000
+PREDICT_CHUNK = 10_000          # images per forward pass while predicting, at most
+PREDICT_BYTES = 64 * 2**20      # and at most this much for any one layer's outputs at a time
 
 
 class Sequential:
@@ -231,10 +232,18 @@ class Sequential:
     def predict(self, x, batch_size=None, verbose=0):
         """Probabilities (N, classes) for a batch of images."""
         x = self.prepare_inputs(x, "x")
-        chunk = int(batch_size or PREDICT_CHUNK)
+        chunk = int(batch_size or self.predict_chunk())
         if len(x) <= chunk:
             return self.forward(x)
         return np.concatenate([self.forward(x[i:i + chunk]) for i in range(0, len(x), chunk)])
+
+    def predict_chunk(self):
+        """How many images one forward pass takes while predicting: 10,000 for the lesson's network,
+        fewer when a layer's outputs are large - the course's CNN makes 26 x 26 x 32 numbers per
+        image, 865 MB for 10,000 images at once, so it predicts 775 at a time (64 MB)."""
+        self._require_built()
+        widest = max([math.prod(layer.output_shape) for layer in self.layers] + [math.prod(self.input_shape)])
+        return max(1, min(PREDICT_CHUNK, PREDICT_BYTES // (4 * widest)))
 
     def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False):
         """Mean loss (and accuracy, if compiled with it): [loss, accuracy] as Keras returns."""

@@ -22,6 +22,7 @@ Left out: channels_first, 1-D and 3-D pooling.
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import conv_kernels, threads
 from .conv import check_channels_last, output_size, padding_amounts, padding_name, pair
 from .layer import Layer, register, shape_text
 
@@ -105,8 +106,11 @@ class MaxPooling2D(Pooling2D):
     """Keep the largest value of each window: the strongest response of the filter near there."""
 
     verb = "keeps the largest of"
+    compiled = True          # use conv_kernels.py's compiled loops when numba is there
 
     def forward(self, x, training=False):
+        if self.compiled and conv_kernels.available():
+            return self.forward_compiled(x, training)
         n, (oh, ow, c) = len(x), self.output_shape
         ph, pw = self.pool_size
         windows = self.windows(x, fill=-np.inf).reshape(n, oh, ow, c, ph * pw)   # (N, OH, OW, C, PH * PW), a copy
@@ -114,12 +118,36 @@ class MaxPooling2D(Pooling2D):
         out = np.take_along_axis(windows, winner[..., None], axis=-1)[..., 0]
         if training:
             self.winner = winner.astype(np.uint8 if ph * pw < 256 else np.intp)   # kept for backward
+            self.compiled_winner = False
         return out
 
     def backward(self, dout):
         """dout (N, OH, OW, C) -> dx (N, H, W, C): each gradient goes to the position that won its window."""
+        if self.compiled_winner:
+            return self.backward_compiled(dout)
         pw = self.pool_size[1]
         return self.spread(lambda i, j: dout * (self.winner == i * pw + j))
+
+    # ---- the same arithmetic, compiled (conv_kernels.py): no window is copied -----------------
+
+    def forward_compiled(self, x, training=False):
+        n = len(x)
+        out = self._buffer("out", (n, *self.output_shape), training)
+        winner = np.empty(out.shape, np.int32)
+        (top, _), (left, _) = self.paddings()
+        conv_kernels.run("max_pool_forward", threads.split_kernels(n, training), np.ascontiguousarray(x, np.float32),
+                         *self.pool_size, *self.strides, top, left, out, winner)
+        if training:
+            self.winner, self.compiled_winner = winner, True
+        return out
+
+    def backward_compiled(self, dout):
+        dx = np.zeros((len(dout), *self.input_shape), np.float32)
+        (top, _), (left, _) = self.paddings()
+        conv_kernels.run("max_pool_backward", threads.split_kernels(len(dout), True),
+                         np.ascontiguousarray(dout, np.float32), self.winner, *self.pool_size, *self.strides,
+                         top, left, dx)
+        return dx
 
     def what(self):
         ph, pw = self.pool_size

@@ -39,3 +39,16 @@ class training_threads:
         self.optimizer.all_cores = False
         if self.limiter is not None:
             self.limiter.restore_original_limits()
+
+
+def split_kernels(batch, training):
+    """Whether the compiled convolution loops (conv_kernels.py) may split a batch over every core.
+
+    While training on small batches they may, as the optimizer's update does (BLAS has one core
+    then); with large batches BLAS has every core and they run on one; a busy machine runs
+    everything on one. Prediction splits any batch large enough to share.
+    """
+    cores = os.cpu_count() or 1
+    if cores == 1 or (hasattr(os, "getloadavg") and os.getloadavg()[0] > cores - 0.5):
+        return False
+    return batch <= 64 if training else batch >= 16

@@ -13,6 +13,7 @@ import textwrap
 
 import numpy as np
 
+from ..explain.common import reads_pixels_first
 from ..explain.path import output_contributions, pixel_contributions, trace
 from .style import (DIVERGING, HIGHLIGHT, NEGATIVE, NEUTRAL, POSITIVE, RIGHT, TEXT, diverging_colorbar,
                     drawn_in_house_style, image_axes, ink, new_figure, symmetric_limit)
@@ -117,8 +118,10 @@ def contributions_figure(model, image, output=None, top=7, maps=4, class_names=N
     c = output_contributions(model, image, output, top)
     names = class_names or [str(k) for k in range(model.output_shape[-1])]
     rows = c["top_up"] + c["top_down"][::-1]
-    fig = new_figure(width, 3.4 + 2.4)
-    grid = fig.add_gridspec(2, max(maps, 1), height_ratios=[1.4, 1])
+    if not reads_pixels_first(model):
+        maps = 0                                   # its first Dense layer does not read the pixels
+    fig = new_figure(width, 3.4 + (2.4 if maps else 0))
+    grid = fig.add_gridspec(2 if maps else 1, max(maps, 1), height_ratios=[1.4, 1] if maps else [1])
     ax = fig.add_subplot(grid[0, :])
     values = [r["contribution"] for r in rows]
     labels = [f"#{r['neuron']}\n{r['activation']:.2f}\nx {r['weight']:+.2f}" for r in rows]

@@ -12,7 +12,9 @@ Sections (each an element with this id, in this order):
     evaluation  accuracy, confusion matrix, accuracy per class, the most confident mistakes
     training    loss and accuracy curves from the model's history
 
-A section without what it needs (no image, no test set, no history) says what to pass. The page
+A section without what it needs (no image, no test set, no history) says what to pass, and one
+this model cannot have - the lesson's drawing and per-pixel weights, for a network whose first
+layer is a convolution rather than a Dense reading the pixels - says so in a note. The page
 has no external references: pictures are inline SVG or base64 PNG, the style sheet is inline.
 It is written atomically (a temporary file, then os.replace).
 """
@@ -24,7 +26,7 @@ import numpy as np
 
 from .. import explain
 from ..errors import DigitlensError
-from ..explain.common import dense_layers, image_shape
+from ..explain.common import dense_layers, image_shape, reads_pixels_first
 from . import html as h
 from .backprop import backprop_figure
 from .curves import curves_figure
@@ -67,10 +69,11 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
     e = explain.explain(model, image, label, x_test, y_test, names)
     seen = x_train[:10_000] if x_train is not None else x_test
     title = title or f"digitlens: inside {model.name}"
+    sections = [(_network, ()), (_flatten, ()), (_parameters, ()), (_path, ()), (_neurons, (seen,)),
+                (_backprop, ()), (_evaluation, (data_name,)), (_training, ())]
     body = [f"<h1>{escape(title)}</h1>", _summary(e, image_name, data_name),
-            "<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in SECTIONS) + "</nav>",
-            _network(e), _flatten(e), _parameters(e), _path(e), _neurons(e, seen), _backprop(e),
-            _evaluation(e, data_name), _training(e)]
+            "<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in SECTIONS) + "</nav>"]
+    body += [_or_note(section_id, build, e, *extra) for section_id, (build, extra) in zip(SECTIONS, sections)]
     document = h.page(title, "\n".join(body))
     path = Path(path)
     write_atomic(path, document.encode("utf-8"))
@@ -78,6 +81,24 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
 
 
 # ---- sections -----------------------------------------------------------------------------------
+
+TITLES = dict(zip(SECTIONS, ("The network", "Flatten", "Parameters", "One image's path", "What each neuron looks for",
+                             "One step of learning", "How it does on the test set", "Training curves")))
+
+
+def _or_note(section_id, build, e, *extra):
+    """The section, or, if this model lacks what it shows, the section with one line saying why."""
+    try:
+        return build(e, *extra)
+    except DigitlensError as error:
+        return h.section(section_id, TITLES[section_id], h.para(escape(str(error)), "note"))
+
+
+def _first_layers(model):
+    """What the layers before the first Dense do, one sentence each (from their descriptions)."""
+    first_index = dense_layers(model)[0][0]
+    return " ".join(f"{escape(layer.name)} ({escape(layer.kind)}) {escape(layer.describe().what)}."
+                    for layer in model.layers[:first_index])
 
 def _summary(e, image_name, data_name):
     p = e.parameters
@@ -99,6 +120,11 @@ def _summary(e, image_name, data_name):
 
 
 def _network(e):
+    if not reads_pixels_first(e.model):
+        return h.section("network", "The network", h.para(
+            "The lesson's drawing shows every pixel wired to every neuron of a first Dense layer; this network "
+            f"reads the image another way first: {_first_layers(e.model)} Its layers, shapes and counts are in "
+            "the parameters section; pictures of its filters and feature maps come in a later digitlens.", "note"))
     return h.section("network", "The network", h.para(
         "The lesson's drawing of this network. Every pixel of the image feeds every neuron of the first "
         "layer, and every one of those neurons feeds every output. There are far too many connections to "
@@ -107,6 +133,10 @@ def _network(e):
 
 
 def _flatten(e):
+    if not reads_pixels_first(e.model):
+        return h.section("flatten", "Flatten", h.para(
+            "This network does not flatten the image itself, so it still knows which pixels are neighbours: "
+            f"{_first_layers(e.model)}", "note"))
     height, width = image_shape(e.model)
     examples = [0, width - 1, width, width * (height // 2) + width // 2, height * width - 1]
     rows = [(i, f"({r}, {c})", f"{width} x {r} + {c} = {explain.pixel_to_index(r, c, width)}")
@@ -164,7 +194,7 @@ def _path(e):
     parts.append(h.img(contributions_figure(model, e.image, t["prediction"], class_names=names),
                        "the hidden neurons that pushed the prediction up and down"))
     top = e.contributions["top_up"]
-    if top and len(dense_layers(model)) == 2:
+    if top and len(dense_layers(model)) == 2 and reads_pixels_first(model):
         neuron = top[0]["neuron"]
         parts.append(h.para(f"The neuron that pushed {escape(names[t['prediction']])} up most, neuron {neuron}, "
                             "in full: its weights, which pixels drove it, and its votes for every output."))
@@ -229,9 +259,11 @@ def _backprop(e):
         layer, i, j, delta = connection
         position = layer_names.index(layer)
         last = position == len(layer_names) - 1
-        if position == 0:
+        if position == 0 and reads_pixels_first(e.model):
             r, c = explain.index_to_pixel(i, width)
             source = f"pixel ({r}, {c}) [input {i}]"
+        elif position == 0:
+            source = f"input {i}"
         else:
             source = f"{layer_names[position - 1]} neuron {i}"
         target = f"output {names[j]}" if last else f"{layer} neuron {j}"

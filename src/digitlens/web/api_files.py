@@ -86,7 +86,8 @@ def check_fits_app(model, name):
         first_dense_input(model, model.prepare_inputs(np.zeros((1, height * width), np.float32)))
     except Exception as error:
         raise ModelFileError(f"{name}: this app shows networks of Flatten and Dense layers that read 28x28 images; "
-                             f"this model does not fit ({error})") from None
+                             f"this model does not fit ({error}); digitlens summary, evaluate, predict, export "
+                             "and explain work with it") from None
 
 
 @router.post("/upload", summary="Load a .keras or .h5 model file; every tab then uses it")
