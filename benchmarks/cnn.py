@@ -19,7 +19,8 @@ timings are noisy: read the ratios of one run, and the load averages recorded be
 
 `--worker` runs digitlens's own side in this process and prints its JSON (the same keys as
 peers/torch_cnn.py); benchmarks/run.py can call `measure()` and `ROWS` to add these rows to its
-table. --smoke runs a 2,000-image slice with every count cut down (its numbers mean nothing).
+table. --smoke runs on 500 training and 500 test images with every count cut down (its numbers
+mean nothing; the test suite runs it).
 """
 
 import argparse
@@ -55,8 +56,8 @@ def worker(args):
     from digitlens.nn import Adam, cnn_model
 
     (x_train, y_train), (x_test, y_test) = mnist.load_data(data_dir=args.data)
-    if args.slice:
-        x_train, y_train = x_train[:args.slice], y_train[:args.slice]
+    x_train, y_train = x_train[:args.slice], y_train[:args.slice]
+    x_test, y_test = x_test[:args.test_slice], y_test[:args.test_slice]
     # As `digitlens train` does: the uint8 images as they are, each batch scaled as it is taken.
     result = {"framework": "digitlens", "version": __version__, "numpy": np.__version__, "cpu_count": os.cpu_count(),
               "seed": args.seed, "train_images": len(x_train), "test_images": len(x_test),
@@ -106,7 +107,7 @@ def summarise(name, run):
 def measure(data, peers=("pytorch", "keras"), peer_python=None, smoke=False, epochs_timing=2):
     """[digitlens's figures, then each peer's]; and the peers not measured (framework missing)."""
     options = ["--data", str(data), "--epochs-timing", str(1 if smoke else epochs_timing)]
-    options += ["--slice", "2000", "--quick"] if smoke else []
+    options += ["--slice", "500", "--test-slice", "500", "--quick"] if smoke else []
     results = [summarise("digitlens", run_json([sys.executable, str(Path(__file__).resolve()), "--worker", *options]))]
     missing = []
     peer_python = peer_python or str(HERE / ".venv-peers" / "bin" / "python")
@@ -148,7 +149,8 @@ def main():
     parser.add_argument("--epochs-timing", type=int, default=2)
     parser.add_argument("--infer-runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--slice", type=int)
+    parser.add_argument("--slice", type=int, help="(--worker) use the first N training images")
+    parser.add_argument("--test-slice", type=int, help="(--worker) use the first N test images")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--smoke", action="store_true", help="a tiny slice, every count cut down")
     parser.add_argument("--worker", action="store_true", help="measure digitlens in this process, print JSON")

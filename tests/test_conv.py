@@ -434,9 +434,8 @@ def test_compiled_loops_compute_what_the_numpy_reference_computes(case, split, m
         np.testing.assert_allclose(compiled_[key], numpy_[key], atol=1e-5 * scale, rtol=0, err_msg=key)
 
 
-def test_compiled_backward_skips_only_positions_without_blame():
-    """After max pooling most conv positions get no gradient; the compiled loop skips them, and
-    the gradients still equal the NumPy reference's through the whole course's CNN."""
+def test_compiled_gradients_through_the_course_cnn_equal_the_numpy_reference():
+    """Every parameter's gradient, through max pooling and the relu into the convolution's kernel."""
     x = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
     y = np.arange(8) % 10
     grads = []

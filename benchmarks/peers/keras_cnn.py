@@ -3,7 +3,7 @@
 Run with the peer venv (benchmarks/setup_peers.sh), one process per measurement set:
 
     KERAS_BACKEND=tensorflow benchmarks/.venv-peers/bin/python benchmarks/peers/keras_cnn.py \\
-        --data DIR [--seed 0] [--epochs-timing 2] [--infer-runs 5] [--slice N] [--quick]
+        --data DIR [--seed 0] [--epochs-timing 2] [--infer-runs 5] [--slice N] [--test-slice N] [--quick]
 
 The model and training are the course's notebook's (Vadikus/practicalDL, "01 - 02 - MNIST and
 Convolutional Neural Network"), with Adam's learning rate written out:
@@ -94,6 +94,7 @@ def main(argv=None):
     p.add_argument("--epochs-timing", type=int, default=2)
     p.add_argument("--infer-runs", type=int, default=5)
     p.add_argument("--slice", type=int, default=None, help="use the first N training images")
+    p.add_argument("--test-slice", type=int, default=None, help="use the first N test images")
     p.add_argument("--quick", action="store_true", help="smoke run: 1 epoch, 2 inference runs")
     args = p.parse_args(argv)
     missing = mnist_files.missing_files(args.data)
@@ -110,6 +111,7 @@ def main(argv=None):
     import tensorflow as tf  # already imported by keras on this backend
 
     x_train, y_train, x_test, y_test = mnist_files.load_mnist(args.data, args.slice)
+    x_test, y_test = x_test[:args.test_slice], y_test[:args.test_slice]
     x_train, x_test = x_train[..., None], x_test[..., None]                  # (N, 28, 28, 1)
     result = {"framework": "keras", "version": keras.__version__, "backend": keras.backend.backend(),
               "backend_version": tf.__version__, "python": platform.python_version(),

@@ -3,7 +3,7 @@
 Run with the peer venv (benchmarks/setup_peers.sh), one process per measurement set:
 
     benchmarks/.venv-peers/bin/python benchmarks/peers/torch_cnn.py --data DIR [--seed 0]
-        [--epochs-timing 2] [--infer-runs 5] [--threads N] [--slice N] [--quick]
+        [--epochs-timing 2] [--infer-runs 5] [--threads N] [--slice N] [--test-slice N] [--quick]
 
 The network is PyTorch's spelling of the course's Keras CNN:
 
@@ -87,6 +87,7 @@ def main(argv=None):
     p.add_argument("--infer-runs", type=int, default=5)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--slice", type=int, default=None, help="use the first N training images")
+    p.add_argument("--test-slice", type=int, default=None, help="use the first N test images")
     p.add_argument("--quick", action="store_true", help="smoke run: 1 epoch, 2 inference runs")
     args = p.parse_args(argv)
     missing = mnist_files.missing_files(args.data)
@@ -102,6 +103,7 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     x_train, y_train, x_test, y_test = mnist_files.load_mnist(args.data, args.slice)
+    x_test, y_test = x_test[:args.test_slice], y_test[:args.test_slice]
     x_train, x_test = (torch.from_numpy(a[:, None]) for a in (x_train, x_test))     # (N, 1, 28, 28)
     y_train, y_test = (torch.from_numpy(a.astype(np.int64)) for a in (y_train, y_test))
     result = {"framework": "pytorch", "version": torch.__version__, "python": platform.python_version(),

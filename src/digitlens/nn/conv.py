@@ -174,12 +174,13 @@ class Conv2D(Layer):
         z = self._weighted_sum(cols, out=self._buffer("a", (n, oh, ow, f), training))
         a = self.activation.forward(z, out=z)
         if training:
-            self.cols, self.a, self.x = cols, a, None   # kept for backward: dkernel needs the windows, f'(z) needs a
+            self.cols, self.a = cols, a       # kept for backward: dkernel needs the windows, f'(z) needs a
+            self.compiled_forward = False
         return a
 
     def backward(self, da):
         """da = dL/da (N, OH, OW, F) -> dL/dx (N, H, W, C); stores dkernel and dbias."""
-        if self.x is not None:
+        if self.compiled_forward:
             return self.backward_compiled(da)
         dz = self.activation.backward(da, self.a, out=da)             # dL/dz = dL/da * f'(z)
         return self.backward_linear(dz)
@@ -198,37 +199,48 @@ class Conv2D(Layer):
         dcols = np.matmul(dz, self.kernel.reshape(k, f).T)            # (N * OH * OW, F) @ (F, K) -> (N * OH * OW, K)
         return self.col2im(dcols.reshape(n, oh, ow, *self.kernel.shape[:3]))
 
-    # ---- the same arithmetic, compiled (conv_kernels.py): no window is copied -----------------
+    # ---- the same arithmetic with its copies and passes compiled (conv_kernels.py) -----------
 
     def forward_compiled(self, x, training=False):
         n, (oh, ow, f) = len(x), self.output_shape
-        out = self._buffer("a", (n, oh, ow, f), training)
-        relu = self.activation.name == "relu"                        # relu is applied in the same pass
-        bias = self.bias if self.use_bias else np.zeros(f, np.float32)
+        split = threads.split_kernels(n, training)
         (top, _), (left, _) = self.paddings()
-        conv_kernels.run("conv_forward", threads.split_kernels(n, training), np.ascontiguousarray(x, np.float32),
-                         self.kernel, bias, top, left, *self.strides, relu, out)
-        a = out if relu else self.activation.forward(out, out=out)
+        k = int(np.prod(self.kernel.shape[:3]))
+        cols = self._buffer("cols", (n, oh, ow, k), training)
+        conv_kernels.run("im2col", split, np.ascontiguousarray(x, np.float32), *self.kernel_size, *self.strides,
+                         top, left, cols)
+        z = np.matmul(cols.reshape(-1, k), self.kernel.reshape(k, f),      # (N * OH * OW, K) @ (K, F)
+                      out=self._buffer("a", (n, oh, ow, f), training).reshape(-1, f))
+        relu = self.activation.name == "relu"                              # applied in the same pass
+        bias = self.bias if self.use_bias else np.zeros(f, np.float32)
+        conv_kernels.run("bias_relu", split, z, bias, relu)
+        a = z.reshape(n, oh, ow, f)
+        if not relu:
+            a = self.activation.forward(a, out=a)
         if training:
-            self.x, self.a = x, a                                    # the pixels themselves, not their windows
+            self.cols, self.a, self.compiled_forward = cols, a, True
         return a
 
     def backward_compiled(self, da):
-        relu = self.activation.name == "relu"                        # its f'(z) is applied in the loop
+        n, (oh, ow, f) = len(da), self.output_shape
+        relu = self.activation.name == "relu"                              # its f'(z) is applied in the pass
         dz = da if relu else self.activation.backward(da, self.a, out=da)
-        n = len(dz)
+        dz = np.ascontiguousarray(dz).reshape(-1, f)
         split = threads.split_kernels(n, True)
-        groups = min(n, 2 if split else 1)                           # one partial sum per core
-        kernel_sums = np.zeros((groups, *self.kernel.shape), np.float32)
-        bias_sums = np.zeros((groups, self.filters), np.float32)
-        dx = np.zeros(self.x.shape if self.needs_input_grad else (0, 1, 1, 1), np.float32)
-        (top, _), (left, _) = self.paddings()
-        conv_kernels.run("conv_backward", split, self.x, self.a, dz, self.kernel, top, left, *self.strides, relu,
-                         kernel_sums, bias_sums, dx)
-        np.sum(kernel_sums, axis=0, out=self.dkernel)
+        bias_sums = np.zeros((2 if split else 1, f), np.float32)           # one partial sum per core
+        conv_kernels.run("relu_mask_bias_sum", split, dz, self.a.reshape(-1, f), relu, bias_sums)
         if self.use_bias:
             np.sum(bias_sums, axis=0, out=self.dbias)
-        return dx if self.needs_input_grad else None
+        k = self.cols.shape[-1]
+        np.matmul(self.cols.reshape(-1, k).T, dz, out=self.dkernel.reshape(k, f))   # (K, N * OH * OW) @ (N * OH * OW, F)
+        if not self.needs_input_grad:
+            return None
+        dcols = np.matmul(dz, self.kernel.reshape(k, f).T)                # (N * OH * OW, F) @ (F, K)
+        dx = np.zeros((n, *self.input_shape), np.float32)
+        (top, _), (left, _) = self.paddings()
+        conv_kernels.run("col2im", split, dcols.reshape(n, oh, ow, k), *self.kernel_size, *self.strides,
+                         top, left, dx)
+        return dx
 
     def col2im(self, dcols):
         """Add each window's gradient back onto the pixels it was copied from.

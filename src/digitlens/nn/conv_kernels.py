@@ -11,18 +11,19 @@ course's CNN at batch 32 a NumPy training step took about 19 ms, and the profile
     dense + dense_1, both ways    2.7 ms   BLAS: already as fast as these cores go
     Adam                          0.8 ms   already compiled (fused.py)
 
-(2 shared cores, a busy machine: the ratios matter, not the milliseconds.) The loops below do the
-same arithmetic in one pass each, with no window copied: a convolution output is its bias plus
-the kernel's weights times the pixels under it, read where they lie; a pooled output is the
-largest value of its window and the position it was at. Two facts make backward cheap: after max
-pooling, only the position that won each window gets a gradient, and after a relu only positions
-that fired do - so the kernel's gradient loop skips every position whose gradient is zero (3 in 4
-and more, for the course's CNN).
+(2 shared cores, a busy machine: the ratios matter, not the milliseconds.) The products are
+already BLAS's; the time goes to the copies and passes around them. So the loops below do those
+in one pass each: im2col copies each window's rows straight out of the image (a kernel row of a
+window lies side by side in memory), bias_relu adds the bias and applies relu to the product in
+one pass, relu_mask_bias_sum applies relu's slope to the gradient and sums it for the bias in one
+pass, col2im adds the windows' gradients back onto the pixels; max pooling finds each window's
+largest value and where it was without copying the window, and sends the gradient back there.
+The matrix products stay NumPy's (BLAS), exactly as in conv.py.
 
 Each loop runs on one core or split over every core; which is chosen by the caller: split for
 prediction and large batches, one core while training on small batches, where BLAS and these
 threads would otherwise wait on each other (see threads.py). Sums are taken in another order than
-NumPy's, so results agree to float32 rounding (tests/test_conv.py holds them within 1e-5).
+NumPy's, so results agree to float32 rounding (tests/test_conv.py holds them equal to 1e-5).
 
 numba is imported on first use and its compiled code cached on disk. If numba cannot be imported
 (or DIGITLENS_NO_NUMBA is set), `available()` is False and the layers compute with NumPy.
@@ -72,77 +73,75 @@ def _compile():
 
     prange = numba.prange
 
-    def conv_forward(x, kernel, bias, top, left, sh, sw, relu, out):
-        """out[n, i, j, f] = bias[f] + sum over (di, dj, c) of x[n, i*sh + di - top, j*sw + dj - left, c]
-        * kernel[di, dj, c, f], pixels outside the image counting as 0; relu'd if asked."""
+    def im2col(x, kh, kw, sh, sw, top, left, cols):
+        """cols[n, i, j] = the window of x under the kernel at output (i, j), in the kernel's
+        (KH, KW, C) order - the copy conv.py makes with sliding_window_view - zeros where the
+        window hangs over the edge ("same" padding)."""
         n_images, height, width, channels = x.shape
-        kh, kw, _, filters = kernel.shape
-        oh, ow = out.shape[1], out.shape[2]
+        oh, ow = cols.shape[1], cols.shape[2]
+        span = kw * channels                     # one kernel row of the window: side by side in x
         for n in prange(n_images):
-            acc = np.empty(filters, np.float32)
             for i in range(oh):
-                for j in range(ow):
-                    for f in range(filters):
-                        acc[f] = bias[f]
-                    for di in range(kh):
-                        r = i * sh + di - top
+                for di in range(kh):
+                    r = i * sh + di - top
+                    row = x[n, max(0, min(r, height - 1))].reshape(width * channels)
+                    for j in range(ow):
+                        out = cols[n, i, j]
+                        c0 = j * sw - left
                         if r < 0 or r >= height:
-                            continue
+                            for t in range(span):
+                                out[di * span + t] = np.float32(0.0)
+                        elif c0 >= 0 and c0 + kw <= width:
+                            for t in range(span):
+                                out[di * span + t] = row[c0 * channels + t]
+                        else:
+                            for dj in range(kw):
+                                inside = 0 <= c0 + dj < width
+                                for c in range(channels):
+                                    out[di * span + dj * channels + c] = (
+                                        row[(c0 + dj) * channels + c] if inside else np.float32(0.0))
+
+    def col2im(dcols, kh, kw, sh, sw, top, left, dx):
+        """The reverse of im2col: each window's gradient added onto the pixels it was copied from."""
+        n_images, height, width, channels = dx.shape
+        oh, ow = dcols.shape[1], dcols.shape[2]
+        for n in prange(n_images):
+            for i in range(oh):
+                for di in range(kh):
+                    r = i * sh + di - top
+                    if r < 0 or r >= height:
+                        continue
+                    for j in range(ow):
                         for dj in range(kw):
                             col = j * sw + dj - left
                             if col < 0 or col >= width:
                                 continue
+                            k = (di * kw + dj) * channels
                             for c in range(channels):
-                                v = x[n, r, col, c]
-                                for f in range(filters):
-                                    acc[f] += v * kernel[di, dj, c, f]
-                    for f in range(filters):
-                        out[n, i, j, f] = max(acc[f], np.float32(0.0)) if relu else acc[f]
+                                dx[n, r, col, c] += dcols[n, i, j, k + c]
 
-    def conv_backward(x, a, da, kernel, top, left, sh, sw, relu, partial_kernel, partial_bias, dx):
-        """The kernel's and bias's gradients, summed per group of images into partial_*[group]
-        (the caller adds the groups), and dx if it has any rows; a position whose gradient is
-        zero everywhere is skipped."""
-        n_images, height, width, channels = x.shape
-        kh, kw, _, filters = kernel.shape
-        oh, ow = a.shape[1], a.shape[2]
-        groups = partial_kernel.shape[0]
-        need_dx = dx.shape[0] > 0
+    def bias_relu(z, bias, relu):
+        """z += bias in place, one bias per column; then relu'd, if asked, in the same pass."""
+        rows, filters = z.shape
+        for i in prange(rows):
+            for f in range(filters):
+                v = z[i, f] + bias[f]
+                z[i, f] = (v if v > 0 else np.float32(0.0)) if relu else v
+
+    def relu_mask_bias_sum(da, a, relu, partial_bias):
+        """dz = da where the unit fired (relu) - in place - and each column's sum of dz, summed per
+        group of rows into partial_bias[group] (the caller adds the groups)."""
+        rows, filters = da.shape
+        groups = partial_bias.shape[0]
         for g in prange(groups):
-            dz = np.empty(filters, np.float32)
-            dk = partial_kernel[g]
-            db = partial_bias[g]
-            for n in range(g * n_images // groups, (g + 1) * n_images // groups):
-                for i in range(oh):
-                    for j in range(ow):
-                        any_blame = False
-                        for f in range(filters):
-                            d = da[n, i, j, f]
-                            if relu and a[n, i, j, f] <= 0:
-                                d = np.float32(0.0)
-                            dz[f] = d
-                            any_blame = any_blame or d != 0
-                        if not any_blame:
-                            continue
-                        for f in range(filters):
-                            db[f] += dz[f]
-                        for di in range(kh):
-                            r = i * sh + di - top
-                            if r < 0 or r >= height:
-                                continue
-                            for dj in range(kw):
-                                col = j * sw + dj - left
-                                if col < 0 or col >= width:
-                                    continue
-                                for c in range(channels):
-                                    v = x[n, r, col, c]
-                                    for f in range(filters):
-                                        dk[di, dj, c, f] += v * dz[f]
-                                    if need_dx:
-                                        total = np.float32(0.0)
-                                        for f in range(filters):
-                                            total += dz[f] * kernel[di, dj, c, f]
-                                        dx[n, r, col, c] += total
+            total = partial_bias[g]
+            for i in range(g * rows // groups, (g + 1) * rows // groups):
+                for f in range(filters):
+                    d = da[i, f]
+                    if relu and a[i, f] <= 0:
+                        d = np.float32(0.0)
+                        da[i, f] = d
+                    total[f] += d
 
     def max_pool_forward(x, ph, pw, sh, sw, top, left, out, winner):
         """out = the largest value of each window; winner = its position di * pw + dj in the
@@ -196,8 +195,9 @@ def _compile():
                                     dx[n, r, col, c] += dout[n, i, j, c]
 
     kernels = {}
-    for name, loop in (("conv_forward", conv_forward), ("conv_backward", conv_backward),
-                       ("max_pool_forward", max_pool_forward), ("max_pool_backward", max_pool_backward)):
+    for name, loop in (("im2col", im2col), ("col2im", col2im), ("bias_relu", bias_relu),
+                       ("relu_mask_bias_sum", relu_mask_bias_sum), ("max_pool_forward", max_pool_forward),
+                       ("max_pool_backward", max_pool_backward)):
         for parallel in (False, True):   # prange is a plain range when not parallel
             # numba names its disk cache after the function: each variant gets its own name.
             variant = types.FunctionType(loop.__code__, loop.__globals__, name, None, loop.__closure__)
