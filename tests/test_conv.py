@@ -267,6 +267,25 @@ def test_the_course_cnn_has_keras_shapes_and_counts():
     assert limit * 0.95 < np.abs(model.layers[0].kernel).max() <= limit
 
 
+def test_threads_predict_a_cnn_at_once_and_get_what_one_thread_gets(mnist):
+    import threading
+
+    _, (x_test, _) = mnist
+    model = nn.cnn_model(seed=0).build()
+    expected = model.predict(x_test[:1500])       # in pieces, in parallel threads when the cores are free
+    np.testing.assert_array_equal(np.concatenate([model.predict(x_test[i:i + 500]) for i in (0, 500, 1000)]),
+                                  expected)
+    results = {}
+    threads = [threading.Thread(target=lambda k=k: results.setdefault(k, model.predict(x_test[:1500])))
+               for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for value in results.values():
+        np.testing.assert_array_equal(value, expected)
+
+
 def test_images_without_a_channel_axis_are_accepted_where_one_channel_is_declared():
     model = nn.cnn_model(seed=0).build()
     x = np.random.default_rng(0).integers(0, 256, (3, 28, 28)).astype(np.uint8)

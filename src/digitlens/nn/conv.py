@@ -206,10 +206,10 @@ class Conv2D(Layer):
         split = threads.split_kernels(n, training)
         (top, _), (left, _) = self.paddings()
         k = int(np.prod(self.kernel.shape[:3]))
-        cols = self._buffer("cols", (n, oh, ow, k), training)
+        cols = self._buffer("cols", (k, n, oh, ow), training)                # one kernel entry per row
         conv_kernels.run("im2col", split, np.ascontiguousarray(x, np.float32), *self.kernel_size, *self.strides,
                          top, left, cols)
-        z = np.matmul(cols.reshape(-1, k), self.kernel.reshape(k, f),      # (N * OH * OW, K) @ (K, F)
+        z = np.matmul(cols.reshape(k, -1).T, self.kernel.reshape(k, f),    # (N * OH * OW, K) @ (K, F)
                       out=self._buffer("a", (n, oh, ow, f), training).reshape(-1, f))
         relu = self.activation.name == "relu"                              # applied in the same pass
         bias = self.bias if self.use_bias else np.zeros(f, np.float32)
@@ -231,14 +231,14 @@ class Conv2D(Layer):
         conv_kernels.run("relu_mask_bias_sum", split, dz, self.a.reshape(-1, f), relu, bias_sums)
         if self.use_bias:
             np.sum(bias_sums, axis=0, out=self.dbias)
-        k = self.cols.shape[-1]
-        np.matmul(self.cols.reshape(-1, k).T, dz, out=self.dkernel.reshape(k, f))   # (K, N * OH * OW) @ (N * OH * OW, F)
+        k = self.cols.shape[0]
+        np.matmul(self.cols.reshape(k, -1), dz, out=self.dkernel.reshape(k, f))   # (K, N * OH * OW) @ (N * OH * OW, F)
         if not self.needs_input_grad:
             return None
-        dcols = np.matmul(dz, self.kernel.reshape(k, f).T)                # (N * OH * OW, F) @ (F, K)
+        dcols = np.matmul(self.kernel.reshape(k, f), dz.T)                # (K, F) @ (F, N * OH * OW)
         dx = np.zeros((n, *self.input_shape), np.float32)
         (top, _), (left, _) = self.paddings()
-        conv_kernels.run("col2im", split, dcols.reshape(n, oh, ow, k), *self.kernel_size, *self.strides,
+        conv_kernels.run("col2im", split, dcols.reshape(k, n, oh, ow), *self.kernel_size, *self.strides,
                          top, left, dx)
         return dx
 

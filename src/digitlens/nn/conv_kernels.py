@@ -13,17 +13,17 @@ course's CNN at batch 32 a NumPy training step took about 19 ms, and the profile
 
 (2 shared cores, a busy machine: the ratios matter, not the milliseconds.) The products are
 already BLAS's; the time goes to the copies and passes around them. So the loops below do those
-in one pass each: im2col copies each window's rows straight out of the image (a kernel row of a
-window lies side by side in memory), bias_relu adds the bias and applies relu to the product in
+in one pass each: im2col copies the windows out of the image a kernel entry at a time (stored as
+(K, N, OH, OW), each row is a row of the image, copied side by side), bias_relu adds the bias and applies relu to the product in
 one pass, relu_mask_bias_sum applies relu's slope to the gradient and sums it for the bias in one
 pass, col2im adds the windows' gradients back onto the pixels; max pooling finds each window's
 largest value and where it was without copying the window, and sends the gradient back there.
 The matrix products stay NumPy's (BLAS), exactly as in conv.py.
 
-Each loop runs on one core or split over every core; which is chosen by the caller: split for
-prediction and large batches, one core while training on small batches, where BLAS and these
-threads would otherwise wait on each other (see threads.py). Sums are taken in another order than
-NumPy's, so results agree to float32 rounding (tests/test_conv.py holds them equal to 1e-5).
+Each loop runs on one core or split over every core, as threads.split_kernels decides: split
+while training on small batches (BLAS has one core then) and for prediction, on one core when BLAS
+has every core or the machine is busy. Sums are taken in another order than NumPy's, so results
+agree to float32 rounding (tests/test_conv.py holds the two versions equal to 1e-5).
 
 numba is imported on first use and its compiled code cached on disk. If numba cannot be imported
 (or DIGITLENS_NO_NUMBA is set), `available()` is False and the layers compute with NumPy.
@@ -74,51 +74,47 @@ def _compile():
     prange = numba.prange
 
     def im2col(x, kh, kw, sh, sw, top, left, cols):
-        """cols[n, i, j] = the window of x under the kernel at output (i, j), in the kernel's
-        (KH, KW, C) order - the copy conv.py makes with sliding_window_view - zeros where the
-        window hangs over the edge ("same" padding)."""
+        """cols[k, n, i, j] = the input under kernel entry k = (di, dj, c) when the kernel sits at
+        output (i, j): the windows of conv.py's im2col, stored one kernel entry per row, (K, N, OH,
+        OW), so that each row is copied from a row of the image side by side; zeros where a window
+        hangs over the edge ("same" padding). The product takes it as cols.T: (N * OH * OW, K)."""
         n_images, height, width, channels = x.shape
-        oh, ow = cols.shape[1], cols.shape[2]
-        span = kw * channels                     # one kernel row of the window: side by side in x
+        oh, ow = cols.shape[2], cols.shape[3]
         for n in prange(n_images):
-            for i in range(oh):
-                for di in range(kh):
-                    r = i * sh + di - top
-                    row = x[n, max(0, min(r, height - 1))].reshape(width * channels)
-                    for j in range(ow):
-                        out = cols[n, i, j]
-                        c0 = j * sw - left
-                        if r < 0 or r >= height:
-                            for t in range(span):
-                                out[di * span + t] = np.float32(0.0)
-                        elif c0 >= 0 and c0 + kw <= width:
-                            for t in range(span):
-                                out[di * span + t] = row[c0 * channels + t]
-                        else:
-                            for dj in range(kw):
-                                inside = 0 <= c0 + dj < width
-                                for c in range(channels):
-                                    out[di * span + dj * channels + c] = (
-                                        row[(c0 + dj) * channels + c] if inside else np.float32(0.0))
+            for di in range(kh):
+                for dj in range(kw):
+                    for c in range(channels):
+                        k = (di * kw + dj) * channels + c
+                        for i in range(oh):
+                            r = i * sh + di - top
+                            dst = cols[k, n, i]
+                            if r < 0 or r >= height:
+                                for j in range(ow):
+                                    dst[j] = np.float32(0.0)
+                                continue
+                            src = x[n, r]
+                            for j in range(ow):
+                                col = j * sw + dj - left
+                                dst[j] = src[col, c] if 0 <= col < width else np.float32(0.0)
 
     def col2im(dcols, kh, kw, sh, sw, top, left, dx):
-        """The reverse of im2col: each window's gradient added onto the pixels it was copied from."""
+        """The reverse of im2col: each window's gradient, dcols (K, N, OH, OW), added onto the
+        pixels it was copied from."""
         n_images, height, width, channels = dx.shape
-        oh, ow = dcols.shape[1], dcols.shape[2]
+        oh, ow = dcols.shape[2], dcols.shape[3]
         for n in prange(n_images):
-            for i in range(oh):
-                for di in range(kh):
-                    r = i * sh + di - top
-                    if r < 0 or r >= height:
-                        continue
-                    for j in range(ow):
-                        for dj in range(kw):
-                            col = j * sw + dj - left
-                            if col < 0 or col >= width:
+            for di in range(kh):
+                for dj in range(kw):
+                    for c in range(channels):
+                        k = (di * kw + dj) * channels + c
+                        for i in range(oh):
+                            r = i * sh + di - top
+                            if r < 0 or r >= height:
                                 continue
-                            k = (di * kw + dj) * channels
-                            for c in range(channels):
-                                dx[n, r, col, c] += dcols[n, i, j, k + c]
+                            for j in range(ow):
+                                col = j * sw + dj - left
+                                if 0 <= col < width:
+                                    dx[n, r, col, c] += dcols[k, n, i, j]
 
     def bias_relu(z, bias, relu):
         """z += bias in place, one bias per column; then relu'd, if asked, in the same pass."""
@@ -145,9 +141,11 @@ def _compile():
 
     def max_pool_forward(x, ph, pw, sh, sw, top, left, out, winner):
         """out = the largest value of each window; winner = its position di * pw + dj in the
-        window (the first in reading order if several tie); padding never wins."""
+        window (the first in reading order if several tie; not kept if winner has no rows);
+        padding never wins."""
         n_images, height, width, channels = x.shape
         oh, ow = out.shape[1], out.shape[2]
+        keep = winner.shape[0] > 0
         for n in prange(n_images):
             best = np.empty(channels, np.float32)
             at = np.empty(channels, np.int32)
@@ -172,7 +170,9 @@ def _compile():
                                     at[c] = here
                     for c in range(channels):
                         out[n, i, j, c] = best[c]
-                        winner[n, i, j, c] = at[c]
+                    if keep:
+                        for c in range(channels):
+                            winner[n, i, j, c] = at[c]
 
     def max_pool_backward(dout, winner, ph, pw, sh, sw, top, left, dx):
         """Each output's gradient added to the position that won its window (dx starts at 0)."""
@@ -202,6 +202,6 @@ def _compile():
             # numba names its disk cache after the function: each variant gets its own name.
             variant = types.FunctionType(loop.__code__, loop.__globals__, name, None, loop.__closure__)
             variant.__qualname__ = f"{name}_{'all_cores' if parallel else 'one_core'}"
-            kernels[name, parallel] = numba.njit(variant, parallel=parallel, fastmath=True,
+            kernels[name, parallel] = numba.njit(variant, parallel=parallel, fastmath=True, nogil=True,
                                                  error_model="numpy", cache=True)
     return kernels

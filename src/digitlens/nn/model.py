@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from . import inputs, losses, optimizers
+from .threads import prediction_threads
 from .layer import snake_case
 from .layers import InputLayer
 from ..errors import DigitlensError, NotBuiltError
@@ -232,10 +233,12 @@ class Sequential:
     def predict(self, x, batch_size=None, verbose=0):
         """Probabilities (N, classes) for a batch of images."""
         x = self.prepare_inputs(x, "x")
-        chunk = int(batch_size or self.predict_chunk())
-        if len(x) <= chunk:
-            return self.forward(x)
-        return np.concatenate([self.forward(x[i:i + chunk]) for i in range(0, len(x), chunk)])
+        with prediction_threads(len(x)) as threads:
+            # pieces of at most `chunk` images, and at least one per thread
+            chunk = min(int(batch_size or self.predict_chunk()), -(-len(x) // threads.workers))
+            if len(x) <= chunk:
+                return self.forward(x)
+            return np.concatenate(threads.map(self.forward, [x[i:i + chunk] for i in range(0, len(x), chunk)]))
 
     def predict_chunk(self):
         """How many images one forward pass takes while predicting: 10,000 for the lesson's network,

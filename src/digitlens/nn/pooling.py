@@ -133,7 +133,7 @@ class MaxPooling2D(Pooling2D):
     def forward_compiled(self, x, training=False):
         n = len(x)
         out = self._buffer("out", (n, *self.output_shape), training)
-        winner = np.empty(out.shape, np.int32)
+        winner = np.empty(out.shape if training else (0, 1, 1, 1), np.int32)   # where each came from, for backward
         (top, _), (left, _) = self.paddings()
         conv_kernels.run("max_pool_forward", threads.split_kernels(n, training), np.ascontiguousarray(x, np.float32),
                          *self.pool_size, *self.strides, top, left, out, winner)
