@@ -467,3 +467,36 @@ def test_compiled_gradients_through_the_course_cnn_equal_the_numpy_reference():
         grads.append(model.grads.copy())
     np.testing.assert_allclose(grads[1], grads[0], atol=1e-5 * np.abs(grads[0]).max(), rtol=0)
     assert np.abs(grads[0][:320]).max() > 0                       # the conv layer did learn something
+
+
+# ---- the fused Conv2D -> MaxPooling2D step (fusion.py) against the layers one by one ----------------
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.cnn_model(seed=0),
+    lambda: nn.Sequential([nn.Reshape((28, 28, 1), input_shape=(784,)), nn.Conv2D(6, 5, strides=2, padding="same"),
+                           nn.MaxPooling2D(2), nn.Conv2D(4, 3, activation="relu"), nn.MaxPooling2D((2, 3)),
+                           nn.Flatten(), nn.Dense(10, "softmax")], seed=1),
+], ids=["course cnn", "linear conv, same padding, strides, a second conv whose dx is needed, 2x3 pool"])
+def test_a_fused_conv_pool_step_computes_what_the_layers_compute_one_by_one(make, mnist):
+    (x_train, y_train), _ = mnist
+    x, y = x_train[:150], y_train[:150]
+    runs = {}
+    for how in ("fused", "layer by layer", "numpy"):
+        model = make().build()
+        model.compile("sgd", "sparse_categorical_crossentropy")
+        if how == "fused":
+            assert any(type(step).__name__ == "ConvPool" for step in model.steps)
+        elif how == "layer by layer":
+            model.steps = list(model.layers)
+        else:
+            for layer in model.layers:
+                layer.compiled = False
+        xb = model.prepare_inputs(x)
+        prediction = model.predict(x)
+        probs = model.forward(xb, training=True)
+        model.backward(probs, model.prepare_labels(y, len(y)))
+        runs[how] = {"prediction": prediction, "probs": probs.copy(), "grads": model.grads.copy()}
+    for how in ("layer by layer", "numpy"):
+        for key, value in runs[how].items():
+            scale = max(1.0, float(np.abs(value).max()))
+            np.testing.assert_allclose(runs["fused"][key], value, atol=1e-5 * scale, rtol=0, err_msg=f"{how} {key}")
