@@ -477,7 +477,11 @@ def test_compiled_gradients_through_the_course_cnn_equal_the_numpy_reference():
                            nn.MaxPooling2D(2), nn.Conv2D(4, 3, activation="relu"), nn.MaxPooling2D((2, 3)),
                            nn.Flatten(), nn.Dense(10, "softmax")], seed=1),
 ], ids=["course cnn", "linear conv, same padding, strides, a second conv whose dx is needed, 2x3 pool"])
-def test_a_fused_conv_pool_step_computes_what_the_layers_compute_one_by_one(make, mnist):
+@pytest.mark.parametrize("split", [False, True], ids=["one core", "pieces on every core"])
+def test_a_fused_conv_pool_step_computes_what_the_layers_compute_one_by_one(make, split, mnist, monkeypatch):
+    from digitlens.nn import threads
+
+    monkeypatch.setattr(threads, "split_kernels", lambda batch, training: split)
     (x_train, y_train), _ = mnist
     x, y = x_train[:150], y_train[:150]
     runs = {}

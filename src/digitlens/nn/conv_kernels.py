@@ -14,16 +14,19 @@ course's CNN at batch 32 a NumPy training step took about 19 ms, and the profile
 (2 shared cores, a busy machine: the ratios matter, not the milliseconds.) The products are
 already BLAS's; the time goes to the copies and passes around them. So the loops below do those
 in one pass each: im2col copies the windows out of the image a kernel entry at a time (stored as
-(K, N, OH, OW), each row is a row of the image, copied side by side), bias_relu adds the bias and applies relu to the product in
-one pass, relu_mask_bias_sum applies relu's slope to the gradient and sums it for the bias in one
-pass, col2im adds the windows' gradients back onto the pixels; max pooling finds each window's
-largest value and where it was without copying the window, and sends the gradient back there.
-The matrix products stay NumPy's (BLAS), exactly as in conv.py.
+(K, N, OH, OW), each row is a row of the image, copied side by side), bias_relu adds the bias and
+applies relu in one pass, relu_mask_bias_sum applies relu's slope to the gradient and sums it for
+the bias in one pass, col2im adds the windows' gradients back onto the pixels; max pooling finds
+each window's largest value and where it was without copying the window, and sends the gradient
+back there. The matrix products stay NumPy's (BLAS), exactly as in conv.py. fusion.py runs a
+Conv2D and the MaxPooling2D after it through these loops as one step; with both, the course's
+CNN trains in about 3.8 ms a step at batch 32 on one core (7 s an epoch), against 19 ms in NumPy.
 
 Each loop runs on one core or split over every core, as threads.split_kernels decides: split
-while training on small batches (BLAS has one core then) and for prediction, on one core when BLAS
-has every core or the machine is busy. Sums are taken in another order than NumPy's, so results
-agree to float32 rounding (tests/test_conv.py holds the two versions equal to 1e-5).
+while training on small batches (BLAS has one core then), on one core when BLAS has every core,
+at prediction (which splits its batch into pieces instead) or when the machine is busy. Sums are
+taken in another order than NumPy's, so results agree to float32 rounding (tests/test_conv.py
+holds the two versions equal to 1e-5 of the largest value).
 
 numba is imported on first use and its compiled code cached on disk. If numba cannot be imported
 (or DIGITLENS_NO_NUMBA is set), `available()` is False and the layers compute with NumPy.

@@ -12,6 +12,7 @@ ConvPool, with the compiled loops of conv_kernels.py. Two facts make it worth it
 - A few images at a time. The step computes the convolution and the pooling for a handful of
   images at once, so the 26 x 26 x 32 map of those images is still in the core's cache when the
   pooling reads it; the layers one by one write the whole batch's map out and read it back.
+  While training on small batches the pieces are shared between the cores (threads.each_piece).
 
 The layers themselves are unchanged: they are the reference (conv.py, pooling.py), model.activations
 and digitlens.explain run them one by one, and tests/test_conv.py holds a model's outputs and
@@ -68,27 +69,25 @@ class ConvPool:
         if not self.compiled:
             return self.pool.forward(self.conv.forward(x, training), training)
         conv, pool = self.conv, self.pool
-        n, (oh, ow, f), k = len(x), conv.output_shape, int(np.prod(conv.kernel.shape[:3]))
-        (top, _), (left, _) = conv.paddings()
-        split = threads.split_kernels(n, training)
+        n, f = len(x), conv.filters
         x = np.ascontiguousarray(x, np.float32)
-        kernel = conv.kernel.reshape(k, f)                                     # (KH, KW, C, F) -> (K, F)
         out = np.empty((n, *pool.output_shape), np.float32)
         winner = np.empty(out.shape if training else (0, 1, 1, 1), np.int32)
-        pieces = self.pieces(n)
-        cols_of = []
-        z = np.empty((len(range(n)[pieces[0]]) * oh * ow, f), np.float32)     # reused for every piece
-        for piece in pieces:
-            m = len(range(n)[piece])
-            cols = np.empty((k, m, oh, ow), np.float32)                       # one kernel entry per row
-            conv_kernels.run("im2col", split, x[piece], *conv.kernel_size, *conv.strides, top, left, cols)
-            zm = np.matmul(cols.reshape(k, -1).T, kernel, out=z[:m * oh * ow])  # (M * OH * OW, K) @ (K, F)
-            conv_kernels.run("max_pool_forward", split, zm.reshape(m, oh, ow, f), *pool.pool_size, *pool.strides,
+        kernel = conv.kernel.reshape(-1, f)                                    # (KH, KW, C, F) -> (K, F)
+        (top, _), (left, _) = conv.paddings()
+
+        def one_piece(piece):
+            m, (oh, ow, _), k = len(range(n)[piece]), conv.output_shape, kernel.shape[0]
+            cols = np.empty((k, m, oh, ow), np.float32)                        # one kernel entry per row
+            conv_kernels.run("im2col", False, x[piece], *conv.kernel_size, *conv.strides, top, left, cols)
+            z = cols.reshape(k, -1).T @ kernel                                 # (M * OH * OW, K) @ (K, F)
+            conv_kernels.run("max_pool_forward", False, z.reshape(m, oh, ow, f), *pool.pool_size, *pool.strides,
                              0, 0, out[piece], winner[piece] if training else winner)
-            if training:
-                cols_of.append(cols)
+            return cols if training else None
+
+        cols_of = threads.each_piece(one_piece, self.pieces(n), training)
         bias = conv.bias if conv.use_bias else np.zeros(f, np.float32)
-        conv_kernels.run("bias_relu", split, out.reshape(-1, f), bias, conv.activation.name == "relu")
+        conv_kernels.run("bias_relu", False, out.reshape(-1, f), bias, conv.activation.name == "relu")
         if training:
             self.cols_of, self.out, self.winner = cols_of, out, winner
         return out
@@ -100,33 +99,30 @@ class ConvPool:
             grad = self.pool.backward(dout)
             return self.conv.backward(grad)
         conv, pool = self.conv, self.pool
-        n, (oh, ow, f), k = len(dout), conv.output_shape, int(np.prod(conv.kernel.shape[:3]))
-        split = threads.split_kernels(n, True)
+        n, f = len(dout), conv.filters
         dv = np.ascontiguousarray(dout, np.float32).reshape(-1, f).copy()
-        bias_sums = np.zeros((2 if split else 1, f), np.float32)
-        conv_kernels.run("relu_mask_bias_sum", split, dv, self.out.reshape(-1, f),
+        bias_sums = np.zeros((1, f), np.float32)
+        conv_kernels.run("relu_mask_bias_sum", False, dv, self.out.reshape(-1, f),
                          conv.activation.name == "relu", bias_sums)              # through relu, on pooled values
         if conv.use_bias:
-            np.sum(bias_sums, axis=0, out=conv.dbias)
+            conv.dbias[...] = bias_sums[0]
         dv = dv.reshape(dout.shape)
-        conv.dkernel[...] = 0.0
-        dkernel = conv.dkernel.reshape(k, f)
-        kernel = conv.kernel.reshape(k, f)
+        kernel = conv.kernel.reshape(-1, f)
         dx = np.zeros((n, *conv.input_shape), np.float32) if conv.needs_input_grad else None
         (top, _), (left, _) = conv.paddings()
-        pieces = self.pieces(n)
-        dz = np.empty((len(range(n)[pieces[0]]), oh, ow, f), np.float32)     # reused for every piece
-        for piece, cols in zip(pieces, self.cols_of):
-            m = len(range(n)[piece])
-            dzm = dz[:m]
-            dzm[...] = 0.0
-            conv_kernels.run("max_pool_backward", split, dv[piece], self.winner[piece], *pool.pool_size,
-                             *pool.strides, 0, 0, dzm)                         # to the position that won
-            dzm = dzm.reshape(-1, f)
-            dkernel += cols.reshape(k, -1) @ dzm                             # (K, M * OH * OW) @ (M * OH * OW, F)
-            if dx is not None:
-                dcols = kernel @ dzm.T                                         # (K, F) @ (F, M * OH * OW)
-                conv_kernels.run("col2im", split, dcols.reshape(k, m, oh, ow), *conv.kernel_size, *conv.strides,
-                                 top, left, dx[piece])
-        return dx
 
+        def one_piece(piece, cols):
+            m, (oh, ow, _), k = len(range(n)[piece]), conv.output_shape, kernel.shape[0]
+            dz = np.zeros((m, oh, ow, f), np.float32)
+            conv_kernels.run("max_pool_backward", False, dv[piece], self.winner[piece], *pool.pool_size,
+                             *pool.strides, 0, 0, dz)                          # to the position that won
+            dz = dz.reshape(-1, f)
+            if dx is not None:
+                dcols = kernel @ dz.T                                          # (K, F) @ (F, M * OH * OW)
+                conv_kernels.run("col2im", False, dcols.reshape(k, m, oh, ow), *conv.kernel_size, *conv.strides,
+                                 top, left, dx[piece])
+            return cols.reshape(k, -1) @ dz                                    # (K, M * OH * OW) @ (M * OH * OW, F)
+
+        parts = threads.each_piece(one_piece, self.pieces(n), True, self.cols_of)
+        np.sum(parts, axis=0, out=conv.dkernel.reshape(-1, f))
+        return dx

@@ -7,7 +7,8 @@ never compete with the other two for the same cores.
 
 - Small batches: a (32, 784) @ (784, 256) product is faster on one thread - splitting it costs
   more in hand-over than it saves - so BLAS gets one core and the optimizer's update, which walks
-  all 203,530 parameters, is split over every core, as are the convolutions' loops.
+  all 203,530 parameters, is split over every core, as are the convolutions' loops (a fused
+  Conv2D -> MaxPooling2D step shares its pieces of the batch between the cores' threads).
 - Large batches: the products are big enough to share, so BLAS gets every core and the update
   and the convolutions' loops run on one.
 - A busy machine: a thread that has to queue for a core makes all the others wait for it - a
@@ -130,3 +131,18 @@ def split_kernels(batch, training):
     splits its batch into pieces instead (prediction_threads), and a busy machine runs on one core."""
     cores = os.cpu_count() or 1
     return training and batch <= 64 and cores > 1 and not busy(cores)
+
+
+_piece_pool = None
+
+
+def each_piece(work, pieces, training, *more):
+    """[work(piece, ...) for each piece], the pieces shared between every core's thread while
+    training on small batches (as split_kernels decides; the work must let go of Python's lock,
+    as NumPy and the compiled loops do), one after another otherwise."""
+    global _piece_pool
+    if len(pieces) < 2 or not split_kernels(pieces[-1].stop, training):     # the batch: up to the last piece
+        return list(map(work, pieces, *more))
+    if _piece_pool is None:
+        _piece_pool = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="digitlens-pieces")
+    return list(_piece_pool.map(work, pieces, *more))
