@@ -236,6 +236,8 @@ class Sequential:
     def predict(self, x, batch_size=None, verbose=0):
         """Probabilities (N, classes) for a batch of images."""
         x = self.prepare_inputs(x, "x")
+        if batch_size is None and len(x) < 64 and len(x) <= self.predict_chunk():
+            return self.forward(x)             # a few images: nothing to share between threads
         with prediction_threads(len(x)) as threads:
             # pieces of at most `chunk` images, and at least one per thread
             chunk = min(int(batch_size or self.predict_chunk()), -(-len(x) // threads.workers))
