@@ -271,7 +271,7 @@ class Conv2D(Layer):
 
     def what(self):
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
-        step = "one pixel" if (sh, sw) == (1, 1) else f"steps of {sh} x {sw}"
+        step = "steps of one pixel" if (sh, sw) == (1, 1) else f"steps of {sh} x {sw}"
         return (f"slides {plural(self.filters, 'filter')} of {kh} x {kw} x {plural(self.channels, 'channel')} "
                 f"across the input in {step} ({self.padding} padding): {shape_text(self.input_shape)} -> "
                 f"{shape_text(self.output_shape)}, a = {self.activation.name}(window . kernel + bias)")

@@ -94,11 +94,13 @@ def _or_note(section_id, build, e, *extra):
         return h.section(section_id, TITLES[section_id], h.para(escape(str(error)), "note"))
 
 
-def _first_layers(model):
-    """What the layers before the first Dense do, one sentence each (from their descriptions)."""
+def _first_layers(model, only_rearranging=False):
+    """What the layers before the first Dense do, one sentence each (from their descriptions);
+    only those that just lay the values out anew (Flatten, Reshape), if asked."""
     first_index = dense_layers(model)[0][0]
     return " ".join(f"{escape(layer.name)} ({escape(layer.kind)}) {escape(layer.describe().what)}."
-                    for layer in model.layers[:first_index])
+                    for layer in model.layers[:first_index]
+                    if layer.rearranges or not only_rearranging)
 
 def _summary(e, image_name, data_name):
     p = e.parameters
@@ -135,8 +137,9 @@ def _network(e):
 def _flatten(e):
     if not reads_pixels_first(e.model):
         return h.section("flatten", "Flatten", h.para(
-            "This network does not flatten the image itself, so it still knows which pixels are neighbours: "
-            f"{_first_layers(e.model)}", "note"))
+            "This network does not flatten the image itself, so its first layers still know which pixels are "
+            "neighbours (see above). Its layers that only lay values out anew: "
+            + (_first_layers(e.model, True) or "none"), "note"))
     height, width = image_shape(e.model)
     examples = [0, width - 1, width, width * (height // 2) + width // 2, height * width - 1]
     rows = [(i, f"({r}, {c})", f"{width} x {r} + {c} = {explain.pixel_to_index(r, c, width)}")
