@@ -9,6 +9,8 @@ NumPy. Nothing here imports the rest of digitlens (data files, pictures, the web
                        GlobalAveragePooling2D                      }
     normalization.py   BatchNormalization                          }
     reshaping.py       Reshape                                     }
+    conv_kernels.py    their hot loops compiled (numba), beside the NumPy
+    fusion.py          a Conv2D -> MaxPooling2D pair run as one compiled step
 """
 
 from .layer import LAYERS, Description, Layer, layer_class
