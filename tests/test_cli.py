@@ -276,7 +276,7 @@ def test_every_command_takes_a_cnn_or_says_in_one_line_why_not(trained_cnn, mnis
     assert_one_line_error(digitlens("serve", path, "--port", "8719", env=env), "cnn.keras", "explain work with it")
 
 
-def test_a_learners_cnn_saved_by_real_keras_opens(mnist_dir, env):
+def test_a_learners_cnn_saved_by_real_keras_opens(mnist_dir, env, expected, tmp_path):
     from conftest import FIXTURES
 
     path = FIXTURES / "keras_cnn.keras"
@@ -286,8 +286,11 @@ def test_a_learners_cnn_saved_by_real_keras_opens(mnist_dir, env):
     evaluation = digitlens("evaluate", path, "--data", mnist_dir, "--json", env=env)
     assert evaluation.returncode == 0, evaluation.stderr
     assert 0.5 < json.loads(evaluation.stdout)["test_accuracy"] < 1.0    # 63 Adam steps of a small CNN
-    predicted = digitlens("predict", path, FIXTURES.parent / "fixtures" / "keras_cnn.keras", env=env)
-    assert_one_line_error(predicted, "keras_cnn.keras")                  # a model is not an image
+    np.save(tmp_path / "digit.npy", expected["x_uint8"][3])
+    predicted = digitlens("predict", path, tmp_path / "digit.npy", "--json", env=env)
+    assert predicted.returncode == 0, predicted.stderr
+    probabilities = json.loads(predicted.stdout)["predictions"][0]["probabilities"]
+    np.testing.assert_allclose(probabilities, expected["probs_keras_cnn"][3], atol=1e-5)   # what Keras said
 
 
 @pytest.mark.parametrize("arch, rows", [
