@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import DigitlensError
 from ..nn.callbacks import Callback
 from ..nn.timeline import MAX_NEURONS, MAX_SNAPSHOTS, TrainingTimeline, log_spaced_steps
-from .common import dense_layers, image_shape
+from .common import dense_layers, image_shape, require_pixels_into_first_dense
 from .neurons import output_templates, weight_images
 
 HARD_PROBES = 5
@@ -71,11 +71,9 @@ class Timeline(Callback):
 
     def on_train_begin(self, logs=None):
         model = self.model
+        require_pixels_into_first_dense(model, "Timeline (a film of the first Dense layer's weights as pixels)")
         height, width = image_shape(model)
         first = dense_layers(model)[0][1]
-        if first.kernel.shape[0] != height * width:
-            raise DigitlensError("Timeline: the first Dense layer does not receive the pixels, so its "
-                                 "weights are not pictures; this model's timeline cannot be recorded")
         existing = getattr(model, "timeline", None)
         if isinstance(existing, TrainingTimeline) and existing.layer == first.name:
             self.timeline = existing

@@ -12,7 +12,9 @@ Sections (each an element with this id, in this order):
     evaluation  accuracy, confusion matrix, accuracy per class, the most confident mistakes
     training    loss and accuracy curves from the model's history
 
-A section without what it needs (no image, no test set, no history) says what to pass. The page
+A section without what it needs (no image, no test set, no history) says what to pass, and one
+this model cannot have - the lesson's drawing and per-pixel weights, for a network whose first
+layer is a convolution rather than a Dense reading the pixels - says so in a note. The page
 has no external references: pictures are inline SVG or base64 PNG, the style sheet is inline.
 It is written atomically (a temporary file, then os.replace).
 
@@ -32,7 +34,7 @@ import numpy as np
 from .. import explain
 from ..errors import DigitlensError
 from ..explain import words
-from ..explain.common import dense_layers, image_shape
+from ..explain.common import dense_layers, image_shape, reads_pixels_first, require_pixels_into_first_dense
 from . import html as h
 from .backprop import backprop_figure
 from .curves import curves_figure
@@ -86,11 +88,14 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
     seen = x_train[:10_000] if x_train is not None else x_test
     title = title or f"digitlens: inside {model.name}"
     # The sections with figures first: their figures start drawing (in worker processes, where
-    # there are cores) while this process makes the rest - the diagram, the tiles, the tables.
-    drawn = {"flatten": _flatten(pics, e), "parameters": _parameters(pics, e), "path": _path(pics, e),
-             "backprop": _backprop(pics, e, picked), "training": _training(pics, e)}
+    # there are cores) while this process makes the rest - the diagram, the tiles, the tables. A
+    # section this model lacks what it shows for is one line saying why (_or_note).
+    drawing = {"flatten": (_flatten, pics, e), "parameters": (_parameters, pics, e), "path": (_path, pics, e),
+               "backprop": (_backprop, pics, e, picked), "training": (_training, pics, e)}
+    drawn = {name: _or_note(name, *call) for name, call in drawing.items()}
     pics.start()
-    made = {"network": _network(e), "neurons": _neurons(e, seen), "evaluation": _evaluation(e, data_name)}
+    making = {"network": (_network, e), "neurons": (_neurons, e, seen), "evaluation": (_evaluation, e, data_name)}
+    made = {name: _or_note(name, *call) for name, call in making.items()}
     body = [f"<h1>{escape(title)}</h1>", _summary(e, image_name, data_name, picked, doubt),
             "<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in SECTIONS) + "</nav>"]
     body += [{**drawn, **made}[name] for name in SECTIONS]
@@ -112,10 +117,31 @@ def section_html(e, name, seen=None, data_name=None):
                 "evaluation": lambda e: _evaluation(e, data_name), "training": lambda e: _training(pics, e)}
     if name not in builders:
         raise DigitlensError(f"section: expected one of {', '.join(SECTIONS)}, received {name!r}")
-    return pics.fill(builders[name](e))
+    return pics.fill(_or_note(name, builders[name], e))
 
 
 # ---- sections -----------------------------------------------------------------------------------
+
+TITLES = dict(zip(SECTIONS, ("The network", "Flatten", "Parameters", "One image's path", "What each neuron looks for",
+                             "One step of learning", "How it does on the test set", "Training curves")))
+
+
+def _or_note(section_id, build, *args):
+    """The section, or, if this model lacks what it shows, the section with one line saying why."""
+    try:
+        return build(*args)
+    except DigitlensError as error:
+        return h.section(section_id, TITLES[section_id], h.para(escape(str(error)), "note"))
+
+
+def _first_layers(model, only_rearranging=False):
+    """What the layers before the first Dense do, one sentence each (from their descriptions);
+    only those that just lay the values out anew (Flatten, Reshape), if asked."""
+    first_index = dense_layers(model)[0][0]
+    return " ".join(f"{escape(layer.name)} ({escape(layer.kind)}) {escape(layer.describe().what)}."
+                    for layer in model.layers[:first_index]
+                    if layer.rearranges or not only_rearranging)
+
 
 def _summary(e, image_name, data_name, picked=None, doubt=None):
     p = e.parameters
@@ -144,6 +170,11 @@ def _summary(e, image_name, data_name, picked=None, doubt=None):
 
 
 def _network(e):
+    if not reads_pixels_first(e.model):
+        return h.section("network", "The network", h.para(
+            "The lesson's drawing shows every pixel wired to every neuron of a first Dense layer; this network "
+            f"reads the image another way first: {_first_layers(e.model)} Its layers, shapes and counts are in "
+            "the parameters section; pictures of its filters and feature maps come in a later digitlens.", "note"))
     return h.section("network", "The network", h.para(
         "The lesson's drawing of this network. Every pixel of the image feeds every neuron of the first "
         "layer, and every neuron of each layer feeds every unit of the next, up to the outputs. There are far "
@@ -152,6 +183,11 @@ def _network(e):
 
 
 def _flatten(pics, e):
+    if not reads_pixels_first(e.model):
+        return h.section("flatten", "Flatten", h.para(
+            "This network does not flatten the image itself, so its first layers still know which pixels are "
+            "neighbours (see above). Its layers that only lay values out anew: "
+            + (_first_layers(e.model, True) or "none"), "note"))
     height, width = image_shape(e.model)
     examples = [0, width - 1, width, width * (height // 2) + width // 2, height * width - 1]
     rows = [(i, f"({r}, {c})", f"{width} x {r} + {c} = {explain.pixel_to_index(r, c, width)}")
@@ -210,7 +246,8 @@ def _path(pics, e):
     parts.append("<h3>Who pushed the prediction</h3>")
     parts.append(pics.img(lambda: contributions_figure(model, e.image, t["prediction"], class_names=names),
                        "the neurons of the last hidden layer that pushed the prediction up and down"))
-    parts.extend(_chain(pics, e, names))
+    if reads_pixels_first(model):
+        parts.extend(_chain(pics, e, names))
     return h.section("path", "One image's path through the network", *parts)
 
 
@@ -241,6 +278,7 @@ def _chain(pics, e, names):
 
 def _neurons(e, x):
     model = e.model
+    require_pixels_into_first_dense(model, "The pictures of what each neuron looks for")
     hidden = [layer for _, layer in dense_layers(model)][:-1]
     parts = [h.para("A first-layer neuron has one weight per pixel, so its weights can be drawn as an image: "
                     "blue where ink makes it fire more, red where ink holds it back. Training starts from "
@@ -306,9 +344,11 @@ def _backprop(pics, e, picked=None):
         layer, i, j, delta = connection
         position = layer_names.index(layer)
         last = position == len(layer_names) - 1
-        if position == 0:
+        if position == 0 and reads_pixels_first(e.model):
             r, c = explain.index_to_pixel(i, width)
             source = f"pixel ({r}, {c}) [input {i}]"
+        elif position == 0:
+            source = f"input {i}"
         else:
             source = f"{layer_names[position - 1]} neuron {i}"
         target = f"output {names[j]}" if last else f"{layer} neuron {j}"
