@@ -111,7 +111,7 @@ def stop(request: Request):
 @router.post("/accept", summary="Load the model the last job trained, if it did not replace the current one",
              responses=errors(409))
 def accept(request: Request):
-    session = session_of(request, create=True)
+    session = session_of(request)        # a job, and so a model to accept, only lives in a kept session
     job = current_job(session)
     model = job.unclaimed
     if model is None:
