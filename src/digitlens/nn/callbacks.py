@@ -4,6 +4,11 @@
 on_train_batch_end (after every step), on_epoch_end, on_train_end. The command line's progress
 bars and the web app's live curves are callbacks; so is `History`, which every fit returns.
 A callback may set `self.model.stop_training = True` to end training after the current step.
+
+The fast path (fast_dense.py) may run several steps in one compiled call and then call
+on_train_batch_end for each of them, in order, with its own logs. `step_boundaries` is how a
+callback says which steps it must see as they happen, with the model exactly as that step left
+it: by default every step, if it listens to batches at all.
 """
 
 import sys
@@ -16,6 +21,14 @@ class Callback:
 
     def set_params(self, params):
         self.params = params            # {"epochs": ..., "steps": ..., "batch_size": ..., ...}
+
+    def step_boundaries(self, epoch, steps):
+        """The steps of this epoch (0 .. steps - 1) after which this callback must find the model
+        exactly as that step left it - to read its weights, pause, or stop training at once.
+        None means every step (the default for a callback with its own on_train_batch_end);
+        () means none: it only reads the logs, which it gets for every step either way."""
+        listens = type(self).on_train_batch_end is not Callback.on_train_batch_end
+        return None if listens else ()
 
     def on_train_begin(self, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass
@@ -40,6 +53,9 @@ class History(Callback):
         self.epoch = []
         self.batches = []
         self.seconds = []
+
+    def step_boundaries(self, epoch, steps):
+        return ()                       # only records the logs
 
     def on_train_batch_end(self, batch, logs=None):
         self.batches.append({"epoch": self._epoch, "batch": batch,
@@ -68,6 +84,9 @@ class ProgressPrinter(Callback):
     def __init__(self, stream=None):
         self.stream = stream or sys.stdout
         self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def step_boundaries(self, epoch, steps):
+        return ()                       # only draws the logs
 
     def on_epoch_begin(self, epoch, logs=None):
         print(f"Epoch {epoch + 1}/{self.params['epochs']}", file=self.stream)

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from . import inputs, losses, optimizers
+from . import fast_dense, inputs, losses, optimizers
 from .layer import snake_case
 from .layers import InputLayer
 from ..errors import DigitlensError, NotBuiltError
@@ -45,6 +45,7 @@ class Sequential:
         self.history = None
         self.stop_training = False
         self.last_batch = None
+        self.jit_compile = "auto"       # compile(jit_compile=False): always the NumPy reference
         for layer in layers or []:
             self.add(layer)
 
@@ -166,7 +167,9 @@ class Sequential:
 
     # ---- training set-up -------------------------------------------------------------------
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, jit_compile="auto"):
+        """jit_compile=False keeps fit and predict on the NumPy reference (no fast path, fast_dense.py)."""
+        self.jit_compile = jit_compile
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss or "sparse_categorical_crossentropy")
         self.metrics = []
@@ -228,7 +231,10 @@ class Sequential:
 
     def predict(self, x, batch_size=None, verbose=0):
         """Probabilities (N, classes) for a batch of images."""
-        x = self.prepare_inputs(x, "x")
+        fast = fast_dense.predictor(self) if self.built else None   # compiled, when it covers the model
+        x = self.prepare_inputs(x, "x", keep_uint8=fast is not None)
+        if fast is not None:
+            return fast(x)
         chunk = int(batch_size or PREDICT_CHUNK)
         if len(x) <= chunk:
             return self.forward(x)

@@ -11,9 +11,26 @@ spinning, so the two must never compete for the same cores.
   runs on one.
 - A busy machine: a thread that has to queue for a core makes all the others wait for it - a
   0.3 ms step became 20 ms on a shared 2-core machine - so everything runs on one core.
+
+The fast path's compiled loops (fast_kernels.py) use no BLAS: they split their own work, one
+slice of the first layer per core, unless the machine is busy (`compiled_threads`).
 """
 
 import os
+
+
+def machine_busy(cores):
+    """True when the other programs already keep about every core busy (the 1-minute load)."""
+    return hasattr(os, "getloadavg") and os.getloadavg()[0] > cores - 0.5
+
+
+def compiled_threads():
+    """How many cores the compiled loops split their work over: every core numba may use, or
+    one when the machine is busy."""
+    cores = os.cpu_count() or 1
+    if os.environ.get("NUMBA_NUM_THREADS", "").isdigit():
+        cores = min(cores, int(os.environ["NUMBA_NUM_THREADS"]))
+    return 1 if cores <= 1 or machine_busy(cores) else cores
 
 
 class training_threads:
@@ -22,7 +39,7 @@ class training_threads:
     def __init__(self, batch_size, optimizer):
         self.optimizer = optimizer
         cores = os.cpu_count() or 1
-        busy = hasattr(os, "getloadavg") and os.getloadavg()[0] > cores - 0.5
+        busy = machine_busy(cores)
         small = batch_size <= 64
         self.blas_threads = 1 if small or busy else None          # None: BLAS's own default
         self.optimizer_on_all_cores = small and not busy and cores > 1

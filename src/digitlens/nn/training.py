@@ -8,6 +8,9 @@ callbacks how it went. At the end of the epoch the validation data, if any, is s
 batch_size defaults to 32, the data is shuffled every epoch, and validation_split holds out the
 last fraction of the data (before shuffling).
 
+The steps come from `ReferenceSteps` below (model.train_step on each batch) or, when it covers
+the model, from the compiled fast path (fast_dense.py), which computes the same numbers.
+
 Left out: everything the step itself does (model.py), and how the cores are shared (threads.py).
 """
 
@@ -17,6 +20,7 @@ import time
 import numpy as np
 
 from . import callbacks as callbacks_module
+from . import fast_dense
 from .threads import training_threads
 from ..errors import NotBuiltError
 
@@ -58,8 +62,9 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
     for hook in hooks:
         hook.on_train_begin()
 
-    x_batch = np.empty((batch_size,) + x.shape[1:], dtype=np.float32)
-    xb = yb = None
+    # The steps themselves: the compiled fast path when it covers the model, else the reference.
+    steps_of = fast_dense.steps_for(model, x, y, batch_size, hooks, augment) or \
+        ReferenceSteps(model, x, y, batch_size, augment)
     with training_threads(batch_size, model.optimizer):
         for epoch in range(initial_epoch, initial_epoch + epochs):
             for hook in hooks:
@@ -67,23 +72,12 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
             order = model.rng.permutation(n) if shuffle else np.arange(n)
             total_loss = total_correct = seen = 0.0
             started = time.perf_counter()
-            for step in range(steps):
-                idx = order[step * batch_size:(step + 1) * batch_size]
-                xb = x_batch[:len(idx)]
-                if x.dtype == np.uint8:
-                    np.multiply(x[idx], np.float32(1.0 / 255.0), out=xb)   # pixels 0-255 -> 0-1
-                else:
-                    np.take(x, idx, axis=0, out=xb)
-                yb = y[idx]
-                if augment is not None:
-                    xb = augment(xb, model.rng)
-                loss, probs = model.train_step(xb, yb)
-                correct = int(np.count_nonzero(probs.argmax(axis=1) == yb))
-                total_loss += loss * len(idx)
+            for step, size, loss, correct in steps_of.run(epoch, order):
+                total_loss += loss * size
                 total_correct += correct
-                seen += len(idx)
+                seen += size
                 logs = {"loss": total_loss / seen, "accuracy": total_correct / seen,
-                        "batch_loss": loss, "batch_accuracy": correct / len(idx)}
+                        "batch_loss": loss, "batch_accuracy": correct / size}
                 for hook in hooks:
                     hook.on_train_batch_end(step, logs)
                 if model.stop_training:
@@ -102,8 +96,38 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
                 hook.on_epoch_end(epoch, logs)
             if model.stop_training:
                 break
-    if xb is not None:
-        model.last_batch = {"x": xb.copy(), "y": yb.copy()}   # for explaining after training
+    last = steps_of.last_batch()
+    if last is not None:
+        model.last_batch = last                 # for explaining after training
     for hook in hooks:
         hook.on_train_end()
     return history
+
+
+class ReferenceSteps:
+    """An epoch's training steps the readable way: take each batch, scale its pixels to 0-1, and
+    run the model's four-line train_step on it. `run(epoch, order)` yields (step, batch size,
+    loss, right answers) after each step; fast_dense.FastSteps does the same, compiled."""
+
+    def __init__(self, model, x, y, batch_size, augment=None):
+        self.model, self.x, self.y, self.batch_size, self.augment = model, x, y, batch_size, augment
+        self.x_batch = np.empty((batch_size,) + x.shape[1:], dtype=np.float32)
+        self.xb = self.yb = None
+
+    def run(self, epoch, order):
+        for step in range(math.ceil(len(order) / self.batch_size)):
+            idx = order[step * self.batch_size:(step + 1) * self.batch_size]
+            xb = self.x_batch[:len(idx)]
+            if self.x.dtype == np.uint8:
+                np.multiply(self.x[idx], np.float32(1.0 / 255.0), out=xb)   # pixels 0-255 -> 0-1
+            else:
+                np.take(self.x, idx, axis=0, out=xb)
+            yb = self.y[idx]
+            if self.augment is not None:
+                xb = self.augment(xb, self.model.rng)
+            loss, probs = self.model.train_step(xb, yb)
+            self.xb, self.yb = xb, yb
+            yield step, len(idx), loss, int(np.count_nonzero(probs.argmax(axis=1) == yb))
+
+    def last_batch(self):
+        return None if self.xb is None else {"x": self.xb.copy(), "y": self.yb.copy()}
