@@ -206,6 +206,8 @@ class FastSteps:
             dinputs=np.empty(b * max(1, int(plan.table[1:, 0].sum())), np.float32),
             kernels_t=np.empty(plan.transposed_size, np.float32))
         self.last = None
+        # Load (or, the first time ever, compile) the loops now, before any epoch's clock starts.
+        self.call(self.data, self.y, np.arange(min(len(x), batch_size)), 0, 0, batch_size, self.scale)
 
     def optimizer_setup(self):
         """The optimizer as the loops know it: a code, its settings, and its per-parameter state."""
@@ -237,10 +239,10 @@ class FastSteps:
         """Each Dropout's random numbers for steps of `sizes` images, drawn from its own generator
         exactly as the reference draws them, and where step s's start for each Dropout."""
         at = np.zeros((len(sizes), len(self.plan.dropouts)), np.int64)
-        if not self.plan.dropouts:
+        if not self.plan.dropouts or not sizes:
             return np.empty(0, np.float32), at
         chunks, base = [], 0
-        before = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        before = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         for d, (layer, width) in enumerate(zip(self.plan.dropouts, self.plan.drop_widths)):
             chunks.append(layer.rng.random(int(sum(sizes)) * width, dtype=np.float32))
             at[:, d] = base + before * width

@@ -89,13 +89,17 @@ def first_forward(n, ptr, idx, val, kernel, bias, has_bias, z, c0, c1):
         zi = z[i, c0:c1]
         zi[:] = 0.0
         k, end = ptr[i], ptr[i + 1]
-        while k + 4 <= end:                # four inputs at a time: one pass over zi for four rows
+        while k + 8 <= end:                # eight inputs at a time: one pass over zi for eight rows
             v0, v1, v2, v3 = val[k], val[k + 1], val[k + 2], val[k + 3]
+            v4, v5, v6, v7 = val[k + 4], val[k + 5], val[k + 6], val[k + 7]
             w0, w1 = kernel[idx[k], c0:c1], kernel[idx[k + 1], c0:c1]
             w2, w3 = kernel[idx[k + 2], c0:c1], kernel[idx[k + 3], c0:c1]
+            w4, w5 = kernel[idx[k + 4], c0:c1], kernel[idx[k + 5], c0:c1]
+            w6, w7 = kernel[idx[k + 6], c0:c1], kernel[idx[k + 7], c0:c1]
             for j in range(zi.shape[0]):
-                zi[j] += v0 * w0[j] + v1 * w1[j] + v2 * w2[j] + v3 * w3[j]
-            k += 4
+                zi[j] += ((v0 * w0[j] + v1 * w1[j]) + (v2 * w2[j] + v3 * w3[j])
+                          + (v4 * w4[j] + v5 * w5[j]) + (v6 * w6[j] + v7 * w7[j]))
+            k += 8
         while k < end:
             v, w = val[k], kernel[idx[k], c0:c1]
             for j in range(zi.shape[0]):
@@ -382,13 +386,17 @@ def first_backward(n, dz, cptr, cimg, cval, params, grads, slot1, slot2, k0, b0,
         g = grads[row + c0:row + c1]
         g[:] = 0.0
         e, end = cptr[p], cptr[p + 1]
-        while e + 4 <= end:
+        while e + 8 <= end:                # eight images at a time, as in first_forward
             v0, v1, v2, v3 = cval[e], cval[e + 1], cval[e + 2], cval[e + 3]
+            v4, v5, v6, v7 = cval[e + 4], cval[e + 5], cval[e + 6], cval[e + 7]
             d0, d1 = dz[cimg[e], c0:c1], dz[cimg[e + 1], c0:c1]
             d2, d3 = dz[cimg[e + 2], c0:c1], dz[cimg[e + 3], c0:c1]
+            d4, d5 = dz[cimg[e + 4], c0:c1], dz[cimg[e + 5], c0:c1]
+            d6, d7 = dz[cimg[e + 6], c0:c1], dz[cimg[e + 7], c0:c1]
             for j in range(g.shape[0]):
-                g[j] += v0 * d0[j] + v1 * d1[j] + v2 * d2[j] + v3 * d3[j]
-            e += 4
+                g[j] += ((v0 * d0[j] + v1 * d1[j]) + (v2 * d2[j] + v3 * d3[j])
+                         + (v4 * d4[j] + v5 * d5[j]) + (v6 * d6[j] + v7 * d7[j]))
+            e += 8
         while e < end:
             v, d = cval[e], dz[cimg[e], c0:c1]
             for j in range(g.shape[0]):

@@ -41,7 +41,7 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
         validation_data = (x[keep:], y[keep:])
         x, y = x[:keep], y[:keep]
     if validation_data is not None:
-        val_x = model.prepare_inputs(validation_data[0], "validation_data x")
+        val_x = model.prepare_inputs(validation_data[0], "validation_data x", keep_uint8=True)
         val_y = model.prepare_labels(validation_data[1], len(val_x), "validation_data y")
     batch_size = int(batch_size or 32)
     if batch_size < 1:
