@@ -30,13 +30,14 @@ import bisect
 import math
 import os
 import threading
+import time
 import weakref
 
 import numpy as np
 
 from . import activations, losses, optimizers
 from .layers import Dense, Dropout, Flatten
-from .threads import compiled_threads
+from .threads import CoreChoice, available_cores, compiled_threads
 
 ACTIVATION_CODES = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4}
 STEPS_PER_CALL = 64          # at most, so progress bars and live curves move smoothly
@@ -189,9 +190,8 @@ class FastSteps:
         self.scale = np.float32(1.0 / 255.0) if x.dtype == np.uint8 else np.float32(1.0)
         self.table = plan.table_for(batch_size)
         self.optimizer_setup()
-        threads = compiled_threads()
-        self.parallel = threads > 1
-        self.kernel = kernels()["train_steps", self.parallel]
+        threads = available_cores()
+        self.cores = CoreChoice(threads)
         units = plan.table[0, 1]
         cut = [min(units, 16 * round(units * t / threads / 16)) for t in range(threads)]
         self.slices = np.array(sorted(set(cut)) + [units], dtype=np.int64)
@@ -207,7 +207,9 @@ class FastSteps:
             kernels_t=np.empty(plan.transposed_size, np.float32))
         self.last = None
         # Load (or, the first time ever, compile) the loops now, before any epoch's clock starts.
-        self.call(self.data, self.y, np.arange(min(len(x), batch_size)), 0, 0, batch_size, self.scale)
+        for all_cores in sorted({False, threads > 1}):
+            self.call(self.data, self.y, np.arange(min(len(x), batch_size)), 0, 0, batch_size, self.scale,
+                      all_cores)
 
     def optimizer_setup(self):
         """The optimizer as the loops know it: a code, its settings, and its per-parameter state."""
@@ -264,8 +266,15 @@ class FastSteps:
             wanted.update(int(s) for s in chosen)
         return sorted(wanted)
 
-    def call(self, data, labels, order, first, count, batch, scale):
-        """Run steps first .. first + count - 1 in one compiled call: (sizes, losses, rights)."""
+    def call(self, data, labels, order, first, count, batch, scale, all_cores=None):
+        """Run steps first .. first + count - 1 in one compiled call: (sizes, losses, rights).
+        all_cores: split the first layer over every core (None: as CoreChoice says, and limit
+        count to its trial length)."""
+        chosen = all_cores
+        if chosen is None:
+            chosen, most = self.cores.next()
+            count = count if most is None else min(count, most)
+        started = time.perf_counter()
         sizes = [min(batch, len(order) - (first + s) * batch) for s in range(count)]
         noise, at = self.noise(sizes)
         losses_, rights = np.empty(count, np.float64), np.empty(count, np.int64)
@@ -274,13 +283,16 @@ class FastSteps:
                 self.table, self.plan.rates, self.plan.scales, noise, at, self.model.params,
                 self.model.grads, slot1, slot2, self.opt, self.hyper, self.step_rates(count), self.slices,
                 *self.work.values(), losses_, rights)
-        if self.parallel:
+        kernel = kernels()["train_steps", chosen]
+        if chosen:
             from .fused import _one_at_a_time    # numba's thread pool: one caller at a time
             with _one_at_a_time:
-                self.kernel(*args)
+                kernel(*args)
         else:
-            self.kernel(*args)
+            kernel(*args)
         self.model.optimizer.iterations += count
+        if all_cores is None:
+            self.cores.record(chosen, time.perf_counter() - started, count)
         return sizes, losses_, rights
 
     def run(self, epoch, order):
@@ -289,6 +301,7 @@ class FastSteps:
             yield from self.run_augmented(order, steps)
             return
         wanted = self.boundaries(epoch, steps)
+        self.cores.reset()                 # one core or all: tried again each epoch
         step = 0
         while step < steps:
             count = 1
@@ -299,6 +312,7 @@ class FastSteps:
                     end = wanted[at] + 1
                 count = end - step
             sizes, losses_, rights = self.call(self.data, self.y, order, step, count, self.batch, self.scale)
+            count = len(sizes)             # (fewer while CoreChoice tries one core and all)
             self.last = order[(step + count - 1) * self.batch:(step + count) * self.batch]
             for s in range(count):
                 yield step + s, sizes[s], losses_[s] / sizes[s], int(rights[s])
@@ -307,6 +321,7 @@ class FastSteps:
     def run_augmented(self, order, steps):
         # augment works on NumPy batches: each step's batch is scaled and changed as the reference
         # does it, then trained on by the loops (as data of its own, in order).
+        self.cores.reset()
         for step in range(steps):
             idx = order[step * self.batch:(step + 1) * self.batch]
             xb = scaled(self.x[idx])
