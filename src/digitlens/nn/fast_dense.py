@@ -192,13 +192,11 @@ class FastSteps:
         self.optimizer_setup()
         threads = available_cores()
         self.cores = CoreChoice(threads)
-        units = plan.table[0, 1]
-        cut = [min(units, 16 * round(units * t / threads / 16)) for t in range(threads)]
-        self.slices = np.array(sorted(set(cut)) + [units], dtype=np.int64)
+        self.parts = threads          # the first layer's work is cut in as many parts, either way
         b, width = batch_size, plan.width
         self.work = dict(
-            ptr=np.empty(b + 1, np.int64), idx=np.empty(b * width, np.int32), val=np.empty(b * width, np.float32),
-            pixel_count=np.empty(width, np.int64), cptr=np.empty(width + 1, np.int64),
+            nnz=np.empty(b, np.int64), idx=np.empty(b * width, np.int32), val=np.empty(b * width, np.float32),
+            counts=np.empty((threads, width), np.int64),
             cimg=np.empty(b * width, np.int32), cval=np.empty(b * width, np.float32),
             acts=np.empty(b * int(plan.table[:, 1].sum()), np.float32),
             inputs=np.empty(b * max(1, int(plan.table[1:, 0].sum())), np.float32),
@@ -281,7 +279,7 @@ class FastSteps:
         slot1, slot2 = self.slots
         args = (data, order, labels, first, count, batch, scale,
                 self.table, self.plan.rates, self.plan.scales, noise, at, self.model.params,
-                self.model.grads, slot1, slot2, self.opt, self.hyper, self.step_rates(count), self.slices,
+                self.model.grads, slot1, slot2, self.opt, self.hyper, self.step_rates(count), self.parts,
                 *self.work.values(), losses_, rights)
         kernel = kernels()["train_steps", chosen]
         if chosen:

@@ -59,15 +59,16 @@ def matrix(flat, offset, rows, cols):
 
 
 @njit
-def gather_ink(data, rows, scale, drop_first, drop_count, rates, scales, noise, noise_at, ptr, idx, val):
-    """The batch's inputs as lists of their non-zero values (compressed rows): image i's are at
-    positions idx[ptr[i]:ptr[i + 1]], with values val[...]. Each value is computed as the
-    reference does: x = data * scale, then x *= mask for each Dropout before the first layer."""
+def gather_ink(data, rows, i0, i1, scale, drop_first, drop_count, rates, scales, noise, noise_at,
+               nnz, idx, val):
+    """Images i0 .. i1 - 1 of the batch (data[rows[i]]) as lists of their non-zero values: image
+    i's positions are idx[i * width:i * width + nnz[i]], their values val[...]. Each value is
+    computed as the reference does: x = data * scale, then x *= mask for each Dropout before the
+    first layer."""
     width = data.shape[1]
-    k = 0
-    for i in range(rows.shape[0]):
-        ptr[i] = k
+    for i in range(i0, i1):
         row = data[rows[i]]
+        k = i * width
         for p in range(width):
             v = np.float32(row[p]) * scale
             if v != 0.0:
@@ -78,17 +79,20 @@ def gather_ink(data, rows, scale, drop_first, drop_count, rates, scales, noise, 
                     idx[k] = p
                     val[k] = v
                     k += 1
-    ptr[rows.shape[0]] = k
+        nnz[i] = k - i * width
 
 
 @njit
-def first_forward(n, ptr, idx, val, kernel, bias, has_bias, z, c0, c1):
-    """z[:, c0:c1] = x @ kernel[:, c0:c1] + bias[c0:c1], reading only x's non-zero values."""
+def first_forward(i0, i1, nnz, idx, val, kernel, bias, has_bias, z, c0, c1):
+    """z[i, c0:c1] = x[i] @ kernel[:, c0:c1] + bias[c0:c1] for images i0 .. i1 - 1, reading only
+    the non-zero values of x (see gather_ink)."""
     # (Loops run over views from 0: numba then knows no index is negative, and vectorizes.)
-    for i in range(n):
+    width = kernel.shape[0]
+    for i in range(i0, i1):
         zi = z[i, c0:c1]
         zi[:] = 0.0
-        k, end = ptr[i], ptr[i + 1]
+        k = i * width
+        end = k + nnz[i]
         while k + 8 <= end:                # eight inputs at a time: one pass over zi for eight rows
             v0, v1, v2, v3 = val[k], val[k + 1], val[k + 2], val[k + 3]
             v4, v5, v6, v7 = val[k + 4], val[k + 5], val[k + 6], val[k + 7]
@@ -158,9 +162,9 @@ def transpose(table, params, kernels_t):
 
 
 @njit
-def activate(n, z, act, c0, c1):
-    """a = f(z) in place on z[:n, c0:c1] (softmax is always given whole rows)."""
-    for i in range(n):
+def activate(i0, i1, z, act, c0, c1):
+    """a = f(z) in place on rows i0 .. i1 - 1 of z, units c0:c1 (softmax: always whole rows)."""
+    for i in range(i0, i1):
         zi = z[i, c0:c1]
         units = zi.shape[0]
         if act == RELU:
@@ -211,7 +215,7 @@ def forward_rest(n, table, params, acts, inputs, kernels_t, rates, scales, noise
         z = matrix(acts, table[l, OUT], n, n_out)
         dense_forward(n, x, matrix(params, table[l, KERNEL], n_in, n_out),
                       params[max(b, 0):max(b, 0) + n_out], b >= 0, z, matrix(kernels_t, table[l, KERNEL_T], n_out, n_in))
-        activate(n, z, table[l, ACT], 0, n_out)
+        activate(0, n, z, table[l, ACT], 0, n_out)
         a = z
     return a
 
@@ -342,9 +346,9 @@ def backward_rest(n, labels, table, params, grads, slot1, slot2, opt, hyper, rat
         dense_backward(n, matrix(inputs, table[l, IN], n, n_in), dz, matrix(params, k, n_in, n_out),
                        matrix(grads, k, n_in, n_out), grads[max(b, 0):max(b, 0) + n_out], b >= 0, dx,
                        matrix(kernels_t, table[l, KERNEL_T], n_out, n_in))
-        update(params, grads, slot1, slot2, k, k + n_in * n_out, opt, hyper, rate)
+        update(params, grads[k:k + n_in * n_out], slot1, slot2, k, opt, hyper, rate)
         if b >= 0:
-            update(params, grads, slot1, slot2, b, b + n_out, opt, hyper, rate)
+            update(params, grads[b:b + n_out], slot1, slot2, b, opt, hyper, rate)
         # back through this layer's Dropouts (the same masks), then the previous activation
         below = table[l - 1, N_OUT]
         da = matrix(dacts, table[l - 1, OUT], n, below)
@@ -355,54 +359,59 @@ def backward_rest(n, labels, table, params, grads, slot1, slot2, opt, hyper, rat
 
 
 @njit
-def pixel_lists(n, width, ptr, idx, val, count, cptr, cimg, cval):
-    """The batch's non-zero inputs again, by position (compressed columns): the images with a
-    value at input p are cimg[cptr[p]:cptr[p + 1]], with the values cval[...]."""
+def pixel_lists(i0, i1, width, nnz, idx, val, count, cimg, cval):
+    """The non-zero inputs of images i0 .. i1 - 1 again, by position: the images with a value at
+    input p are cimg[i0 * width + p * (i1 - i0):][:count[p]], in order, with the values cval[...]."""
+    group = i1 - i0
     count[:] = 0
-    for k in range(ptr[n]):
-        count[idx[k]] += 1
-    total = 0
-    for p in range(width):
-        cptr[p] = total
-        total += count[p]
-    cptr[width] = total
-    for i in range(n):
-        for k in range(ptr[i], ptr[i + 1]):
+    for i in range(i0, i1):
+        for k in range(i * width, i * width + nnz[i]):
             p = idx[k]
-            at = cptr[p + 1] - count[p]
+            at = i0 * width + p * group + count[p]
             cimg[at] = i
             cval[at] = val[k]
-            count[p] -= 1
+            count[p] += 1
 
 
 @njit
-def first_backward(n, dz, cptr, cimg, cval, params, grads, slot1, slot2, k0, b0, units, width,
-                   opt, hyper, rate, c0, c1):
+def accumulate(g, dz, cimg, cval, e, count, c0, c1):
+    """g += sum of cval[e + k] * dz[cimg[e + k], c0:c1] over k < count: one row of x.T @ dz."""
+    end = e + count
+    while e + 8 <= end:                    # eight images at a time, as in first_forward
+        v0, v1, v2, v3 = cval[e], cval[e + 1], cval[e + 2], cval[e + 3]
+        v4, v5, v6, v7 = cval[e + 4], cval[e + 5], cval[e + 6], cval[e + 7]
+        d0, d1 = dz[cimg[e], c0:c1], dz[cimg[e + 1], c0:c1]
+        d2, d3 = dz[cimg[e + 2], c0:c1], dz[cimg[e + 3], c0:c1]
+        d4, d5 = dz[cimg[e + 4], c0:c1], dz[cimg[e + 5], c0:c1]
+        d6, d7 = dz[cimg[e + 6], c0:c1], dz[cimg[e + 7], c0:c1]
+        for j in range(g.shape[0]):
+            g[j] += ((v0 * d0[j] + v1 * d1[j]) + (v2 * d2[j] + v3 * d3[j])
+                     + (v4 * d4[j] + v5 * d5[j]) + (v6 * d6[j] + v7 * d7[j]))
+        e += 8
+    while e < end:
+        v, d = cval[e], dz[cimg[e], c0:c1]
+        for j in range(g.shape[0]):
+            g[j] += v * d[j]
+        e += 1
+
+
+@njit
+def first_backward(n, dz, groups, counts, cimg, cval, params, grads, slot1, slot2, k0, b0, units,
+                   width, opt, hyper, rate, c0, c1, keep):
     """The first layer's gradient for units c0:c1, by row - dkernel[p] = sum over the images i
     with a value at input p of x[i, p] * dz[i] - each row updated by the optimizer while it is in
-    the cache; then the bias (dbias = dz summed over the batch)."""
+    the cache; then the bias (dbias = dz summed over the batch). The rows are stored in `grads`
+    only if `keep` (the last step of a call: what model.grads holds after the reference's step);
+    otherwise one row's worth of scratch is enough, which spares the memory traffic."""
+    scratch = np.empty(c1 - c0, dtype=np.float32)
     for p in range(width):
         row = k0 + p * units
-        g = grads[row + c0:row + c1]
+        g = grads[row + c0:row + c1] if keep else scratch
         g[:] = 0.0
-        e, end = cptr[p], cptr[p + 1]
-        while e + 8 <= end:                # eight images at a time, as in first_forward
-            v0, v1, v2, v3 = cval[e], cval[e + 1], cval[e + 2], cval[e + 3]
-            v4, v5, v6, v7 = cval[e + 4], cval[e + 5], cval[e + 6], cval[e + 7]
-            d0, d1 = dz[cimg[e], c0:c1], dz[cimg[e + 1], c0:c1]
-            d2, d3 = dz[cimg[e + 2], c0:c1], dz[cimg[e + 3], c0:c1]
-            d4, d5 = dz[cimg[e + 4], c0:c1], dz[cimg[e + 5], c0:c1]
-            d6, d7 = dz[cimg[e + 6], c0:c1], dz[cimg[e + 7], c0:c1]
-            for j in range(g.shape[0]):
-                g[j] += ((v0 * d0[j] + v1 * d1[j]) + (v2 * d2[j] + v3 * d3[j])
-                         + (v4 * d4[j] + v5 * d5[j]) + (v6 * d6[j] + v7 * d7[j]))
-            e += 8
-        while e < end:
-            v, d = cval[e], dz[cimg[e], c0:c1]
-            for j in range(g.shape[0]):
-                g[j] += v * d[j]
-            e += 1
-        update(params, grads, slot1, slot2, row + c0, row + c1, opt, hyper, rate)
+        for t in range(groups.shape[0] - 1):   # the images with a value at p, group by group
+            accumulate(g, dz, cimg, cval, groups[t] * width + p * (groups[t + 1] - groups[t]),
+                       counts[t, p], c0, c1)
+        update(params, g, slot1, slot2, row + c0, opt, hyper, rate)
     if b0 >= 0:
         db = grads[b0 + c0:b0 + c1]
         db[:] = 0.0
@@ -410,15 +419,17 @@ def first_backward(n, dz, cptr, cimg, cval, params, grads, slot1, slot2, k0, b0,
             d = dz[i, c0:c1]
             for j in range(db.shape[0]):
                 db[j] += d[j]
-        update(params, grads, slot1, slot2, b0 + c0, b0 + c1, opt, hyper, rate)
+        update(params, db, slot1, slot2, b0 + c0, opt, hyper, rate)
 
 
 # ---- the optimizers: optimizers.py's (and fused.py's) arithmetic on params[lo:hi] ----------
 
 @njit
-def update(params, grads, slot1, slot2, lo, hi, opt, hyper, rate):
-    """One optimizer step on params[lo:hi]; `rate` is Adam's lr_t, else the learning rate."""
-    w, g = params[lo:hi], grads[lo:hi]
+def update(params, g, slot1, slot2, lo, opt, hyper, rate):
+    """One optimizer step on params[lo:lo + len(g)], whose gradient is g; `rate` is Adam's lr_t,
+    else the learning rate."""
+    hi = lo + g.shape[0]
+    w = params[lo:hi]
     if opt == ADAM:
         one_minus_beta_1, one_minus_beta_2, epsilon = hyper[0], hyper[1], hyper[2]
         m, v = slot1[lo:hi], slot2[lo:hi]
@@ -455,20 +466,23 @@ def update(params, grads, slot1, slot2, lo, hi, opt, hyper, rate):
 # ---- whole steps, and prediction: the two entry points (one-core and all-core variants) ----
 
 def train_steps(data, order, labels, first, count, batch, scale, table, rates, scales, noise, noise_at,
-                params, grads, slot1, slot2, opt, hyper, step_rates, slices,
-                ptr, idx, val, pixel_count, cptr, cimg, cval, acts, inputs, dacts, dinputs, kernels_t,
-                losses, rights):
+                params, grads, slot1, slot2, opt, hyper, step_rates, cores,
+                nnz, idx, val, counts, cimg, cval, acts, inputs, dacts, dinputs, kernels_t, losses, rights):
     """Training steps first .. first + count - 1 of an epoch whose images come in `order`,
     `batch` at a time (the last batch may be smaller): each one the reference's train_step -
     forward, loss, backward, optimizer. losses[s] and rights[s] receive step s's summed loss and
     number of right answers, before its update; noise_at[s] holds the offsets of its dropout
-    noise in `noise`, step_rates[s] its learning rate (Adam: lr_t). `slices` cuts the first
-    layer's units into one slice per core."""
+    noise in `noise`, step_rates[s] its learning rate (Adam: lr_t). The first layer's work is
+    cut into `cores` parts: its forward pass by images, its gradient and update by units."""
     total = order.shape[0]
     width, units = table[0, N_IN], table[0, N_OUT]
     k0, b0 = table[0, KERNEL], table[0, BIAS]
     kernel0 = matrix(params, k0, width, units)
     bias0 = params[max(b0, 0):max(b0, 0) + units]
+    slices = np.empty(cores + 1, dtype=np.int64)    # units c0:c1 of each part, whole cache lines
+    for t in range(cores + 1):
+        slices[t] = min(units, 16 * ((units * t // cores + 8) // 16)) if t < cores else units
+    groups = np.empty(cores + 1, dtype=np.int64)     # images i0:i1 of each part
     for s in range(count):
         start = (first + s) * batch
         rows = order[start:min(start + batch, total)]
@@ -476,25 +490,30 @@ def train_steps(data, order, labels, first, count, batch, scale, table, rates, s
         y = labels[rows]
         at, rate = noise_at[s], step_rates[s]
         z0 = matrix(acts, table[0, OUT], n, units)
-        # 1. predict: the first layer from the non-zero inputs alone, a slice of units per core
-        gather_ink(data, rows, scale, table[0, DROP_FIRST], table[0, DROP_COUNT], rates, scales, noise, at,
-                   ptr, idx, val)
-        for t in numba.prange(slices.shape[0] - 1):
-            first_forward(n, ptr, idx, val, kernel0, bias0, b0 >= 0, z0, slices[t], slices[t + 1])
+        for t in range(cores + 1):
+            groups[t] = n * t // cores
+        # 1. predict: the first layer from the non-zero inputs alone, a group of images per core,
+        #    which also lists its inputs by position for step 3
+        for t in numba.prange(cores):
+            i0, i1 = groups[t], groups[t + 1]
+            gather_ink(data, rows, i0, i1, scale, table[0, DROP_FIRST], table[0, DROP_COUNT], rates, scales,
+                       noise, at, nnz, idx, val)
+            first_forward(i0, i1, nnz, idx, val, kernel0, bias0, b0 >= 0, z0, 0, units)
             if table[0, ACT] != SOFTMAX:
-                activate(n, z0, table[0, ACT], slices[t], slices[t + 1])
+                activate(i0, i1, z0, table[0, ACT], 0, units)
+            pixel_lists(i0, i1, width, nnz, idx, val, counts[t], cimg, cval)
         if table[0, ACT] == SOFTMAX:
-            activate(n, z0, SOFTMAX, 0, units)
+            activate(0, n, z0, SOFTMAX, 0, units)
         probs = forward_rest(n, table, params, acts, inputs, kernels_t, rates, scales, noise, at)
         # 2. measure how wrong
         losses[s], rights[s] = score(n, probs, y)
-        # 3. and 4. blame every weight and nudge it: the later layers, then the first by rows
+        # 3. and 4. blame every weight and nudge it: the later layers, then the first by rows of
+        #    its kernel, a slice of its units per core
         dz0 = backward_rest(n, y, table, params, grads, slot1, slot2, opt, hyper, rate, acts, inputs,
                             dacts, dinputs, kernels_t, rates, scales, noise, at)
-        pixel_lists(n, width, ptr, idx, val, pixel_count, cptr, cimg, cval)
-        for t in numba.prange(slices.shape[0] - 1):
-            first_backward(n, dz0, cptr, cimg, cval, params, grads, slot1, slot2, k0, b0, units, width,
-                           opt, hyper, rate, slices[t], slices[t + 1])
+        for t in numba.prange(cores):
+            first_backward(n, dz0, groups, counts, cimg, cval, params, grads, slot1, slot2, k0, b0, units,
+                           width, opt, hyper, rate, slices[t], slices[t + 1], s == count - 1)
 
 
 def predict(data, scale, table, params, kernels_t, out, block):
@@ -512,21 +531,21 @@ def predict(data, scale, table, params, kernels_t, out, block):
     for start in numba.prange((total + block - 1) // block):
         lo = start * block
         n = min(block, total - lo)
-        ptr = np.empty(n + 1, dtype=np.int64)
+        nnz = np.empty(n, dtype=np.int64)
         idx = np.empty(n * width, dtype=np.int32)
         val = np.empty(n * width, dtype=np.float32)
-        gather_ink(data, np.arange(lo, lo + n), scale, 0, 0, no_noise, no_noise, no_noise, no_offsets,
-                   ptr, idx, val)            # Dropout does nothing at prediction
+        gather_ink(data, np.arange(lo, lo + n), 0, n, scale, 0, 0, no_noise, no_noise, no_noise, no_offsets,
+                   nnz, idx, val)            # Dropout does nothing at prediction
         a = np.empty((n, units), dtype=np.float32)
-        first_forward(n, ptr, idx, val, kernel0, bias0, b0 >= 0, a, 0, units)
-        activate(n, a, table[0, ACT], 0, units)
+        first_forward(0, n, nnz, idx, val, kernel0, bias0, b0 >= 0, a, 0, units)
+        activate(0, n, a, table[0, ACT], 0, units)
         for l in range(1, table.shape[0]):
             n_in, n_out, b = table[l, N_IN], table[l, N_OUT], table[l, BIAS]
             z = np.empty((n, n_out), dtype=np.float32)
             dense_forward(n, a, matrix(params, table[l, KERNEL], n_in, n_out),
                           params[max(b, 0):max(b, 0) + n_out], b >= 0, z,
                           matrix(kernels_t, table[l, KERNEL_T], n_out, n_in))
-            activate(n, z, table[l, ACT], 0, n_out)
+            activate(0, n, z, table[l, ACT], 0, n_out)
             a = z
         out[lo:lo + n] = a
 
