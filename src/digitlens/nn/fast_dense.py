@@ -192,7 +192,7 @@ class FastSteps:
         self.optimizer_setup()
         threads = available_cores()
         self.cores = CoreChoice(threads)
-        self.parts = threads          # the first layer's work is cut in as many parts, either way
+        self.cores_available = threads
         b, width = batch_size, plan.width
         self.work = dict(
             nnz=np.empty(b, np.int64), idx=np.empty(b * width, np.int32), val=np.empty(b * width, np.float32),
@@ -277,9 +277,10 @@ class FastSteps:
         noise, at = self.noise(sizes)
         losses_, rights = np.empty(count, np.float64), np.empty(count, np.int64)
         slot1, slot2 = self.slots
+        parts = self.cores_available if chosen else 1     # the first layer's work cut in parts
         args = (data, order, labels, first, count, batch, scale,
                 self.table, self.plan.rates, self.plan.scales, noise, at, self.model.params,
-                self.model.grads, slot1, slot2, self.opt, self.hyper, self.step_rates(count), self.parts,
+                self.model.grads, slot1, slot2, self.opt, self.hyper, self.step_rates(count), parts,
                 *self.work.values(), losses_, rights)
         kernel = kernels()["train_steps", chosen]
         if chosen:

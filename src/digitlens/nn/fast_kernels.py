@@ -404,13 +404,23 @@ def first_backward(n, dz, groups, counts, cimg, cval, params, grads, slot1, slot
     only if `keep` (the last step of a call: what model.grads holds after the reference's step);
     otherwise one row's worth of scratch is enough, which spares the memory traffic."""
     scratch = np.empty(c1 - c0, dtype=np.float32)
+    images = np.empty(n, dtype=np.int32)
+    values = np.empty(n, dtype=np.float32)
     for p in range(width):
         row = k0 + p * units
         g = grads[row + c0:row + c1] if keep else scratch
         g[:] = 0.0
-        for t in range(groups.shape[0] - 1):   # the images with a value at p, group by group
-            accumulate(g, dz, cimg, cval, groups[t] * width + p * (groups[t + 1] - groups[t]),
-                       counts[t, p], c0, c1)
+        # The images with a value at p, gathered from every group's list in order: the sum is
+        # then taken in the same order however many groups there are (the same numbers to the
+        # bit on one core or on all of them).
+        m = 0
+        for t in range(groups.shape[0] - 1):
+            base = groups[t] * width + p * (groups[t + 1] - groups[t])
+            for e in range(base, base + counts[t, p]):
+                images[m] = cimg[e]
+                values[m] = cval[e]
+                m += 1
+        accumulate(g, dz, images, values, 0, m, c0, c1)
         update(params, g, slot1, slot2, row + c0, opt, hyper, rate)
     if b0 >= 0:
         db = grads[b0 + c0:b0 + c1]
