@@ -83,6 +83,55 @@ def gather_ink(data, rows, i0, i1, scale, drop_first, drop_count, rates, scales,
 
 
 @njit
+def count_ink(data, starts):
+    """Where each image's list of non-zero inputs starts (see list_ink); returns their total."""
+    k = 0
+    for r in range(data.shape[0]):
+        starts[r] = k
+        row = data[r]
+        for p in range(data.shape[1]):
+            if row[p] != 0:
+                k += 1
+    starts[data.shape[0]] = k
+    return k
+
+
+@njit
+def list_ink(data, starts, positions, values):
+    """Every image's non-zero inputs, found once per fit: image r's positions are
+    positions[starts[r]:starts[r + 1]] and its raw values (uint8 pixels, or floats) values[...]."""
+    for r in range(data.shape[0]):
+        row = data[r]
+        k = starts[r]
+        for p in range(data.shape[1]):
+            if row[p] != 0:
+                positions[k] = p
+                values[k] = row[p]
+                k += 1
+
+
+@njit
+def take_ink(rows, i0, i1, width, starts, positions, values, scale, drop_first, drop_count, rates, scales,
+             noise, noise_at, nnz, idx, val):
+    """gather_ink for a training step, from the lists list_ink made: images i0 .. i1 - 1 of the
+    batch (rows[i] of the data) with their values scaled, and dropped out if a Dropout comes
+    first, as the reference does (x = data * scale, then x *= mask for each Dropout)."""
+    for i in range(i0, i1):
+        k = i * width
+        for e in range(starts[rows[i]], starts[rows[i] + 1]):
+            p = positions[e]
+            v = np.float32(values[e]) * scale
+            for d in range(drop_first, drop_first + drop_count):
+                keep = noise[noise_at[d] + i * width + p] >= rates[d]
+                v = v * (scales[d] if keep else np.float32(0.0))
+            if v != 0.0:
+                idx[k] = p
+                val[k] = v
+                k += 1
+        nnz[i] = k - i * width
+
+
+@njit
 def first_forward(i0, i1, nnz, idx, val, kernel, bias, has_bias, z, c0, c1):
     """z[i, c0:c1] = x[i] @ kernel[:, c0:c1] + bias[c0:c1] for images i0 .. i1 - 1, reading only
     the non-zero values of x (see gather_ink)."""
@@ -475,15 +524,17 @@ def update(params, g, slot1, slot2, lo, opt, hyper, rate):
 
 # ---- whole steps, and prediction: the two entry points (one-core and all-core variants) ----
 
-def train_steps(data, order, labels, first, count, batch, scale, table, rates, scales, noise, noise_at,
+def train_steps(starts, positions, values, order, labels, first, count, batch, scale, table, rates, scales,
+                noise, noise_at,
                 params, grads, slot1, slot2, opt, hyper, step_rates, cores,
                 nnz, idx, val, counts, cimg, cval, acts, inputs, dacts, dinputs, kernels_t, losses, rights):
     """Training steps first .. first + count - 1 of an epoch whose images come in `order`,
     `batch` at a time (the last batch may be smaller): each one the reference's train_step -
     forward, loss, backward, optimizer. losses[s] and rights[s] receive step s's summed loss and
     number of right answers, before its update; noise_at[s] holds the offsets of its dropout
-    noise in `noise`, step_rates[s] its learning rate (Adam: lr_t). The first layer's work is
-    cut into `cores` parts: its forward pass by images, its gradient and update by units."""
+    noise in `noise`, step_rates[s] its learning rate (Adam: lr_t). The images are given by
+    their non-zero inputs (list_ink). The first layer's work is cut into `cores` parts: its
+    forward pass by images, its gradient and update by units."""
     total = order.shape[0]
     width, units = table[0, N_IN], table[0, N_OUT]
     k0, b0 = table[0, KERNEL], table[0, BIAS]
@@ -506,8 +557,8 @@ def train_steps(data, order, labels, first, count, batch, scale, table, rates, s
         #    which also lists its inputs by position for step 3
         for t in numba.prange(cores):
             i0, i1 = groups[t], groups[t + 1]
-            gather_ink(data, rows, i0, i1, scale, table[0, DROP_FIRST], table[0, DROP_COUNT], rates, scales,
-                       noise, at, nnz, idx, val)
+            take_ink(rows, i0, i1, width, starts, positions, values, scale, table[0, DROP_FIRST],
+                     table[0, DROP_COUNT], rates, scales, noise, at, nnz, idx, val)
             first_forward(i0, i1, nnz, idx, val, kernel0, bias0, b0 >= 0, z0, 0, units)
             if table[0, ACT] != SOFTMAX:
                 activate(i0, i1, z0, table[0, ACT], 0, units)
@@ -572,3 +623,4 @@ def _variant(function, parallel):
 KERNELS = {(name, parallel): _variant(function, parallel)
            for name, function in (("train_steps", train_steps), ("predict", predict))
            for parallel in (False, True)}
+KERNELS["count_ink"], KERNELS["list_ink"] = count_ink, list_ink
