@@ -349,5 +349,7 @@ def test_threads_follow_the_machine(monkeypatch):
     monkeypatch.setattr(threads.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
     assert threads.compiled_threads() == 2
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (2.2, 2.2, 2.2))   # its own two threads
+    assert threads.compiled_threads() == 2
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (3.0, 3.0, 3.0))   # other programs busy
     assert threads.compiled_threads() == 1

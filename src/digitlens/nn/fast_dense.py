@@ -382,9 +382,10 @@ def predictor(model):
         args = (data, scale, plan.table, plan.params, np.empty(plan.transposed_size, np.float32), out,
                 PREDICT_BLOCK)
         if parallel:
-            from .fused import _one_at_a_time
+            from .fast_kernels import one_at_a_time
+            from .fused import _one_at_a_time    # numba's thread pool: one caller at a time
             with _one_at_a_time:
-                kernel(*args)
+                one_at_a_time(kernel, *args)
         else:
             kernel(*args)
         return out

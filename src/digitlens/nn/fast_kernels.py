@@ -31,6 +31,7 @@ numba is imported with this module, which fast_dense.py imports only when a mode
 or predicts. Compiled code is cached on disk.
 """
 
+import sys
 import types
 
 import numba
@@ -44,6 +45,7 @@ ADAM, SGD, MOMENTUM, RMSPROP = 0, 1, 2, 3
 N_IN, N_OUT, KERNEL, BIAS, ACT, OUT, IN, DROP_FIRST, DROP_COUNT, KERNEL_T = range(10)
 NARROW = 16    # a later layer with fewer units works on its kernel transposed (see dense_forward)
 
+LITTLE_ENDIAN = sys.byteorder == "little"   # byte b of a uint64 word is pixel 8 * word + b
 EPSILON = np.float32(1e-7)          # losses.EPSILON: probabilities are clipped to [1e-7, 1 - 1e-7]
 TINY = np.float32(1.1754944e-38)    # fused.TINY: Adam's state is flushed to zero below it
 
@@ -59,26 +61,36 @@ def matrix(flat, offset, rows, cols):
 
 
 @njit
-def gather_ink(data, rows, i0, i1, scale, drop_first, drop_count, rates, scales, noise, noise_at,
-               nnz, idx, val):
-    """Images i0 .. i1 - 1 of the batch (data[rows[i]]) as lists of their non-zero values: image
-    i's positions are idx[i * width:i * width + nnz[i]], their values val[...]. Each value is
-    computed as the reference does: x = data * scale, then x *= mask for each Dropout before the
-    first layer."""
+def gather_ink(data, lo, n, scale, nnz, idx, val):
+    """Images data[lo:lo + n] as lists of their non-zero values, scaled (x = data * scale): image
+    i's positions are idx[i * width:i * width + nnz[i]], their values val[...]."""
     width = data.shape[1]
-    for i in range(i0, i1):
-        row = data[rows[i]]
+    words = width // 8
+    by_words = data.itemsize == 1 and LITTLE_ENDIAN
+    for i in range(n):
+        row = data[lo + i]
         k = i * width
-        for p in range(width):
+        done = 0
+        if by_words:
+            # uint8 pixels eight at a time: most 8-pixel stretches of a digit are blank and are
+            # skipped in one test; in the others, each pixel is stored and kept only if not 0
+            # (a store is cheaper than a branch the CPU cannot predict).
+            bits = row[:words * 8].view(np.uint64)
+            for w in range(words):
+                word = bits[w]
+                if word != 0:
+                    for b in range(8):
+                        pixel = (word >> np.uint64(8 * b)) & np.uint64(255)
+                        idx[k] = w * 8 + b
+                        val[k] = np.float32(pixel) * scale
+                        k += pixel != 0
+            done = words * 8
+        for p in range(done, width):
             v = np.float32(row[p]) * scale
             if v != 0.0:
-                for d in range(drop_first, drop_first + drop_count):
-                    keep = noise[noise_at[d] + i * width + p] >= rates[d]
-                    v = v * (scales[d] if keep else np.float32(0.0))
-                if v != 0.0:
-                    idx[k] = p
-                    val[k] = v
-                    k += 1
+                idx[k] = p
+                val[k] = v
+                k += 1
         nnz[i] = k - i * width
 
 
@@ -113,7 +125,7 @@ def list_ink(data, starts, positions, values):
 @njit
 def take_ink(rows, i0, i1, width, starts, positions, values, scale, drop_first, drop_count, rates, scales,
              noise, noise_at, nnz, idx, val):
-    """gather_ink for a training step, from the lists list_ink made: images i0 .. i1 - 1 of the
+    """The lists of gather_ink for a training step, made from those list_ink made once: images i0 .. i1 - 1 of the
     batch (rows[i] of the data) with their values scaled, and dropped out if a Dropout comes
     first, as the reference does (x = data * scale, then x *= mask for each Dropout)."""
     for i in range(i0, i1):
@@ -586,8 +598,6 @@ def predict(data, scale, table, params, kernels_t, out, block):
     k0, b0 = table[0, KERNEL], table[0, BIAS]
     kernel0 = matrix(params, k0, width, units)
     bias0 = params[max(b0, 0):max(b0, 0) + units]
-    no_noise = np.empty(0, dtype=np.float32)
-    no_offsets = np.empty(0, dtype=np.int64)
     transpose(table, params, kernels_t)
     for start in numba.prange((total + block - 1) // block):
         lo = start * block
@@ -595,8 +605,7 @@ def predict(data, scale, table, params, kernels_t, out, block):
         nnz = np.empty(n, dtype=np.int64)
         idx = np.empty(n * width, dtype=np.int32)
         val = np.empty(n * width, dtype=np.float32)
-        gather_ink(data, np.arange(lo, lo + n), 0, n, scale, 0, 0, no_noise, no_noise, no_noise, no_offsets,
-                   nnz, idx, val)            # Dropout does nothing at prediction
+        gather_ink(data, lo, n, scale, nnz, idx, val)     # (Dropout does nothing at prediction)
         a = np.empty((n, units), dtype=np.float32)
         first_forward(0, n, nnz, idx, val, kernel0, bias0, b0 >= 0, a, 0, units)
         activate(0, n, a, table[0, ACT], 0, units)
@@ -624,3 +633,14 @@ KERNELS = {(name, parallel): _variant(function, parallel)
            for name, function in (("train_steps", train_steps), ("predict", predict))
            for parallel in (False, True)}
 KERNELS["count_ink"], KERNELS["list_ink"] = count_ink, list_ink
+
+
+def one_at_a_time(kernel, *args):
+    """Run an all-core kernel with its loop handed out one iteration at a time, each to the next
+    core that is free (numba's default cuts it in equal shares up front, and a core that is
+    held up then holds up the whole call)."""
+    previous = numba.set_parallel_chunksize(1)
+    try:
+        kernel(*args)
+    finally:
+        numba.set_parallel_chunksize(previous)

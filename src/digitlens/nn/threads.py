@@ -26,6 +26,13 @@ def machine_busy(cores):
     return hasattr(os, "getloadavg") and os.getloadavg()[0] > cores - 0.5
 
 
+def crowded(cores):
+    """True when other programs clearly keep every core busy: the 1-minute load is more than
+    this program could make by itself with `cores` threads, plus half a core. (Unlike
+    machine_busy, a program's own threads cannot make it true.)"""
+    return hasattr(os, "getloadavg") and os.getloadavg()[0] > cores + 0.5
+
+
 def available_cores():
     """The cores the compiled loops may use: all of them, or fewer if NUMBA_NUM_THREADS says so."""
     cores = os.cpu_count() or 1
@@ -36,9 +43,9 @@ def available_cores():
 
 def compiled_threads():
     """How many cores a compiled prediction splits its work over: every available core, or one
-    when the machine is busy."""
+    when other programs crowd them."""
     cores = available_cores()
-    return 1 if cores <= 1 or machine_busy(cores) else cores
+    return 1 if cores <= 1 or crowded(cores) else cores
 
 
 class CoreChoice:
@@ -62,8 +69,7 @@ class CoreChoice:
 
     def reset(self):
         self.seconds = {False: [], True: []}       # per step, by "all cores?"
-        crowded = hasattr(os, "getloadavg") and os.getloadavg()[0] > self.cores + 0.5
-        self.chosen = None if self.cores > 1 and not crowded else False
+        self.chosen = None if self.cores > 1 and not crowded(self.cores) else False
 
     def next(self):
         """(all cores?, the most steps this call may run: None for no limit)."""
