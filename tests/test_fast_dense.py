@@ -224,6 +224,21 @@ def test_prediction_equals_the_reference(network, digits):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
+def test_a_run_that_diverges_reports_nan_as_the_reference_does(digits):
+    x, y = digits
+    reference, fast = twins(NETWORKS["lesson"], OPTIMIZERS["sgd"])
+    for model in (reference, fast):
+        model.params[:] = 1e30              # every score overflows; the softmax gives NaN
+    with np.errstate(all="ignore"):         # (NumPy says so as it happens)
+        a = reference.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)
+        expected = reference.predict(x[:3])
+    b = fast.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)
+    assert all(np.isnan(r["loss"]) for r in a.batches)
+    assert all(np.isnan(r["loss"]) for r in b.batches)
+    assert [r["accuracy"] for r in b.batches] == [r["accuracy"] for r in a.batches]
+    assert np.isnan(fast.predict(x[:3])).all() and np.isnan(expected).all()
+
+
 def test_callbacks_hear_every_step_and_see_the_weights_they_ask_for(digits):
     # One callback asks for steps 2 and 9 (of 13), another asks nothing but listens: every step's
     # logs reach both, and after each step asked for the weights are exactly the reference's.

@@ -321,7 +321,7 @@ class FastSteps:
             count = len(sizes)             # (fewer while CoreChoice tries one core and all)
             self.last = order[(step + count - 1) * self.batch:(step + count) * self.batch]
             for s in range(count):
-                yield step + s, sizes[s], losses_[s] / sizes[s], int(rights[s])
+                yield step + s, sizes[s], float(losses_[s] / sizes[s]), int(rights[s])
             step += count
 
     def run_augmented(self, order, steps):
@@ -336,7 +336,7 @@ class FastSteps:
             sizes, losses_, rights = self.call(ink, self.y[idx], np.arange(len(idx)), 0, 1, len(idx),
                                                np.float32(1.0))
             self.last, self.last_x = idx, xb
-            yield step, sizes[0], losses_[0] / sizes[0], int(rights[0])
+            yield step, sizes[0], float(losses_[0] / sizes[0]), int(rights[0])
 
     def last_batch(self):
         """{"x", "y"}: the last batch trained on, as the reference keeps it (model.last_batch)."""

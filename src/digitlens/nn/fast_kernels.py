@@ -9,17 +9,19 @@ drives them. What makes them fast, as the profile of the reference asked for it:
   arrays, no Python between the forward pass, the backward pass and the optimizer.
 - The first layer reads only the pixels that are not zero. About 19% of an MNIST image is ink,
   so x @ kernel and the kernel's gradient x.T @ dz are ~5x less arithmetic when the zeros are
-  skipped: z[i] = sum over the ink pixels p of x[i, p] * kernel[p]. Later layers skip the zeros
-  relu and dropout leave in their inputs in the same way. uint8 pixels are scaled by 1/255 as
-  they are read, so no float copy of the images is ever made.
+  skipped: z[i] = sum over the ink pixels p of x[i, p] * kernel[p]. A fit lists every training
+  image's ink once (list_ink); prediction finds it as it goes (gather_ink). Later layers skip
+  the zeros relu and dropout leave in their inputs in the same way. uint8 pixels are scaled by
+  1/255 as they are read, so no float copy of the images is ever made.
 - The bias and the activation are applied to each row while it is in the cache.
 - The first kernel's gradient is computed one row at a time (one pixel: the images of the batch
   with ink there) and the optimizer updates that row at once, while it is in the cache, instead
   of in a second pass over all 203,530 numbers.
-- With two or more cores, the first layer's units are split into one slice per core, for the
-  forward pass and for the gradient and update: each core always works on the same slice of the
-  kernel and of the optimizer's state, which then stays in that core's own cache. The rest of
-  the network is small and runs on one core.
+- With two or more cores, the first layer's work is cut into one part per core: its forward
+  pass by images, its gradient and update by units - each core then always updates the same
+  slice of the kernel and of the optimizer's state, which stays in that core's own cache. The
+  rest of the network is small and runs on one core. The parts are summed in the same order
+  either way, so one core and all of them give the same numbers to the bit.
 
 Arrays are flat and the model's layout is a small integer table (fast_dense.py builds it): row l
 of `table` says where layer l's kernel and bias are in `params` (the same array whose views the
@@ -49,7 +51,10 @@ LITTLE_ENDIAN = sys.byteorder == "little"   # byte b of a uint64 word is pixel 8
 EPSILON = np.float32(1e-7)          # losses.EPSILON: probabilities are clipped to [1e-7, 1 - 1e-7]
 TINY = np.float32(1.1754944e-38)    # fused.TINY: Adam's state is flushed to zero below it
 
-njit = numba.njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
+# Fast-math lets the compiler reorder sums (and so vectorize them), but not assume that no
+# number is NaN or infinite: a run that diverges must still report NaN, as the reference does.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+njit = numba.njit(fastmath=FASTMATH, error_model="numpy", cache=True, nogil=True)
 
 
 # ---- the forward pass ----------------------------------------------------------------------
@@ -125,8 +130,8 @@ def list_ink(data, starts, positions, values):
 @njit
 def take_ink(rows, i0, i1, width, starts, positions, values, scale, drop_first, drop_count, rates, scales,
              noise, noise_at, nnz, idx, val):
-    """The lists of gather_ink for a training step, made from those list_ink made once: images i0 .. i1 - 1 of the
-    batch (rows[i] of the data) with their values scaled, and dropped out if a Dropout comes
+    """The lists of gather_ink for images i0 .. i1 - 1 of a training batch (rows[i] of the data),
+    taken from those list_ink made: their values scaled, and dropped out if a Dropout comes
     first, as the reference does (x = data * scale, then x *= mask for each Dropout)."""
     for i in range(i0, i1):
         k = i * width
@@ -626,7 +631,7 @@ def _variant(function, parallel):
     name = f"{function.__name__}_{'all_cores' if parallel else 'one_core'}"
     copy = types.FunctionType(function.__code__, function.__globals__, name, function.__defaults__)
     copy.__qualname__ = name
-    return numba.njit(copy, parallel=parallel, fastmath=True, error_model="numpy", cache=True, nogil=True)
+    return numba.njit(copy, parallel=parallel, fastmath=FASTMATH, error_model="numpy", cache=True, nogil=True)
 
 
 KERNELS = {(name, parallel): _variant(function, parallel)
