@@ -45,6 +45,7 @@ LINEAR, RELU, SIGMOID, TANH, SOFTMAX = 0, 1, 2, 3, 4
 ADAM, SGD, MOMENTUM, RMSPROP = 0, 1, 2, 3
 # Columns of the layer table.
 N_IN, N_OUT, KERNEL, BIAS, ACT, OUT, IN, DROP_FIRST, DROP_COUNT, KERNEL_T = range(10)
+ROWS = 8       # rows of the first kernel whose gradient is made before the optimizer updates them
 NARROW = 16    # a later layer with fewer units works on its kernel transposed (see dense_forward)
 
 LITTLE_ENDIAN = sys.byteorder == "little"   # byte b of a uint64 word is pixel 8 * word + b
@@ -465,29 +466,35 @@ def accumulate(g, dz, cimg, cval, e, count, c0, c1):
 def first_backward(n, dz, groups, counts, cimg, cval, params, grads, slot1, slot2, k0, b0, units,
                    width, opt, hyper, rate, c0, c1, keep):
     """The first layer's gradient for units c0:c1, by row - dkernel[p] = sum over the images i
-    with a value at input p of x[i, p] * dz[i] - each row updated by the optimizer while it is in
-    the cache; then the bias (dbias = dz summed over the batch). The rows are stored in `grads`
-    only if `keep` (the last step of a call: what model.grads holds after the reference's step);
-    otherwise one row's worth of scratch is enough, which spares the memory traffic."""
-    scratch = np.empty(c1 - c0, dtype=np.float32)
+    with a value at input p of x[i, p] * dz[i] - a few rows at a time, each few updated by the
+    optimizer while they are in the cache; then the bias (dbias = dz summed over the batch).
+    The rows are stored in `grads` only if `keep` (the last step of a call: what model.grads
+    holds after the reference's step); otherwise a few rows of scratch, which spares the memory
+    traffic."""
+    whole = c0 == 0 and c1 == units       # whole rows: a few are one stretch of params
+    rows = ROWS if whole else 1
+    scratch = np.empty(rows * (c1 - c0), dtype=np.float32)
     images = np.empty(n, dtype=np.int32)
     values = np.empty(n, dtype=np.float32)
-    for p in range(width):
-        row = k0 + p * units
-        g = grads[row + c0:row + c1] if keep else scratch
-        g[:] = 0.0
-        # The images with a value at p, gathered from every group's list in order: the sum is
-        # then taken in the same order however many groups there are (the same numbers to the
-        # bit on one core or on all of them).
-        m = 0
-        for t in range(groups.shape[0] - 1):
-            base = groups[t] * width + p * (groups[t + 1] - groups[t])
-            for e in range(base, base + counts[t, p]):
-                images[m] = cimg[e]
-                values[m] = cval[e]
-                m += 1
-        accumulate(g, dz, images, values, 0, m, c0, c1)
-        update(params, g, slot1, slot2, row + c0, opt, hyper, rate)
+    for p0 in range(0, width, rows):
+        p1 = min(p0 + rows, width)
+        start = k0 + p0 * units + c0
+        block = grads[start:start + (p1 - p0) * (c1 - c0)] if keep else scratch[:(p1 - p0) * (c1 - c0)]
+        block[:] = 0.0
+        for p in range(p0, p1):
+            # The images with a value at p, gathered from every group's list in order: the sum
+            # is then taken in the same order however many groups there are (the same numbers
+            # to the bit on one core or on all of them).
+            m = 0
+            for t in range(groups.shape[0] - 1):
+                base = groups[t] * width + p * (groups[t + 1] - groups[t])
+                for e in range(base, base + counts[t, p]):
+                    images[m] = cimg[e]
+                    values[m] = cval[e]
+                    m += 1
+            g = block[(p - p0) * (c1 - c0):(p - p0 + 1) * (c1 - c0)]
+            accumulate(g, dz, images, values, 0, m, c0, c1)
+        update(params, block, slot1, slot2, start, opt, hyper, rate)
     if b0 >= 0:
         db = grads[b0 + c0:b0 + c1]
         db[:] = 0.0
