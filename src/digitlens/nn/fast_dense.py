@@ -198,7 +198,8 @@ class FastSteps:
         self.cores_available = threads
         b, width = batch_size, plan.width
         self.work = dict(
-            nnz=np.empty(b, np.int64), idx=np.empty(b * width, np.int32), val=np.empty(b * width, np.float32),
+            begin=np.empty(b, np.int64), end=np.empty(b, np.int64),
+            idx=np.empty(b * width, np.int32), val=np.empty(b * width, np.float32),
             counts=np.empty((threads, width), np.int64),
             cimg=np.empty(b * width, np.int32), cval=np.empty(b * width, np.float32),
             acts=np.empty(b * int(plan.table[:, 1].sum()), np.float32),

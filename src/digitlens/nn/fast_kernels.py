@@ -49,6 +49,7 @@ ROWS = 8       # rows of the first kernel whose gradient is made before the opti
 NARROW = 16    # a later layer with fewer units works on its kernel transposed (see dense_forward)
 
 LITTLE_ENDIAN = sys.byteorder == "little"   # byte b of a uint64 word is pixel 8 * word + b
+ONE = np.float32(1.0)
 EPSILON = np.float32(1e-7)          # losses.EPSILON: probabilities are clipped to [1e-7, 1 - 1e-7]
 TINY = np.float32(1.1754944e-38)    # fused.TINY: Adam's state is flushed to zero below it
 
@@ -67,9 +68,9 @@ def matrix(flat, offset, rows, cols):
 
 
 @njit
-def gather_ink(data, lo, n, scale, nnz, idx, val):
+def gather_ink(data, lo, n, scale, begin, end, idx, val):
     """Images data[lo:lo + n] as lists of their non-zero values, scaled (x = data * scale): image
-    i's positions are idx[i * width:i * width + nnz[i]], their values val[...]."""
+    i's positions are idx[begin[i]:end[i]], their values val[...] (begin[i] = i * width)."""
     width = data.shape[1]
     words = width // 8
     by_words = data.itemsize == 1 and LITTLE_ENDIAN
@@ -97,7 +98,7 @@ def gather_ink(data, lo, n, scale, nnz, idx, val):
                 idx[k] = p
                 val[k] = v
                 k += 1
-        nnz[i] = k - i * width
+        begin[i], end[i] = i * width, k
 
 
 @njit
@@ -130,7 +131,7 @@ def list_ink(data, starts, positions, values):
 
 @njit
 def take_ink(rows, i0, i1, width, starts, positions, values, scale, drop_first, drop_count, rates, scales,
-             noise, noise_at, nnz, idx, val):
+             noise, noise_at, begin, end, idx, val):
     """The lists of gather_ink for images i0 .. i1 - 1 of a training batch (rows[i] of the data),
     taken from those list_ink made: their values scaled, and dropped out if a Dropout comes
     first, as the reference does (x = data * scale, then x *= mask for each Dropout)."""
@@ -146,23 +147,24 @@ def take_ink(rows, i0, i1, width, starts, positions, values, scale, drop_first, 
                 idx[k] = p
                 val[k] = v
                 k += 1
-        nnz[i] = k - i * width
+        begin[i], end[i] = i * width, k
 
 
 @njit
-def first_forward(i0, i1, nnz, idx, val, kernel, bias, has_bias, z, c0, c1):
+def first_forward(i0, i1, begin, end, idx, val, scale, kernel, bias, has_bias, z, c0, c1):
     """z[i, c0:c1] = x[i] @ kernel[:, c0:c1] + bias[c0:c1] for images i0 .. i1 - 1, reading only
-    the non-zero values of x (see gather_ink)."""
+    the non-zero values of x: x[i, idx[k]] = val[k] * scale for k in begin[i] .. end[i] - 1 (the
+    lists of gather_ink or take_ink, scale 1; or list_ink's raw pixels themselves)."""
     # (Loops run over views from 0: numba then knows no index is negative, and vectorizes.)
-    width = kernel.shape[0]
     for i in range(i0, i1):
         zi = z[i, c0:c1]
         zi[:] = 0.0
-        k = i * width
-        end = k + nnz[i]
-        while k + 8 <= end:                # eight inputs at a time: one pass over zi for eight rows
-            v0, v1, v2, v3 = val[k], val[k + 1], val[k + 2], val[k + 3]
-            v4, v5, v6, v7 = val[k + 4], val[k + 5], val[k + 6], val[k + 7]
+        k, last = begin[i], end[i]
+        while k + 8 <= last:               # eight inputs at a time: one pass over zi for eight rows
+            v0, v1 = np.float32(val[k]) * scale, np.float32(val[k + 1]) * scale
+            v2, v3 = np.float32(val[k + 2]) * scale, np.float32(val[k + 3]) * scale
+            v4, v5 = np.float32(val[k + 4]) * scale, np.float32(val[k + 5]) * scale
+            v6, v7 = np.float32(val[k + 6]) * scale, np.float32(val[k + 7]) * scale
             w0, w1 = kernel[idx[k], c0:c1], kernel[idx[k + 1], c0:c1]
             w2, w3 = kernel[idx[k + 2], c0:c1], kernel[idx[k + 3], c0:c1]
             w4, w5 = kernel[idx[k + 4], c0:c1], kernel[idx[k + 5], c0:c1]
@@ -171,8 +173,8 @@ def first_forward(i0, i1, nnz, idx, val, kernel, bias, has_bias, z, c0, c1):
                 zi[j] += ((v0 * w0[j] + v1 * w1[j]) + (v2 * w2[j] + v3 * w3[j])
                           + (v4 * w4[j] + v5 * w5[j]) + (v6 * w6[j] + v7 * w7[j]))
             k += 8
-        while k < end:
-            v, w = val[k], kernel[idx[k], c0:c1]
+        while k < last:
+            v, w = np.float32(val[k]) * scale, kernel[idx[k], c0:c1]
             for j in range(zi.shape[0]):
                 zi[j] += v * w[j]
             k += 1
@@ -426,17 +428,18 @@ def backward_rest(n, labels, table, params, grads, slot1, slot2, opt, hyper, rat
 
 
 @njit
-def pixel_lists(i0, i1, width, nnz, idx, val, count, cimg, cval):
-    """The non-zero inputs of images i0 .. i1 - 1 again, by position: the images with a value at
-    input p are cimg[i0 * width + p * (i1 - i0):][:count[p]], in order, with the values cval[...]."""
+def pixel_lists(i0, i1, width, begin, end, idx, val, scale, count, cimg, cval):
+    """The non-zero inputs of images i0 .. i1 - 1 again (as first_forward reads them), by
+    position: the images with a value at input p are cimg[i0 * width + p * (i1 - i0):][:count[p]],
+    in order, with the values cval[...]."""
     group = i1 - i0
     count[:] = 0
     for i in range(i0, i1):
-        for k in range(i * width, i * width + nnz[i]):
+        for k in range(begin[i], end[i]):
             p = idx[k]
             at = i0 * width + p * group + count[p]
             cimg[at] = i
-            cval[at] = val[k]
+            cval[at] = np.float32(val[k]) * scale
             count[p] += 1
 
 
@@ -551,7 +554,7 @@ def update(params, g, slot1, slot2, lo, opt, hyper, rate):
 def train_steps(starts, positions, values, order, labels, first, count, batch, scale, table, rates, scales,
                 noise, noise_at,
                 params, grads, slot1, slot2, opt, hyper, step_rates, cores,
-                nnz, idx, val, counts, cimg, cval, acts, inputs, dacts, dinputs, kernels_t, losses, rights):
+                begin, end, idx, val, counts, cimg, cval, acts, inputs, dacts, dinputs, kernels_t, losses, rights):
     """Training steps first .. first + count - 1 of an epoch whose images come in `order`,
     `batch` at a time (the last batch may be smaller): each one the reference's train_step -
     forward, loss, backward, optimizer. losses[s] and rights[s] receive step s's summed loss and
@@ -581,12 +584,19 @@ def train_steps(starts, positions, values, order, labels, first, count, batch, s
         #    which also lists its inputs by position for step 3
         for t in numba.prange(cores):
             i0, i1 = groups[t], groups[t + 1]
-            take_ink(rows, i0, i1, width, starts, positions, values, scale, table[0, DROP_FIRST],
-                     table[0, DROP_COUNT], rates, scales, noise, at, nnz, idx, val)
-            first_forward(i0, i1, nnz, idx, val, kernel0, bias0, b0 >= 0, z0, 0, units)
+            if table[0, DROP_COUNT] == 0:      # straight from the lists made for the whole fit
+                for i in range(i0, i1):
+                    begin[i], end[i] = starts[rows[i]], starts[rows[i] + 1]
+                first_forward(i0, i1, begin, end, positions, values, scale, kernel0, bias0, b0 >= 0, z0, 0,
+                              units)
+                pixel_lists(i0, i1, width, begin, end, positions, values, scale, counts[t], cimg, cval)
+            else:                              # dropped out first, into lists of this step's own
+                take_ink(rows, i0, i1, width, starts, positions, values, scale, table[0, DROP_FIRST],
+                         table[0, DROP_COUNT], rates, scales, noise, at, begin, end, idx, val)
+                first_forward(i0, i1, begin, end, idx, val, ONE, kernel0, bias0, b0 >= 0, z0, 0, units)
+                pixel_lists(i0, i1, width, begin, end, idx, val, ONE, counts[t], cimg, cval)
             if table[0, ACT] != SOFTMAX:
                 activate(i0, i1, z0, table[0, ACT], 0, units)
-            pixel_lists(i0, i1, width, nnz, idx, val, counts[t], cimg, cval)
         if table[0, ACT] == SOFTMAX:
             activate(0, n, z0, SOFTMAX, 0, units)
         probs = forward_rest(n, table, params, acts, inputs, kernels_t, rates, scales, noise, at)
@@ -614,12 +624,13 @@ def predict(data, scale, table, params, kernels_t, out, block):
     for start in numba.prange((total + block - 1) // block):
         lo = start * block
         n = min(block, total - lo)
-        nnz = np.empty(n, dtype=np.int64)
+        begin = np.empty(n, dtype=np.int64)
+        end = np.empty(n, dtype=np.int64)
         idx = np.empty(n * width, dtype=np.int32)
         val = np.empty(n * width, dtype=np.float32)
-        gather_ink(data, lo, n, scale, nnz, idx, val)     # (Dropout does nothing at prediction)
+        gather_ink(data, lo, n, scale, begin, end, idx, val)     # (Dropout does nothing at prediction)
         a = np.empty((n, units), dtype=np.float32)
-        first_forward(0, n, nnz, idx, val, kernel0, bias0, b0 >= 0, a, 0, units)
+        first_forward(0, n, begin, end, idx, val, ONE, kernel0, bias0, b0 >= 0, a, 0, units)
         activate(0, n, a, table[0, ACT], 0, units)
         for l in range(1, table.shape[0]):
             n_in, n_out, b = table[l, N_IN], table[l, N_OUT], table[l, BIAS]
