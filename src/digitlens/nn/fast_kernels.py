@@ -272,6 +272,14 @@ def dropped(n, a, out, drop_first, drop_count, rates, scales, noise, noise_at):
 
 
 @njit
+def layer_input(n, table, l, acts, inputs):
+    """Layer l's input (l > 0): the previous layer's output, or, after Dropout, a copy masked."""
+    if table[l, DROP_COUNT]:
+        return matrix(inputs, table[l, IN], n, table[l, N_IN])
+    return matrix(acts, table[l - 1, OUT], n, table[l, N_IN])
+
+
+@njit
 def forward_rest(n, table, params, acts, inputs, kernels_t, rates, scales, noise, noise_at):
     """Every layer after the first, for a training step (their inputs kept for backward);
     returns the last layer's output."""
@@ -279,8 +287,9 @@ def forward_rest(n, table, params, acts, inputs, kernels_t, rates, scales, noise
     a = matrix(acts, table[0, OUT], n, table[0, N_OUT])
     for l in range(1, table.shape[0]):
         n_in, n_out, b = table[l, N_IN], table[l, N_OUT], table[l, BIAS]
-        x = matrix(inputs, table[l, IN], n, n_in)
-        dropped(n, a, x, table[l, DROP_FIRST], table[l, DROP_COUNT], rates, scales, noise, noise_at)
+        x = layer_input(n, table, l, acts, inputs)
+        if table[l, DROP_COUNT]:
+            dropped(n, a, x, table[l, DROP_FIRST], table[l, DROP_COUNT], rates, scales, noise, noise_at)
         z = matrix(acts, table[l, OUT], n, n_out)
         dense_forward(n, x, matrix(params, table[l, KERNEL], n_in, n_out),
                       params[max(b, 0):max(b, 0) + n_out], b >= 0, z, matrix(kernels_t, table[l, KERNEL_T], n_out, n_in))
@@ -411,17 +420,18 @@ def backward_rest(n, labels, table, params, grads, slot1, slot2, opt, hyper, rat
     output_gradient(n, matrix(acts, table[last, OUT], n, table[last, N_OUT]), labels, table[last, ACT], dz)
     for l in range(last, 0, -1):
         n_in, n_out, k, b = table[l, N_IN], table[l, N_OUT], table[l, KERNEL], table[l, BIAS]
-        dx = matrix(dinputs, table[l, IN], n, n_in)
-        dense_backward(n, matrix(inputs, table[l, IN], n, n_in), dz, matrix(params, k, n_in, n_out),
+        below = table[l - 1, N_OUT]
+        da = matrix(dacts, table[l - 1, OUT], n, below)
+        dx = matrix(dinputs, table[l, IN], n, n_in) if table[l, DROP_COUNT] else da
+        dense_backward(n, layer_input(n, table, l, acts, inputs), dz, matrix(params, k, n_in, n_out),
                        matrix(grads, k, n_in, n_out), grads[max(b, 0):max(b, 0) + n_out], b >= 0, dx,
                        matrix(kernels_t, table[l, KERNEL_T], n_out, n_in))
         update(params, grads[k:k + n_in * n_out], slot1, slot2, k, opt, hyper, rate)
         if b >= 0:
             update(params, grads[b:b + n_out], slot1, slot2, b, opt, hyper, rate)
         # back through this layer's Dropouts (the same masks), then the previous activation
-        below = table[l - 1, N_OUT]
-        da = matrix(dacts, table[l - 1, OUT], n, below)
-        dropped(n, dx, da, table[l, DROP_FIRST], table[l, DROP_COUNT], rates, scales, noise, noise_at)
+        if table[l, DROP_COUNT]:
+            dropped(n, dx, da, table[l, DROP_FIRST], table[l, DROP_COUNT], rates, scales, noise, noise_at)
         activation_gradient(n, da, matrix(acts, table[l - 1, OUT], n, below), table[l - 1, ACT])
         dz = da
     return dz
