@@ -7,8 +7,8 @@ network, side by side.
 One invocation runs every framework one after another on the same MNIST files and machine:
   1. seconds per epoch at batch 32 and 128 (Adam 1e-3, the same optimizer for all),
   2. training seconds until test accuracy first reaches 98.0%, each with its best recipe
-     (digitlens's default; the lesson's Keras recipe; Adam 1e-3 batch 64 for PyTorch; Adam 1e-3
-     batch 128 for JAX; scikit-learn's defaults), median over seeds - and, apart, JAX with
+     (digitlens's default; the lesson's Keras recipe; Adam 1e-3 batch 64 for PyTorch and for JAX;
+     scikit-learn's defaults), median over seeds - and, apart, JAX with
      digitlens's own recipe, to show how much of that lead is the recipe,
   3. inference: the 10,000 test images in one call, and one image per call (median latency),
   4. peak memory (RSS) while training, and cold start-up: `import X` and `digitlens --help`.

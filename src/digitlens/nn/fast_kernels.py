@@ -532,8 +532,8 @@ def update(params, g, slot1, slot2, lo, opt, hyper, rate):
         for i in range(w.shape[0]):
             m_i = m[i] + (g[i] - m[i]) * one_minus_beta_1
             v_i = v[i] + (g[i] * g[i] - v[i]) * one_minus_beta_2
-            m_i = m_i if abs(m_i) >= TINY else np.float32(0.0)     # flush to zero: see fused.TINY
-            v_i = v_i if v_i >= TINY else np.float32(0.0)
+            m_i = np.float32(0.0) if abs(m_i) < TINY else m_i     # flush to zero: see fused.TINY
+            v_i = np.float32(0.0) if v_i < TINY else v_i          # (a NaN stays NaN)
             m[i] = m_i
             v[i] = v_i
             w[i] -= rate * m_i / (np.sqrt(v_i) + epsilon)
