@@ -39,3 +39,18 @@ def test_unknown_peer_names_are_refused_in_one_line(mnist_dir):
     assert result.returncode == 2
     assert "--peers: expected names from jax, pytorch, keras, sklearn, received tensorflw" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cnn_benchmark_smoke_run(mnist_dir, tmp_path):
+    out = tmp_path / "cnn.json"
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "cnn.py"), "--data", str(mnist_dir), "--smoke",
+                             "--peers", "pytorch", "--peer-python", sys.executable, "--out", str(out)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(out.read_text())
+    assert [r["name"] for r in record["results"]] == ["digitlens", "pytorch"]
+    for r in record["results"]:
+        for key in ("epoch_32", "epoch_128", "infer_10000_ms", "rss_mb"):
+            assert r[key] > 0, (r["name"], key)
+        assert 0 <= r["accuracy_32"] <= 1 and r["run"]["train_images"] == 500
+    assert "CNN s/epoch, batch 32" in result.stdout

@@ -16,7 +16,7 @@ import pytest
 
 from digitlens import explain
 from digitlens.errors import DigitlensError
-from digitlens.nn import SGD, Adam, Dense, Dropout, Sequential, lesson_model
+from digitlens.nn import SGD, Adam, Dense, Dropout, Flatten, Sequential, lesson_model
 
 
 @pytest.fixture(scope="module")
@@ -379,6 +379,10 @@ def test_curves(model):
     assert c["batch"]["x"][-1] == pytest.approx(1.0) and c["batch"]["x"][0] == pytest.approx(1 / steps)
     assert len(c["batch"]["smoothed_loss"]) == steps
     assert explain.curves({"loss": [0.5, 0.3]})["epoch"]["loss"] == [0.5, 0.3]
+    # a run stopped in its second epoch: that epoch's batches sit where they ran, not stretched out
+    stopped = {"history": {"loss": [0.5, 0.4]}, "epoch": [0, 1],
+               "batches": [{"epoch": e, "batch": b, "loss": 1.0, "accuracy": 0.5} for e, n in ((0, 4), (1, 2)) for b in range(n)]}
+    assert explain.curves(stopped)["batch"]["x"] == [0.25, 0.5, 0.75, 1.0, 1.25, 1.5]
     with pytest.raises(DigitlensError, match="history"):
         explain.curves(None)
 
@@ -420,3 +424,200 @@ def test_backprop_after_a_finished_schedule_still_teaches(small_trained_model, m
     assert step["optimizer"]["source"] == "default SGD, schedule finished"
     assert "decayed to 0" in step["note"]
     assert step["probs_after"][wrong_label] > step["probs_before"][wrong_label]
+
+
+# ---- every hidden layer of a deeper network -----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def keras_deep():
+    """Keras's own Flatten -> Dense(16, tanh) -> Dense(8, sigmoid) -> Dense(10, softmax), read by digitlens.io."""
+    from digitlens.io import load_model
+
+    return load_model(Path(__file__).parent / "fixtures" / "keras_small_tanh.keras")
+
+
+@pytest.fixture(scope="module")
+def relu_deep(data):
+    """Dense(64, relu) -> Dropout -> Dense(32, relu) -> Dense(10), trained briefly: every layer below
+    the outputs is piecewise linear."""
+    x, y, _, _ = data
+    model = Sequential([Flatten(input_shape=(28, 28)), Dense(64, "relu"), Dropout(0.2), Dense(32, "relu"),
+                        Dense(10, "softmax")], seed=0)
+    model.compile(Adam(0.002))
+    model.fit(x[:3000], y[:3000], epochs=1, verbose=0)
+    return model
+
+
+def torch_pixel_gradient(model, image, layer, unit):
+    """d z / d pixels by torch's autograd on the same weights: an independent computation."""
+    import torch
+
+    x = torch.tensor(image.reshape(1, -1) / 255.0, dtype=torch.float64, requires_grad=True)
+    a = x
+    dense = [lay for lay in model.layers if lay.connectivity == "full"]
+    functions = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "linear": lambda v: v}
+    for j, lay in enumerate(dense[:layer + 1]):
+        z = a @ torch.tensor(lay.kernel, dtype=torch.float64) + torch.tensor(lay.bias, dtype=torch.float64)
+        if j == layer:
+            z[0, unit].backward()
+            return x.grad.numpy().reshape(28, 28), float(z[0, unit].detach())
+        a = functions[lay.activation.name](z)
+
+
+def test_every_hidden_layer_is_inspectable_with_the_right_references(keras_deep, data):
+    image = data[2][1]
+    t = explain.trace(keras_deep, image)
+    hidden1, hidden2, output = [row for row in t["layers"] if row["fully_connected"]]
+    # an output is pushed by the neurons of the LAST hidden layer (8 sigmoid neurons), and says so
+    c = explain.output_contributions(keras_deep, image, 4)
+    assert c["from_layer"] == 1 and c["from_layer_name"] == hidden2["name"] and len(c["contributions"]) == 8
+    np.testing.assert_allclose(c["activations"], hidden2["activation"], atol=1e-6)
+    assert c["bias"] + sum(c["contributions"]) == pytest.approx(output["z"][4], abs=1e-5)
+    # a second-layer neuron: driven by the first layer's 16 tanh neurons, pushing into the 10 outputs
+    d = explain.neuron_detail(keras_deep, image, 5, layer=1)
+    kernel1, kernel2 = keras_deep.layers[2].kernel, keras_deep.layers[3].kernel
+    assert d["layer"] == hidden2["name"] and d["layer_index"] == 1 and d["activation_name"] == "sigmoid"
+    assert d["z"] == pytest.approx(hidden2["z"][5], abs=1e-6)
+    assert d["incoming"]["from_layer"] == 0 and len(d["incoming"]["contributions"]) == 16
+    np.testing.assert_allclose(d["incoming"]["activations"], hidden1["activation"], atol=1e-6)
+    np.testing.assert_array_equal(d["incoming"]["weights"], kernel1[:, 5])
+    assert d["incoming"]["bias"] + sum(d["incoming"]["contributions"]) == pytest.approx(d["z"], abs=1e-5)
+    np.testing.assert_array_equal(d["outgoing"], kernel2[5])             # its weights to the outputs
+    np.testing.assert_allclose(d["pushes"], d["activation"] * kernel2[5], rtol=1e-6)
+    assert d["next_is_output"] and d["next_layer_index"] == 2
+    # which pixels drove it: d z / d pixels through the tanh layer, as torch's autograd has it
+    expected, z = torch_pixel_gradient(keras_deep, image, 1, 5)
+    np.testing.assert_allclose(d["weights"], expected, rtol=1e-4, atol=1e-6)
+    assert z == pytest.approx(d["z"], abs=1e-5) and d["weights_exact"] is False
+    np.testing.assert_allclose(d["pixel_contributions"], image / 255.0 * d["weights"], atol=1e-6)
+    assert d["pixel_rest"] == pytest.approx(d["z"] - d["pixel_contributions"].sum(), abs=1e-5)
+    assert "sigmoid" in d["state"] and "silent" not in d["state"]
+    # a first-layer neuron: its own weights, and the next layer is another hidden layer
+    first = explain.neuron_detail(keras_deep, image, 3, layer=0)
+    np.testing.assert_array_equal(first["weights"], keras_deep.layers[1].kernel[:, 3].reshape(28, 28))
+    assert first["weights_exact"] and first["pixel_rest"] == pytest.approx(first["bias"], abs=1e-5)
+    np.testing.assert_array_equal(first["outgoing"], kernel1[3])         # to the 8 sigmoid neurons
+    assert not first["next_is_output"] and first["incoming"]["from_layer"] is None
+    # drawing orders: only the last hidden layer has favourite outputs
+    assert (explain.neuron_order(keras_deep, layer=0)["favourite_output"] == -1).all()
+    np.testing.assert_array_equal(explain.neuron_order(keras_deep, layer=1)["favourite_output"], kernel2.argmax(axis=1))
+    with pytest.raises(DigitlensError, match="hidden layer number from 0 to 1"):
+        explain.neuron_detail(keras_deep, image, 0, layer=2)
+    with pytest.raises(DigitlensError, match="0 to 7"):
+        explain.neuron_detail(keras_deep, image, 8, layer=1)
+
+
+def test_effective_weights_are_exact_through_relu_layers(relu_deep, data):
+    """Below relu layers, z = pixels . effective weights + rest holds exactly near the image: a small
+    change of ink that switches no neuron on or off changes z by exactly change . weights."""
+    image = data[2][2]
+    d = explain.neuron_detail(relu_deep, image, 7, layer=1)
+    assert d["weights_exact"]
+    expected, _ = torch_pixel_gradient(relu_deep, image, 1, 7)
+    np.testing.assert_allclose(d["weights"], expected, rtol=1e-4, atol=1e-6)
+    rng = np.random.default_rng(1)
+    nudge = rng.normal(0, 1e-3, (28, 28)).astype(np.float32)
+    x = image / np.float32(255.0)
+    below = explain.trace(relu_deep, x)["layers"][1]["activation"]
+    moved = explain.trace(relu_deep, x + nudge)
+    assert (np.asarray(moved["layers"][1]["activation"]) > 0).tolist() == (np.asarray(below) > 0).tolist()
+    change = moved["layers"][3]["z"][7] - d["z"]
+    assert change == pytest.approx(float((nudge * d["weights"]).sum()), abs=2e-5)
+    assert explain.pixel_contributions(relu_deep, image, 7, layer=1).sum() + d["pixel_rest"] == pytest.approx(d["z"], abs=1e-4)
+
+
+def test_templates_through_two_hidden_layers_are_the_mean_pixel_gradient(keras_deep, data):
+    x = data[2][:20]
+    templates = explain.output_templates(keras_deep, x)
+    expected = np.mean([torch_pixel_gradient(keras_deep, image, 2, 6)[0] for image in x], axis=0)
+    np.testing.assert_allclose(templates[6], expected, rtol=1e-3, atol=1e-6)
+    # what a neuron of the second hidden layer looks for: its own d z / d pixels, averaged
+    second = explain.layer_templates(keras_deep, x, 1)
+    assert second.shape == (8, 28, 28)
+    expected = np.mean([torch_pixel_gradient(keras_deep, image, 1, 3)[0] for image in x], axis=0)
+    np.testing.assert_allclose(second[3], expected, rtol=1e-3, atol=1e-6)
+    np.testing.assert_array_equal(explain.layer_templates(keras_deep, x, 0), explain.weight_images(keras_deep))
+
+
+def test_several_steps_in_a_row_are_the_same_as_steps_taken_one_by_one(weights_only, data):
+    image, label = data[2][8], (int(data[3][8]) + 3) % 10
+    run = explain.backprop_step(weights_only, image, label, steps=4, learning_rate=0.05)
+    twin = lesson_model(seed=5).build()
+    twin.set_weights(weights_only.get_weights())
+    twin.compile(SGD(0.05), "sparse_categorical_crossentropy")
+    x = twin.prepare_inputs(image[None])
+    losses = []
+    for _ in range(4):
+        losses.append(float(-np.log(twin.predict(x)[0][label])))
+        before = twin.params.copy()
+        twin.train_step(x, np.array([label]))
+    losses.append(float(-np.log(twin.predict(x)[0][label])))
+    np.testing.assert_allclose(run["losses"], losses, rtol=1e-5)
+    assert run["losses"] == sorted(run["losses"], reverse=True)           # the loss falls step by step
+    assert run["loss_before"] == pytest.approx(losses[3], rel=1e-5) and run["steps"] == 4
+    delta = twin.params - before
+    np.testing.assert_array_equal(run["layers"][1]["delta"]["kernel"].ravel(), delta[784 * 256 + 256:-10])
+    np.testing.assert_allclose(run["label_probs"], np.exp(-np.asarray(losses)), rtol=1e-5)
+    assert explain.backprop_step(weights_only, image, label, steps=4, learning_rate=0.05)["losses"] == run["losses"]
+    with pytest.raises(DigitlensError, match="steps"):
+        explain.backprop_step(weights_only, image, label, steps=0)
+
+
+def test_the_words_follow_the_activation_and_the_numbers():
+    from digitlens.explain import words
+
+    tanh = words.neuron_state("tanh", -0.64, -0.565)
+    assert "negative" in tanh and "silent" not in tanh and "\u22120.565" in tanh
+    assert "silent" in words.neuron_state("relu", -0.3, 0.0)
+    assert "fires" in words.neuron_state("relu", 0.3, 0.3)
+    blank = words.neuron_state("relu", 0.12, 0.12, blank=True, bias=0.12)
+    assert blank.startswith("The image is blank") and "its bias (0.120)" in blank
+    assert "nearly off" in words.neuron_state("sigmoid", -3.0, 0.047)
+    names = [str(k) for k in range(10)]
+    probs = [0.01] * 10
+    probs[4], probs[9] = 0.358, 0.301
+    assert words.confidence(probs, names) == "not sure: its best guess is 4, then 9 (30.1%)"
+    probs = [0.0] * 10
+    probs[7] = 0.992
+    assert words.confidence(probs, names) == "sure it is 7"
+    probs[7], probs[1] = 0.7, 0.3
+    assert words.confidence(probs, names) == "fairly sure it is 7"
+# ---- a convolutional network -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cnn():
+    """A small CNN real Keras trained (tests/fixtures/keras_cnn.keras): Conv2D -> MaxPooling2D -> Flatten -> Dense -> Dense."""
+    from digitlens import io
+
+    return io.load_model(Path(__file__).parent / "fixtures" / "keras_cnn.keras")
+
+
+def test_a_cnn_is_traced_and_its_dense_layers_explained_with_its_own_numbers(cnn, data):
+    _, _, x_test, y_test = data
+    t = explain.trace(cnn, x_test[0])
+    np.testing.assert_allclose(t["probabilities"], cnn.predict(x_test[:1])[0], atol=1e-6)
+    assert [row["type"] for row in t["layers"]] == ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
+    assert len(t["layers"][0]["activation"]) == 26 * 26 * 4 and t["image_shape"] == [28, 28]
+    contributions = explain.output_contributions(cnn, x_test[0], t["prediction"])
+    assert sum(contributions["contributions"]) + contributions["bias"] == pytest.approx(contributions["z"], abs=1e-4)
+    step = explain.backprop_step(cnn, x_test[0], int(y_test[0]))
+    assert step["change_maps"] is None and [row["name"] for row in step["layers"]] == ["dense", "dense_1"]
+    assert step["loss_after"] < step["loss_before"]
+    assert explain.evaluate(cnn, x_test, y_test)["accuracy"] > 0.5
+    assert explain.parameter_table(cnn)["layers"][0]["text"] == (
+        "3 x 3 kernel x 1 channel x 4 filters = 36 weights + 4 biases = 40")
+    json.dumps(explain.explain(cnn, x_test[0], int(y_test[0]), x_test[:100], y_test[:100]).to_json())
+
+
+@pytest.mark.parametrize("view", [
+    lambda m, x: explain.weight_images(m), lambda m, x: explain.output_templates(m),
+    lambda m, x: explain.output_templates(m, x[:10]), lambda m, x: explain.pixel_contributions(m, x[0], 0),
+    lambda m, x: explain.first_layer_contributions(m, x[0]), lambda m, x: explain.neuron_detail(m, x[0], 0),
+], ids=["weight_images", "output_templates", "output_templates on images", "pixel_contributions",
+        "first_layer_contributions", "neuron_detail"])
+def test_views_of_per_pixel_weights_refuse_a_cnn_in_one_sentence(view, cnn, data):
+    with pytest.raises(DigitlensError) as info:
+        view(cnn, data[2])
+    assert str(info.value) == ("this view needs a first Dense layer that reads the image's pixels, but the first "
+                               "Dense layer of model 'sequential', 'dense', reads the 676 outputs of conv2d (Conv2D) "
+                               "-> max_pooling2d (MaxPooling2D) -> flatten (Flatten) instead")

@@ -302,7 +302,10 @@ class Doubler(Layer):
 
 
 class WideDense(Dense):
-    """A subclass of Dense: it may compute anything, so the fast path must not assume it is one."""
+    """A subclass of Dense with arithmetic of its own: the fast path must not assume it is one."""
+
+    def weighted_sum(self, x, out=None):
+        return 2.0 * super().weighted_sum(x)
 
 
 class Squared(nn.losses.SparseCategoricalCrossentropy):
@@ -326,7 +329,10 @@ def test_what_the_fast_path_refuses():
     assert "loss" in reason([Dense(10, "softmax")], loss=Squared())
     assert "optimizer" in reason([Dense(10, "softmax")], optimizer=Fancy)
     assert "Doubler" not in LAYERS                       # the test's layer never joined the registry
-    model = Sequential([Flatten(input_shape=(28, 28)), Dense(10, "softmax")])
+    from digitlens import keras                          # Keras's spelling of the same layers is covered
+    assert reason([keras.layers.Dense(64, activation="relu"), keras.layers.Dropout(0.2),
+                   keras.layers.Dense(10, activation="softmax")]) is None
+    model = Sequential([Flatten(), Dense(10, "softmax")])          # no input shape: not built yet
     assert fast_dense.why_not(model) == "the model is not built"
     assert fast_dense.predictor(model) is None
 
@@ -368,3 +374,21 @@ def test_threads_follow_the_machine(monkeypatch):
     assert threads.compiled_threads() == 2
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (3.0, 3.0, 3.0))   # other programs busy
     assert threads.compiled_threads() == 1
+
+
+def test_a_timeline_records_the_same_snapshots_on_both_paths(digits):
+    # The Timeline asks for the steps it films (step_boundaries): the fast path, which otherwise
+    # runs up to 64 steps per call, stops at each, so the snapshots match the reference's.
+    from digitlens.explain.timeline import Timeline
+
+    x, y = digits
+    films = []
+    for model in twins(NETWORKS["lesson"], OPTIMIZERS["adam"]):
+        timeline = Timeline(probes=([0, 1, 2], x[:3], y[:3]))
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[timeline])
+        films.append(model.timeline)
+    reference, fast = films
+    assert fast.steps == reference.steps and len(fast.steps) > 5
+    np.testing.assert_allclose(fast.probabilities, reference.probabilities, atol=1e-4)
+    assert fast.loss[0] is None and reference.loss[0] is None             # step 0: before any training
+    np.testing.assert_allclose(fast.loss[1:], reference.loss[1:], rtol=1e-4)

@@ -7,6 +7,7 @@ tests/fixtures.
 """
 
 import base64
+import html
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -40,11 +41,23 @@ def model(data):
 
 
 class Page(HTMLParser):
-    """Collects what the report test checks: ids, <img> sources, <svg> count, every attribute."""
+    """Collects what the report test checks: ids, <img> sources, the tile grids' PNGs (in their
+    <style>), <svg> count, every attribute, and each element's text by tag."""
 
     def __init__(self):
         super().__init__()
-        self.ids, self.images, self.svgs, self.attributes = set(), [], 0, []
+        self.ids, self.images, self.svgs, self.attributes, self.sprites = set(), [], 0, [], []
+        self.h1 = []
+        self._in_h1 = False
+
+    def handle_data(self, data):
+        self.sprites += re.findall(r"url\((data:image/png;base64,[A-Za-z0-9+/=]+)\)", data)
+        if self._in_h1:
+            self.h1.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "h1":
+            self._in_h1 = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -55,6 +68,8 @@ class Page(HTMLParser):
             self.images.append(attrs["src"])
         if tag == "svg":
             self.svgs += 1
+        if tag == "h1":
+            self._in_h1 = True
 
 
 def parse(path):
@@ -170,11 +185,12 @@ def test_report_has_every_section_and_nothing_external(model, data, tmp_path):
     assert set(viz.report.SECTIONS) <= page.ids
     assert "http" not in text.lower()                          # no address to fetch, anywhere
     assert all(not v.startswith(("//", "http")) for tag, k, v in page.attributes if k in ("src", "href"))
-    assert page.svgs >= 1 and len(page.images) >= 12
+    assert page.svgs >= 1 and len(page.images) >= 7
     assert not any(src.startswith(("//", "http")) for src in page.images)
-    for src in page.images:
+    for src in page.images + page.sprites:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG)
+    assert len(page.sprites) >= 3                              # the tile grids: weights, templates, mistakes
     for phrase in ("784 inputs x 256 units = 200,704 weights + 256 biases = 200,960", "795.04 KB",
                    "z - max", "strengthened most", "weakened most", "Confusion", "test image #3"):
         assert phrase in text or phrase.lower() in text.lower(), phrase
@@ -201,3 +217,179 @@ def test_report_for_an_image_with_no_label(data, tmp_path):
                                         image_name="my_digit.png"))
     assert {"path", "backprop"} <= page.ids
     assert "my_digit.png" in text and "and its label" in text
+
+
+# ---- every hidden layer, the default example, colours and axes ---------------------------------
+
+@pytest.fixture(scope="module")
+def deep(data):
+    """Dense(64, tanh) -> Dense(32, sigmoid) -> Dense(10), trained briefly on real MNIST."""
+    from digitlens.nn import Adam, Dense, Flatten, Sequential
+
+    x, y, _, _ = data
+    model = Sequential([Flatten(input_shape=(28, 28)), Dense(64, "tanh"), Dense(32, "sigmoid"),
+                        Dense(10, "softmax")], seed=0)
+    model.compile(Adam(0.003), metrics=["accuracy"])
+    model.fit(x[:3000], y[:3000], epochs=1, verbose=0)
+    return model
+
+
+def texts(figure):
+    """Every piece of text in a figure: titles, labels, tick labels, free text."""
+    return [t.get_text() for t in figure.findobj(lambda artist: hasattr(artist, "get_text"))]
+
+
+def colours_used(figure):
+    """Every colour a figure paints with, as '#rrggbb' (patches, lines, text)."""
+    from matplotlib.colors import to_hex
+
+    found = set()
+    for artist in figure.findobj():
+        for getter in ("get_facecolor", "get_color", "get_edgecolor"):
+            if hasattr(artist, getter):
+                try:
+                    value = getattr(artist, getter)()
+                    values = np.atleast_2d(value) if not isinstance(value, str) else [value]
+                    found |= {to_hex(v) for v in values}
+                except (ValueError, TypeError):
+                    continue
+    return found
+
+
+def test_which_pixels_drove_a_neuron_of_the_last_hidden_layer_is_that_neuron(deep, data):
+    """With two hidden layers, the neurons that push an output belong to the second; their pixel
+    maps are theirs (d z / d pixels through the first layer), not first-layer neurons'."""
+    image = data[2][4]
+    figure = viz.contributions_figure(deep, image, maps=3)
+    top = explain.output_contributions(deep, image, explain.trace(deep, image)["prediction"], top=7)["top_up"]
+    words = " ".join(texts(figure))
+    assert "neurons of dense_1, the last hidden layer" in words
+    drawn = [ax.images[0].get_array() for ax in figure.axes if ax.images]
+    for row, picture in zip(top[:3], drawn):
+        assert f"which pixels drove\ndense_1 neuron {row['neuron']}" in words
+        np.testing.assert_allclose(picture, explain.pixel_contributions(deep, image, row["neuron"], layer=1), atol=1e-7)
+        assert not np.allclose(picture, explain.pixel_contributions(deep, image, row["neuron"], layer=0))
+    second = viz.neuron_figure(deep, image, top[0]["neuron"], layer=1)
+    assert "its votes: weights\nto the outputs" in texts(second)
+    votes = next(ax for ax in second.axes if ax.get_title() == "its votes: weights\nto the outputs")
+    assert [t.get_text() for t in votes.get_xticklabels()] == [str(k) for k in range(10)]
+    first = viz.neuron_figure(deep, image, 5, layer=0)
+    assert "its weights to dense_1" in texts(first)
+
+
+def test_the_report_of_a_deeper_model_shows_every_hidden_layer(deep, data, tmp_path):
+    _, _, x, y = data
+    page, text = parse(viz.write_report(deep, tmp_path / "deep.html", x_test=x, y_test=y, index=4))
+    alts = [v for tag, k, v in page.attributes if tag == "img" and k == "alt"]
+    labels = [v for tag, k, v in page.attributes if k == "aria-label"]
+    assert any(a.startswith("dense_1 neuron") for a in alts) and any(a.startswith("dense neuron") for a in alts)
+    assert "what each neuron of dense_1 looks for" in labels          # its effective weights, as tiles
+    assert "hidden layer 2" in text and "tanh squashes every sum" in text and "sigmoid squashes" in text
+    assert "Dead neurons in dense " in text and "Dead neurons in dense_1 " in text
+
+
+def test_the_report_picks_an_image_a_backprop_step_can_teach_and_says_why(model, data, tmp_path):
+    _, _, x, y = data
+    page, text = parse(viz.write_report(model, tmp_path / "picked.html", x_test=x, y_test=y))
+    chosen = int(re.search(r"the report picked test image #(\d+)", text).group(1))
+    probs = model.predict(x)
+    wrong = np.flatnonzero(probs.argmax(axis=1) != y)
+    assert chosen in wrong                                          # a mistake ...
+    assert probs[chosen, y[chosen]] == pytest.approx(probs[wrong, y[wrong]].max())   # ... the nearest miss
+    assert "the network misreads it" in text and "This image was picked because" in text
+    step = explain.backprop_step(model, x[chosen], int(y[chosen]))
+    assert step["probs_after"][step["label"]] - step["probs_before"][step["label"]] > 1e-4
+
+
+def test_orange_means_the_prediction_and_accuracy_ends_at_100(model, data):
+    _, _, x, y = data
+    image = x[0]
+    prediction = int(model.predict(image[None]).argmax())
+    orange = style.HIGHLIGHT
+    votes = viz.neuron_figure(model, image, 3)
+    oranges = [t.get_text() for t in votes.findobj(lambda a: hasattr(a, "get_color") and hasattr(a, "get_text"))
+               if t.get_text() and str(t.get_color()).lower() == orange]
+    assert oranges == [str(prediction)]                             # only the prediction's tick is orange
+    e = explain.evaluate(model, x, y)
+    for figure in (viz.per_class_figure(e), viz.flatten_figure(image), viz.parameters_figure(model),
+                   viz.curves_figure(explain.curves(model.history))):
+        assert orange not in colours_used(figure)                  # no prediction shown: no orange
+    curves = viz.curves_figure(explain.curves({"loss": [0.5, 0.3], "accuracy": [0.9, 0.95],
+                                               "val_loss": [0.4, 0.35], "val_accuracy": [0.92, 0.93]}))
+    assert "test set, end of epoch" in texts(curves) and "validation" not in " ".join(texts(curves))
+    assert style.TEST_SET in colours_used(curves)
+    accuracy_axes = [ax for ax in curves.axes if "Accuracy" in ax.get_title(loc="left")]
+    assert accuracy_axes[0].get_ylim()[1] == pytest.approx(1.0)
+    assert viz.per_class_figure(e).axes[0].get_ylim()[1] == pytest.approx(1.0)
+
+
+def test_figures_drawn_side_by_side_make_the_same_report_as_drawn_in_turn(model, data, tmp_path):
+    _, _, x, y = data
+    x, y = x[:200], y[:200]                                          # a small test set: the same figures
+    together = viz.write_report(model, tmp_path / "together.html", x_test=x, y_test=y, index=5, workers=2)
+    in_turn = viz.write_report(model, tmp_path / "in_turn.html", x_test=x, y_test=y, index=5, workers=1)
+    assert together.read_bytes() == in_turn.read_bytes()
+    assert "digitlens-picture-" not in together.read_text()          # every placeholder filled
+
+
+def test_tile_grids_show_each_tile_as_its_piece_of_one_png():
+    import io
+
+    from PIL import Image
+
+    from digitlens.viz import tiles
+
+    rng = np.random.default_rng(0)
+    pictures = rng.integers(0, 256, (7, 4, 4, 3), dtype=np.uint8)
+    html = tiles.tile_grid(pictures, [f"t{i}" for i in range(7)], columns=3, size=20)
+    uri = re.search(r"url\((data:image/png;base64,[^)]+)\)", html).group(1)
+    sheet = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB"))
+    assert sheet.shape == (3 * 4, 3 * 4, 3)
+    assert "background-size: 300% 300%" in html
+    positions = re.findall(r"background-position: ([\d.]+)% ([\d.]+)%", html)
+    for i, (px, py) in enumerate(positions):               # CSS: position p% shows the piece at p% of the way
+        r, c = divmod(i, 3)
+        assert (float(px), float(py)) == pytest.approx((c * 50.0, r * 50.0))
+        np.testing.assert_array_equal(sheet[r * 4:(r + 1) * 4, c * 4:(c + 1) * 4], pictures[i])
+    assert html.count("<figcaption>") == 7 and "t6" in html
+
+
+def test_diagram_of_a_deeper_model_draws_every_layer(deep, data):
+    image = data[2][4]
+    root = ET.fromstring(viz.diagram_svg(deep, image))
+    words = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+    for expected in ("64 neurons", "dense, tanh", "32 neurons", "dense_1, sigmoid", "10 outputs",
+                     "64 inputs x 32 units =", "2,048 weights", "+ 32 biases = 2,080"):
+        assert expected in words, expected
+    tanh = np.asarray(explain.trace(deep, image)["layers"][1]["activation"])
+    assert (tanh < 0).any()
+    fills = [c.get("fill") for c in root.iter() if c.tag.endswith("circle")]
+    rgb = [(int(f[1:3], 16), int(f[3:5], 16), int(f[5:7], 16)) for f in fills if f.startswith("#")]
+    reddish = [c for c in rgb if c[0] > c[2] + 4 and c[1] <= c[2]]     # red, not grey, not the orange prediction
+    assert len(reddish) == int((tanh < 0).sum())               # negative outputs are red, not drawn as silent
+def test_report_of_a_cnn_draws_what_applies_and_notes_the_rest(data, tmp_path):
+    from digitlens.io import load_model
+
+    model = load_model(FIXTURES / "keras_cnn_bn.keras")           # Reshape, Conv2D, BatchNorm, pooling, Dense
+    _, _, x, y = data
+    page, text = parse(viz.write_report(model, tmp_path / "cnn.html", x_test=x, y_test=y, index=0))
+    text = html.unescape(text)
+    assert set(viz.report.SECTIONS) <= page.ids
+    assert "http" not in text.lower()
+    # No picture of pixels wired to a Dense layer: the layers before it say what they do instead.
+    assert "reshape (Reshape) lays the same 784 numbers out as 28 x 28 x 1" in text
+    assert "conv2d (Conv2D) slides 4 filters of 3 x 3 x 1 channel" in text
+    assert "needs a first Dense layer that reads the image's pixels" in text
+    assert page.svgs == 0 and len(page.images) >= 4    # no diagram; parameters, path, pushes, backprop drawn
+    for phrase in ("4 channels x 2 (gamma, beta) = 8 weights + 4 x 2 moving statistics", "z - max",
+                   "strengthened most", "Confusion matrix"):
+        assert phrase in text, phrase
+    assert not re.search(r"pixel \(\d+, \d+\)", text)              # the Dense's inputs are not pixels
+
+
+def test_diagram_of_a_cnn_is_refused_in_one_sentence(tmp_path):
+    from digitlens.io import load_model
+
+    with pytest.raises(DigitlensError, match="lesson's drawing of the network needs a first Dense layer"):
+        viz.write_diagram(load_model(FIXTURES / "keras_cnn.keras"), tmp_path / "cnn.svg")
+    assert list(tmp_path.iterdir()) == []

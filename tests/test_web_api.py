@@ -75,6 +75,11 @@ def digit(data):
     return data.x_test[0]          # a 7
 
 
+def session_of(client):
+    """The server's Session for this test client's browser (its cookie)."""
+    return client.app.state.classroom.session(client.cookies.get("digitlens_session", ""), create=True)
+
+
 def upload(client, name, fixture=None, data=None):
     """POST a model file, the fixture's bytes unless `data` is given."""
     content = data if data is not None else (FIXTURES / fixture).read_bytes()
@@ -170,6 +175,27 @@ def test_predict_a_drawing_the_way_the_cli_does(client, model):
     assert abs(sum(p["softmax"]["probs"]) - 1) < 1e-5
 
 
+def test_predict_says_when_a_picture_does_not_look_like_one_digit(client, data):
+    # The "doubt" field: null for a digit, one sentence for a dot, a line, ink at every edge...
+    assert client.post("/api/predict", json={"image": png_data_url(drawn_seven())}).json()["doubt"] is None
+    line = Image.new("L", (336, 336), 0)
+    ImageDraw.Draw(line).line([(60, 170), (280, 170)], fill=255, width=24)
+    p = client.post("/api/predict", json={"image": png_data_url(line)}).json()
+    assert p["doubt"].startswith("this does not look like one digit: ") and "straight line" in p["doubt"]
+    assert p["prediction"] in range(10)                       # the answer is still given, beside it
+    photo = Image.new("L", (600, 450), 210)
+    ImageDraw.Draw(photo).line([(240, 140), (360, 140), (290, 320)], fill=40, width=14)
+    steps = client.post("/api/predict", json={"image": png_data_url(photo)}).json()["steps"]
+    assert steps["inverted"] is True and steps["paper"].startswith("data:image/png;base64,")
+    assert steps["ink"].startswith("data:image/png;base64,") and steps["ruled_lines"] == 0
+    assert 0 < steps["stroke_width"] < 1 and isinstance(steps["redrawn"], bool)
+    # An already prepared digit is judged too.
+    assert client.post("/api/predict", json={"pixels": data.x_test[0].tolist()}).json()["doubt"] is None
+    bar = np.zeros((28, 28), int)
+    bar[13:16, 4:24] = 255
+    assert "straight line" in client.post("/api/predict", json={"pixels": bar.tolist()}).json()["doubt"]
+
+
 def test_predict_prepared_pixels(client, model, data):
     for index in range(3):
         r = client.post("/api/predict", json={"pixels": data.x_test[index].tolist()})
@@ -235,6 +261,98 @@ def test_backprop_step_learns_without_touching_the_apps_model(client, model, dig
         assert c["from"] == 28 * c["pixel"][0] + c["pixel"][1]
     after = client.post("/api/predict", json={"pixels": digit.tolist()}).json()
     assert after["probabilities"] == before["probabilities"] and after["version"] == before["version"]
+
+
+def unpack(packed):
+    return np.frombuffer(base64.b64decode(packed["base64"]), dtype="<f4").reshape(packed["shape"])
+
+
+def test_a_model_with_two_hidden_layers_through_every_panel(client, data):
+    """Keras's Dense(16, tanh) -> Dense(8, sigmoid) -> Dense(10): every hidden layer is listed and
+    inspectable, and every answer refers to the right layer."""
+    from digitlens.io import load_model
+
+    keras_model = load_model(FIXTURES / "keras_small_tanh.keras")
+    dense = [layer for layer in keras_model.layers if layer.connectivity == "full"]
+    assert upload(client, "deep.keras", "keras_small_tanh.keras").status_code == 200
+    info = client.get("/api/status").json()["model"]
+    assert [(h["index"], h["units"], h["activation"]) for h in info["hidden"]] == [(0, 16, "tanh"), (1, 8, "sigmoid")]
+    pixels = data.x_test[1].tolist()
+    p = client.post("/api/predict", json={"pixels": pixels}).json()
+    assert [(layer["index"], layer["units"]) for layer in p["layers"]] == [(0, 16), (1, 8), (2, 10)]
+    # an output lists neurons of the LAST hidden layer, and says which layer that is
+    out = client.post("/api/output", json={"pixels": pixels, "output": 3}).json()
+    assert out["from_layer"] == 1 and out["from_layer_name"] == dense[1].name and len(out["contributions"]) == 8
+    np.testing.assert_allclose(out["activations"], p["layers"][1]["activation"], atol=1e-6)
+    for row in out["top_up"] + out["top_down"]:
+        assert row["weight"] == pytest.approx(float(dense[2].kernel[row["neuron"], 3]))
+    # a neuron of the second hidden layer: driven by the 16 below, pushing into the 10 outputs
+    n = client.post("/api/neuron", json={"pixels": pixels, "neuron": 5, "layer": 1}).json()
+    assert n["layer"] == dense[1].name and n["layer_index"] == 1 and n["activation_name"] == "sigmoid"
+    assert n["z"] == pytest.approx(p["layers"][1]["z"][5], abs=1e-6)
+    assert n["incoming"]["from_layer"] == 0 and len(n["incoming"]["contributions"]) == 16
+    np.testing.assert_allclose(n["incoming"]["activations"], p["layers"][0]["activation"], atol=1e-6)
+    np.testing.assert_array_equal(np.float32(n["incoming"]["weights"]), dense[1].kernel[:, 5])
+    np.testing.assert_array_equal(np.float32(n["outgoing"]), dense[2].kernel[5])    # its weights to the outputs
+    assert n["next_is_output"] and len(n["pushes"]) == 10
+    blank = client.post("/api/neuron", json={"pixels": [0] * 784, "neuron": 2, "layer": 0}).json()
+    assert blank["state"].startswith("The image is blank") and blank["z"] == pytest.approx(blank["bias"], abs=1e-6)
+    assert client.post("/api/predict", json={"pixels": pixels}).json()["confidence"] in (
+        p["confidence"],) and ("sure" in p["confidence"])
+    assert np.array(n["weights"]).shape == (28, 28) and not n["weights_exact"]      # d z / d pixels via tanh
+    assert set(n["limits"]) == {"weights", "pixel_contributions", "incoming", "outgoing"}
+    # a first-layer neuron pushes into the 8 sigmoid neurons, not into the outputs
+    first = client.post("/api/neuron", json={"pixels": pixels, "neuron": 3}).json()
+    np.testing.assert_array_equal(np.float32(first["outgoing"]), dense[1].kernel[3])
+    assert not first["next_is_output"] and first["next_layer"] == dense[1].name
+    assert "weights" not in first["incoming"] and first["incoming"]["from_layer"] is None
+    assert_error(client.post("/api/neuron", json={"pixels": pixels, "neuron": 0, "layer": 2}), 400,
+                 "hidden layer number from 0 to 1")
+    assert_error(client.post("/api/neuron", json={"pixels": pixels, "neuron": 8, "layer": 1}), 400, "0 to 7")
+    # backprop: every layer's changes, the hidden ones too, and several steps in a row
+    step = client.post("/api/backprop", json={"pixels": pixels, "label": 4, "optimizer": "sgd", "steps": 3}).json()
+    assert [(row["index"], row["kernel_shape"]) for row in step["layers"]] == [(0, [784, 16]), (1, [16, 8]), (2, [8, 10])]
+    assert step["layers"][0]["delta"] is None and unpack(step["layers"][1]["delta"]).shape == (16, 8)
+    assert step["output_delta"]["shape"] == [8, 10] and step["change_maps"]["shape"] == [16, 28, 28]
+    assert len(step["losses"]) == 4 and step["losses"] == sorted(step["losses"], reverse=True)
+    for c in step["top_strengthened"] + step["top_weakened"]:
+        assert (c["pixel"] is not None) == (c["layer_index"] == 0)
+    one = client.post("/api/backprop", json={"pixels": pixels, "label": 4, "optimizer": "sgd"}).json()
+    assert one["losses"] == step["losses"][:2]              # step 1 of the run is the single step
+
+
+def test_train_a_deeper_network(client, digit):
+    r = client.post("/api/train", json={"hidden": [{"units": 24, "activation": "tanh"}, {"units": 12, "activation": "relu"}],
+                                        "samples": 500, "batch_size": 50, "seed": 3})
+    assert r.status_code == 202, r.text
+    events = read_events(client)
+    assert events[-1]["state"] == "finished", events[-1]
+    info = client.get("/api/status").json()["model"]
+    assert [(h["units"], h["activation"]) for h in info["hidden"]] == [(24, "tanh"), (12, "relu")]
+    assert "24 tanh \u2192 12 relu" in info["origin"]
+    n = client.post("/api/neuron", json={"pixels": digit.tolist(), "neuron": 11, "layer": 1}).json()
+    assert n["weights_exact"] is False and len(n["incoming"]["contributions"]) == 24
+    assert_error(client.post("/api/train", json={"hidden": []}), 422, "hidden")
+
+
+def test_a_confusion_matrix_cell_lists_its_images(client, model, data):
+    e = client.get("/api/evaluation").json()
+    probs = model.predict(data.x_test)
+    predicted = probs.argmax(axis=1)
+    confusion = np.array(e["confusion"])
+    label, read_as = np.unravel_index(np.argmax(confusion * (1 - np.eye(10, dtype=int))), confusion.shape)
+    cell = client.get("/api/evaluation/cell", params={"label": int(label), "predicted": int(read_as)}).json()
+    assert cell["total"] == confusion[label, read_as] and 0 < len(cell["shown"]) <= 48
+    for row in cell["shown"]:
+        assert data.y_test[row["index"]] == label and predicted[row["index"]] == read_as
+        np.testing.assert_array_equal(row["image"], data.x_test[row["index"]])
+    surest = [row["confidence"] for row in cell["shown"]]
+    assert surest == sorted(surest, reverse=True)                 # mistakes: surest first
+    right = client.get("/api/evaluation/cell", params={"label": 3, "predicted": 3, "count": 5}).json()
+    assert right["total"] == confusion[3, 3] and len(right["shown"]) == 5
+    least = [row["confidence"] for row in right["shown"]]
+    assert least == sorted(least) and least[0] == pytest.approx(probs[(data.y_test == 3) & (predicted == 3), 3].min())
+    assert_error(client.get("/api/evaluation/cell", params={"label": 10, "predicted": 1}), 400, "label", "0 to 9")
 
 
 # ---- the model and the data ----------------------------------------------------------------
@@ -303,7 +421,7 @@ def wait_for_event(client, accept, what, since=0, timeout=TRAINING_TIMEOUT):
     Waits on the job itself (the events /api/train/events streams) and fails saying `what` never
     came, with the job's state and last events, after `timeout` seconds.
     """
-    job = client.app.state.session.job
+    job = session_of(client).job
     assert job is not None, f"waiting for {what}, but no training job was started"
     deadline = time.monotonic() + timeout
     position, seen = since, []
@@ -381,7 +499,7 @@ def test_one_job_at_a_time_pause_resume_stop(client):
     paused = wait_for_event(client, lambda e: e["type"] == "state" and e["state"] == "paused", "the 'paused' event")
     # pausing, the training thread reports the step where it stopped, then waits
     stopped = wait_for_event(client, progress, "the progress report of the step where it paused", since=paused["id"] + 1)
-    later, _ = client.app.state.session.job.events_since(stopped["id"] + 1, timeout=1.0)
+    later, _ = session_of(client).job.events_since(stopped["id"] + 1, timeout=1.0)
     assert all(e["step"] == stopped["step"] for e in later if e["type"] == "progress"), later   # paused: no steps
     assert client.get("/api/train").json()["progress"]["step"] == stopped["step"]
     assert client.post("/api/train/resume").json()["state"] == "running"
@@ -419,7 +537,8 @@ def test_predictions_keep_arriving_and_are_right_while_training(client, model, d
 
 def test_starting_training_does_not_hold_the_model_while_the_data_loads(client, digit):
     """The dataset is read on the first POST /api/train (seconds from disk); other requests go on."""
-    session = client.app.state.session
+    client.get("/api/status")                  # the browser's cookie, then its session
+    session = session_of(client)
     loading, release = threading.Event(), threading.Event()
     read_dataset = session.dataset
 
@@ -459,6 +578,9 @@ def test_a_diverging_run_streams_null_where_the_loss_is_not_a_number(client, dig
     assert None in losses and all(loss is None or loss > 0 for loss in losses)
     assert events[-1]["state"] == "finished" and events[-1]["test_loss"] is None
     assert [e for e in events if e["type"] == "epoch"][0]["loss"] is None
+    first_nan = next(i for i, loss in enumerate(losses, start=1) if loss is None)
+    assert events[-1]["diverged_at"] == first_nan                 # the step where it diverged is marked
+    assert f"diverged at step {first_nan}" in client.get("/api/status").json()["model"]["origin"]
     strict_json(client.get("/api/train").text)
     # the overflowed model is now the app's: every tab still gets JSON it can read
     for answer in (client.post("/api/predict", json={"pixels": digit.tolist()}), client.get("/api/model"),
@@ -466,6 +588,60 @@ def test_a_diverging_run_streams_null_where_the_loss_is_not_a_number(client, dig
                    client.post("/api/neuron", json={"pixels": digit.tolist(), "neuron": 3})):
         assert answer.status_code == 200, answer.text
         strict_json(answer.text)
+
+
+def test_undo_a_run_until_it_is_kept(client, digit):
+    """The trained model replaces the one every tab uses, but the one before is kept until the learner
+    keeps the new one: undo goes back to it. A job whose model was replaced is no longer current."""
+    before = client.get("/api/status").json()
+    assert before["model"]["params"] == 203_530
+    client.post("/api/train", json={"hidden_units": 8, "samples": 200, "seed": 0})
+    read_events(client)
+    trained = client.get("/api/status").json()
+    assert trained["model"]["hidden"][0]["units"] == 8
+    assert trained["training"]["current"] and trained["training"]["undo"]
+    undone = client.post("/api/train/undo").json()
+    after = client.get("/api/status").json()
+    assert after["model"]["params"] == 203_530 and after["model"]["origin"] == before["model"]["origin"]
+    assert undone["version"] == after["version"] > trained["version"]
+    assert not after["training"]["current"] and not after["training"]["undo"]    # a fresh page need not replay it
+    p = client.post("/api/predict", json={"pixels": digit.tolist()}).json()
+    assert len(p["layers"][0]["activation"]) == 256
+    assert_error(client.post("/api/train/undo"), 409, "nothing to undo")
+    # kept: no undo any more, and it stays current until another model comes
+    client.post("/api/train", json={"hidden_units": 8, "samples": 200, "seed": 0})
+    read_events(client)
+    client.post("/api/train/keep")
+    kept = client.get("/api/status").json()["training"]
+    assert kept["current"] and not kept["undo"]
+    assert_error(client.post("/api/train/undo"), 409)
+    upload(client, "small.keras", "keras_small.keras")
+    assert client.get("/api/status").json()["training"]["current"] is False
+
+
+def test_paused_time_is_not_epoch_time_and_a_stopped_epoch_is_partial(client):
+    client.post("/api/train", json={"epochs": 50, "batch_size": 10, "samples": 6000, "hidden_units": 16, "seed": 2})
+
+    def pause(since):
+        client.post("/api/train/pause")
+        paused = wait_for_event(client, lambda e: e["type"] == "state" and e["state"] == "paused", "the 'paused' event",
+                                since=since)
+        return wait_for_event(client, progress, "the step where it paused", since=paused["id"] + 1)
+
+    where = pause(wait_for_event(client, progress, "the first progress event")["id"])
+    time.sleep(0.5)                     # the training thread is blocked: this half second is paused time
+    client.post("/api/train/resume")
+    epoch = wait_for_event(client, lambda e: e["type"] == "epoch", "the end of the epoch it paused in", since=where["id"])
+    assert epoch["epoch"] == where["epoch"] and epoch["paused_seconds"] >= 0.45 and not epoch["partial"]
+    where = pause(epoch["id"])          # then stop while paused: the epoch ends at that step
+    client.post("/api/train/stop")
+    events = read_events(client)
+    last = [e for e in events if e["type"] == "epoch"][-1]
+    assert last["epoch"] == where["epoch"] and last["epoch_steps"] == where["batch"]
+    assert last["partial"] == (where["batch"] < 600) and last["steps_per_epoch"] == 600
+    history = client.get("/api/model").json()["history"]["epoch"]
+    assert history["seconds"] == pytest.approx([e["seconds"] for e in events if e["type"] == "epoch"])
+    assert client.get("/api/status").json()["model"]["origin"].startswith("trained here: 16 relu, stopped after")
 
 
 # ---- model files ---------------------------------------------------------------------------
@@ -501,13 +677,16 @@ def test_load_a_real_keras_file_and_every_endpoint_uses_it(client):
 
 
 def test_bad_model_files_are_refused_with_one_line(client, monkeypatch):
-    conv = upload(client, "conv.keras", "keras_conv.keras")
-    assert_error(conv, 422, "conv.keras")
+    unsupported = upload(client, "unsupported.keras", "keras_unsupported.keras")
+    assert_error(unsupported, 422, "unsupported.keras")
+    # A CNN is read, but the app's pictures need a first Dense layer reading the pixels: said in one line.
+    cnn = upload(client, "my_cnn.keras", "keras_cnn.keras")
+    assert_error(cnn, 422, "my_cnn.keras", "conv2d (Conv2D)", "explain work with it")
     assert_error(client.post("/api/model/upload", files={"file": ("m.keras", b"not a zip")}), 422, "zip")
     assert_error(client.post("/api/model/upload", files={"file": ("m.pkl", b"\x80\x04")}), 422, ".keras or .h5")
     assert_error(client.post("/api/model/upload", files={"file": ("m.h5", b"\x89HDF\r\n\x1a\nrest")}), 422, "HDF5")
     assert_error(client.post("/api/model/upload", files={"file": ("m.keras", b"")}), 422, "empty")
-    monkeypatch.setattr(api_files, "MAX_MODEL_BYTES", 4 * 2**20)       # the checks, not the number
+    monkeypatch.setattr(api_files, "WEB_MODEL_BYTES", 4 * 2**20)       # the checks, not the number
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("config.json", b"\0" * (5 * 2**20))       # 5 MB of zeros in 5 KB
@@ -516,28 +695,44 @@ def test_bad_model_files_are_refused_with_one_line(client, monkeypatch):
     assert client.get("/api/status").json()["model"]["params"] == 203_530      # still the old model
 
 
-def test_the_weights_entry_is_measured_before_it_is_loaded(client, monkeypatch, tmp_path):
-    """A small file can declare huge arrays of compressed zeros: the sizes its HDF5 headers declare
-    are added up first - in a .keras zip, those of the entry named exactly model.weights.h5 (the one
-    digitlens.io reads), whatever other .h5 entries sit beside it."""
+def test_declared_sizes_are_checked_before_anything_is_unpacked(client, monkeypatch, tmp_path):
+    """Small files that would cost gigabytes: arrays of compressed zeros declared by the HDF5
+    headers (added up first, against the web's limit), and a weights entry padded with zeros
+    behind the real weights (measured against what the config's layers need)."""
     import h5py
 
-    monkeypatch.setattr(api_files, "MAX_MODEL_BYTES", 4 * 2**20)
-    inflated, decoy = tmp_path / "inflated.h5", tmp_path / "decoy.h5"
-    with h5py.File(inflated, "w") as h5:        # 32 MB declared, no chunk ever written: a few KB
-        h5.create_dataset("layers/dense/vars/0", shape=(2_000_000, 4), dtype="f4", compression="gzip")
-    with h5py.File(decoy, "w"):
-        pass
+    from conftest import peak_memory
+    from digitlens import recipes
+    from digitlens.io import save_model
+
+    monkeypatch.setattr(api_files, "WEB_MODEL_BYTES", 4 * 2**20)
     with zipfile.ZipFile(FIXTURES / "keras_small.keras") as real:
-        config = real.read("config.json")
+        config = json.loads(real.read("config.json"))
+    dense = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
+    dense["config"]["units"] = 200_000                         # 784 x 200,000 float32: 627 MB declared
+    inflated = tmp_path / "inflated.h5"
+    with h5py.File(inflated, "w") as h5:                       # compressed zeros: a few KB on disk
+        for group, shapes in (("dense", [(784, 200_000), (200_000,)]), ("dense_1", [(200_000, 10), (10,)])):
+            for i, shape in enumerate(shapes):
+                h5.create_dataset(f"layers/{group}/vars/{i}", shape=shape, dtype="f4", compression="gzip")
     packed = io.BytesIO()
     with zipfile.ZipFile(packed, "w") as archive:
-        archive.write(decoy, "assets/decoy.h5")
-        archive.writestr("config.json", config)
+        archive.writestr("config.json", json.dumps(config))
         archive.write(inflated, "model.weights.h5")
     assert len(packed.getvalue()) < 64 * 2**10
-    assert_error(upload(client, "inflated.keras", data=packed.getvalue()), 422, "inflated.keras", "32,000,000 bytes")
-    assert_error(upload(client, "inflated.h5", data=inflated.read_bytes()), 422, "inflated.h5", "32,000,000 bytes")
+    assert_error(upload(client, "inflated.keras", data=packed.getvalue()), 422, "inflated.keras", "past the 4 MB")
+
+    model = recipes.build_model(seed=0).build()
+    save_model(model, tmp_path / "real.keras")
+    padded = io.BytesIO()
+    with zipfile.ZipFile(tmp_path / "real.keras") as real, zipfile.ZipFile(padded, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in real.infolist():
+            data = real.read(info)
+            out.writestr(info.filename, data + b"\0" * (64 * 2**20) if info.filename == "model.weights.h5" else data)
+    monkeypatch.setattr(api_files, "WEB_MODEL_BYTES", 128 * 2**20)    # the padding, not the limit, is refused
+    peak = peak_memory(lambda: assert_error(upload(client, "padded.keras", data=padded.getvalue()), 422,
+                                            "padded.keras", "unpacks to", "needs 814,120 bytes of weights"))
+    assert peak < 16 * 2**20, f"refusing a padded upload took {peak / 2**20:.0f} MB"
     assert client.get("/api/status").json()["model"]["params"] == 203_530      # still the old model
 
 
@@ -601,7 +796,7 @@ def test_malformed_json_and_wrong_methods(client):
     assert client.get("/api/predict").status_code == 405
     assert client.get("/api/nothing").status_code == 404
     assert_error(client.get("/api/weights", params={"count": 0}), 422, "count")
-    assert_error(client.get("/api/data/test/10000"), 400, "0 to 9999")
+    assert_error(client.get("/api/data/test/10000"), 404, "0 to 9999")
 
 
 def test_oversized_bodies_are_refused(client):
@@ -648,6 +843,33 @@ def test_no_model_and_no_data_are_409s_not_500s(model, tmp_path):
     assert_error(client.post("/api/train/stop"), 409)
     assert_error(client.get("/api/data"), 409, str(tmp_path))
     assert_error(client.post("/api/train", json={}), 409, str(tmp_path))
+
+
+def test_missing_data_says_how_to_get_it(model, clean_home, monkeypatch, capsys):
+    # `digitlens serve MODEL` with no data anywhere and no network: it says so at start-up, and
+    # Train and Model & data answer with what to do, not "downloading is turned off".
+    from digitlens.web import server
+
+    monkeypatch.setenv("DIGITLENS_MNIST_MIRRORS", "http://127.0.0.1:9/")   # nothing listens there
+    assert server.load_data_at_start(None) is None
+    note = capsys.readouterr().err
+    assert "MNIST" in note and "--data DIR" in note and "Train and Model & data" in note
+    client = TestClient(create_app(model), base_url=BASE)
+    for response in (client.get("/api/data"), client.post("/api/train", json={})):
+        assert_error(response, 409, "--data DIR")
+        assert "downloading is turned off" not in response.json()["detail"].split("(")[0]
+    with pytest.raises(DigitlensError, match="^--data: "):
+        server.load_data_at_start(clean_home / "nowhere")
+
+
+def test_serve_downloads_the_data_at_start_up(clean_home, monkeypatch, mnist_dir, capsys):
+    from digitlens.datasets import mnist
+    from digitlens.web import server
+
+    monkeypatch.setenv("DIGITLENS_MNIST_MIRRORS", mnist_dir.as_uri())     # a mirror on this machine
+    dataset = server.load_data_at_start(None)
+    assert dataset.origin == "download" and dataset.verified and "downloaded to" in capsys.readouterr().out
+    assert mnist.load_dataset(download=False).origin == "cache"        # kept for next time
 
 
 def test_serve_starts_with_the_model_it_trained_last_time(model, clean_home):

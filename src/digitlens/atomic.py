@@ -6,6 +6,10 @@ written into a temporary file in the destination's own directory and, only when 
 succeeded, renamed over the destination with `os.replace`, which is atomic on one file system.
 On any failure the temporary file is removed and the destination is left as it was.
 
+A process killed outright (SIGKILL, a power cut) cannot remove its temporary file. So before each
+save, temporary files of the same destination that nobody has written to for STALE_SECONDS are
+removed: an unfinished save of mnist.keras is cleaned up by the next save of mnist.keras.
+
     with atomic_write("model.keras") as tmp:     # a path to write to
         write_everything_to(tmp)
     write_bytes("report.html", document)         # or the bytes at once
@@ -13,12 +17,16 @@ On any failure the temporary file is removed and the destination is left as it w
 
 import contextlib
 import os
+import re
 import secrets
 import stat
+import time
 
 from .errors import DigitlensError
+from .paths import reason as _reason
 
 TEMPORARY_SUFFIX = ".tmp"
+STALE_SECONDS = 15 * 60     # a save or download still running writes far more often than this
 
 
 @contextlib.contextmanager
@@ -42,6 +50,7 @@ def atomic_write(path, error=DigitlensError, make_parents=False):
         raise error(f"{path}: cannot save: the directory {directory} does not exist")
     if os.path.isdir(path):
         raise error(f"{path}: cannot save: it is a directory")
+    remove_stale(directory, os.path.basename(path))
     try:
         tmp = _new_file(directory, os.path.basename(path))
     except OSError as e:
@@ -67,6 +76,26 @@ def write_bytes(path, data, error=DigitlensError, make_parents=False):
     return path
 
 
+def remove_stale(directory, name, older_than=STALE_SECONDS):
+    """Remove the temporary files of unfinished saves of `name` in `directory` that have not been
+    written to for `older_than` seconds; returns how many. Errors are ignored: only tidying."""
+    pattern = re.compile(r"\.[0-9a-f]{8}_" + re.escape(name) + re.escape(TEMPORARY_SUFFIX))
+    removed = 0
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0
+    now = time.time()
+    for entry in entries:
+        if not pattern.fullmatch(entry.name):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > older_than:
+                os.remove(entry.path)
+                removed += 1
+    return removed
+
+
 def _new_file(directory, name):
     """Create an empty, hidden file such as ".k2x9a1b3_mnist.keras.tmp" - clearly the unfinished
     mnist.keras - as open() would: mode 0o666, which the operating system narrows by the umask."""
@@ -78,10 +107,3 @@ def _new_file(directory, name):
         except FileExistsError:
             continue                      # another save picked the same name: draw again
     raise FileExistsError(f"no free temporary name for {name}")
-
-
-def _reason(error):
-    """"No space left on device" -> "no space left on device": the end of our sentence. Only the
-    first letter is lowered, so a path inside the reason keeps its case."""
-    text = error.strerror or (str(error).splitlines() or [type(error).__name__])[0]
-    return text[:1].lower() + text[1:]

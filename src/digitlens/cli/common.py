@@ -88,15 +88,51 @@ def check_output(path, suffixes, argument):
     return path
 
 
+def how_to_run():
+    """The words that run digitlens again from this shell, as it was started.
+
+    "digitlens" if that is on PATH and is this program; else the path it was started by (after
+    `./dev train` that is .venv/bin/digitlens, which is not on PATH until `source
+    .venv/bin/activate`), or "python -m digitlens" with this Python. Quoted for the shell.
+    """
+    import shlex
+    import shutil
+
+    started = Path(sys.argv[0])
+    if started.name != "digitlens":   # python -m digitlens, or a test calling main()
+        return f"{shlex.quote(_short(Path(sys.executable)))} -m digitlens"
+    on_path = shutil.which("digitlens")
+    if on_path and Path(on_path).resolve() == started.resolve():
+        return "digitlens"
+    return shlex.quote(_short(started))
+
+
+def _short(path):
+    """A path relative to the current folder if it is inside it ("./" kept off: a path with a "/" runs as it is)."""
+    try:
+        relative = path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return str(path.resolve())
+    return str(relative) if "/" in str(relative) else f"./{relative}"
 def print_json(obj):
     sys.stdout.write(json.dumps(obj, indent=2) + "\n")
 
 
 def console(stderr=False):
+    """A rich console for people. Text from users or files goes through `literal` before it is
+    put in a line with markup, and emoji codes stay as typed (":seven:.png" is a file name)."""
     from rich.console import Console
 
     # soft_wrap: long lines are not broken at 80 columns when the output goes to a file or pipe
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
+
+
+def literal(value):
+    """`value` as text that rich prints exactly as it is: "scan [v2].png" stays "scan [v2].png",
+    a class named "[/bold]" is a name, not markup."""
+    from rich.markup import escape
+
+    return escape(str(value))
 
 
 def percent(value):

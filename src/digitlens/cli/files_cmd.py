@@ -1,7 +1,9 @@
 """`digitlens explain`, `digitlens diagram`, `digitlens export`: what the model learned, as files."""
 
-from .common import (add_data_option, add_json_option, check_output, console, load_dataset, load_model, model_path,
-                     print_json)
+from pathlib import Path
+
+from .common import (add_data_option, add_json_option, check_output, console, literal, load_dataset, load_model,
+                     model_path, print_json)
 
 
 def add_parsers(commands):
@@ -53,21 +55,25 @@ def run_explain(args):
     path = model_path(args.model)
     model = load_model(path)
     ds = load_dataset(args)
-    image = label = None
+    image = label = doubt = None
     if args.image:
-        image = load_image_file(args.image)
+        image, steps = load_image_file(args.image, return_steps=True)
+        doubt = steps["doubt"]
         label = args.label
         if label is not None and not 0 <= label < len(ds.class_names):
             raise DigitlensError(f"--label: expected 0..{len(ds.class_names) - 1}, received {label}")
     elif args.index is not None and not 0 <= args.index < len(ds.x_test):
         raise DigitlensError(f"--index: expected 0..{len(ds.x_test) - 1}, received {args.index}")
     write_report(model, out, image=image, label=label, x_test=ds.x_test, y_test=ds.y_test,
-                 x_train=ds.x_train, index=args.index, class_names=list(ds.class_names), title=str(path),
-                 image_name=args.image, data_name=ds.describe())
+                 x_train=ds.x_train, index=args.index, class_names=list(ds.class_names),
+                 title=f"digitlens: inside {Path(path).name}",
+                 image_name=args.image, data_name=ds.describe(), doubt=doubt)
     if args.json:
-        print_json({"model": str(path), "report": str(out)})
+        print_json({"model": str(path), "report": str(out), "doubt": doubt})
     else:
-        console().print(f"wrote {out}: open it in a browser")
+        if doubt:
+            console(stderr=True).print(f"{args.image}: {doubt}", markup=False, style="yellow")
+        console().print(f"wrote {literal(out)}: open it in a browser")
     return 0
 
 
@@ -81,7 +87,7 @@ def run_diagram(args):
     if args.json:
         print_json({"model": str(path) if path else None, "diagram": str(out)})
     else:
-        console().print(f"wrote {out}")
+        console().print(f"wrote {literal(out)}")
     return 0
 
 
@@ -97,5 +103,5 @@ def run_export(args):
     if args.json:
         print_json({"model": args.model, "out": str(out), "format": out.suffix[1:]})
     else:
-        console().print(f"wrote {out}")
+        console().print(f"wrote {literal(out)}")
     return 0

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from .common import (add_data_option, add_json_option, console, load_dataset, load_model, model_path,
-                     percent, print_json)
+from .common import (add_data_option, add_json_option, console, literal, load_dataset,
+                     load_model, model_path, percent, print_json)
 
 
 def add_parsers(commands):
@@ -15,6 +15,8 @@ def add_parsers(commands):
     summary.add_argument("model", nargs="?", metavar="MODEL", help=".keras or .h5 file")
     summary.add_argument("--hidden", metavar="LAYERS", help="instead of a file, the lesson's network with "
                          "these hidden layers (e.g. 128:relu,64:tanh)")
+    from .train_cmd import add_arch_option
+    add_arch_option(summary)
     add_json_option(summary)
     summary.set_defaults(run=run_summary)
 
@@ -30,14 +32,17 @@ def add_parsers(commands):
 
 def run_summary(args):
     from .. import recipes
-    from ..nn.summary import layer_rows, summary_text
+    from ..nn.summary import totals, summary_text
+    from .train_cmd import build_network
 
-    if args.hidden and args.model:
+    given = args.hidden is not None or args.arch is not None
+    if given and args.model:
         from ..errors import DigitlensError
-        raise DigitlensError("give either MODEL or --hidden, not both")
-    if args.hidden:
-        model = recipes.build_model(recipes.parse_hidden(args.hidden)).build()
-        source = "the lesson's network with hidden layers " + args.hidden
+        raise DigitlensError(f"give either MODEL or {'--arch' if args.arch is not None else '--hidden'}, not both")
+    if given:
+        model, _ = build_network(args, (28, 28), 10)
+        source = (f"the network --arch {args.arch}" if args.arch is not None else
+                  "the lesson's network with hidden layers " + args.hidden) + " (untrained)"
     else:
         path = model_path(args.model, required=False)
         if path is None:
@@ -46,14 +51,15 @@ def run_summary(args):
         else:
             model = load_model(path)
             source = str(path)
-    rows = layer_rows(model)
     if args.json:
-        total = sum(row["params"] for row in rows)
-        print_json({"model": source, "name": model.name, "layers": rows, "total_params": total,
-                    "trainable_params": total, "non_trainable_params": 0})
+        counts = totals(model)
+        print_json({"model": source, "name": model.name, "layers": counts["rows"],
+                    "total_params": counts["trainable"] + counts["non_trainable"],
+                    "trainable_params": counts["trainable"], "non_trainable_params": counts["non_trainable"],
+                    "optimizer_params": counts["optimizer"]})
         return 0
     out = console()
-    out.print(f"[dim]{source}[/dim]")
+    out.print(f"[dim]{literal(source)}[/dim]")
     out.print(summary_text(model), markup=False)
     return 0
 
@@ -84,17 +90,18 @@ def run_evaluate(args):
 
     out = console()
     right = sum(result["confusion"][k][k] for k in range(len(per_class)))
-    out.print(f"[bold]{path}[/bold] on {ds.describe()}, {result['count']:,} test images")
+    out.print(f"[bold]{literal(path)}[/bold] on {literal(ds.describe())}, {result['count']:,} test images")
     out.print(f"test accuracy [bold]{percent(result['accuracy'])}[/bold] ({right:,} right, "
               f"{result['count'] - right:,} wrong), test loss {result['loss']:.4f}")
     table = Table(title="accuracy per class", title_justify="left")
     for column in ("class", "images", "accuracy"):
         table.add_column(column, justify="right" if column != "class" else "left")
     for row in per_class:
-        table.add_row(row["name"], f"{row['count']:,}", percent(row["accuracy"]) if row["accuracy"] is not None else "-")
+        table.add_row(literal(row["name"]), f"{row['count']:,}", percent(row["accuracy"]) if row["accuracy"] is not None else "-")
     out.print(table)
     if result["top_confusions"]:
         out.print("most common mistakes: " + ", ".join(
-            f"{result['class_names'][c['label']]} read as {result['class_names'][c['predicted']]} ({c['count']})"
+            f"{literal(result['class_names'][c['label']])} read as {literal(result['class_names'][c['predicted']])} "
+            f"({c['count']})"
             for c in result["top_confusions"][:5]))
     return 0

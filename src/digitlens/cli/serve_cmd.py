@@ -7,7 +7,10 @@ def add_parsers(commands):
     parser = commands.add_parser(
         "serve", help="the web app: draw digits, inspect neurons, train live",
         description="Start the local web app. With no MODEL it uses the last model 'digitlens train' "
-        "saved, or trains the lesson's network first. Binds 127.0.0.1 unless --host says otherwise.")
+        "saved, or trains the lesson's network first. MNIST (for the Train and Model & data tabs) is "
+        "read before the app starts, and downloaded with a progress bar if it is not there yet; with "
+        "no network the app starts anyway and says what is missing. Binds 127.0.0.1 unless --host "
+        "says otherwise.")
     parser.add_argument("model", nargs="?", metavar="MODEL", help=".keras or .h5 file")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")

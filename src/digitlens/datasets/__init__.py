@@ -7,9 +7,11 @@
     digit = prepare_image("my_seven.jpg")                          # (28, 28) uint8, MNIST-style
 
 idx.py reads the file format, mnist.py finds and checks a dataset, fetch.py downloads MNIST,
-fashion_mnist.py names Fashion-MNIST's classes, images.py prepares one photo or drawing. Pillow
-(images) and urllib/rich (downloads) are imported only when first needed, so importing this
-package is cheap.
+fashion_mnist.py names Fashion-MNIST's classes, images.py prepares one photo or drawing (reading it
+with image_files.py, finding the ink on the paper with paper.py, giving its strokes MNIST's width
+with strokes.py, and saying when it does not look like one digit with doubt.py). Pillow, SciPy
+and scikit-image (images) and urllib/rich (downloads) are imported only when first needed, so
+importing this package is cheap.
 """
 
 from digitlens.datasets import fashion_mnist, mnist

@@ -8,7 +8,10 @@ URLs (http://, https:// or file://) to use other mirrors.
 
 A download is streamed into a temporary file next to its destination, decompressed and hashed as
 it arrives, and moved into place with `os.replace` only once verified - so the cache holds either
-a verified file or nothing, even if the download is interrupted.
+a verified file or nothing, even if the download is interrupted (a temporary file left by a killed
+process is removed by the next download of that file: see atomic.py). Each file has an overall
+deadline, DEADLINE_SECONDS, as well as a timeout per read: a mirror that sends one byte every few
+seconds never times out a read, but it cannot keep `digitlens data` waiting for ever.
 
 Verification when loading: hashing all of MNIST (55 MB uncompressed) takes about 0.04 s here
 (SHA-256 is hardware-accelerated on current CPUs), a fifth of the 0.2 s it takes to decompress it.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,7 +38,8 @@ MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
 MIRRORS_ENV = "DIGITLENS_MNIST_MIRRORS"
-TIMEOUT_SECONDS = 30
+TIMEOUT_SECONDS = 30      # for connecting, and for each read
+DEADLINE_SECONDS = 600    # for a whole file (MNIST's largest is 9.9 MB): then the next mirror
 
 # name -> (uncompressed bytes, SHA-256 of the uncompressed file), as published with MNIST.
 MNIST_FILES = {
@@ -58,8 +63,8 @@ class ChecksumMismatch(Exception):
 
 
 class MirrorFailed(Exception):
-    """The connection to a mirror broke while the file was arriving (kept apart from OSError, which
-    the atomic writer reports as a failure to save)."""
+    """The connection to a mirror broke while the file was arriving, or the mirror was too slow
+    (kept apart from OSError, which the atomic writer reports as a failure to save)."""
 
 
 def download_mnist(cache_dir: Path, names: Iterable[str] | None = None, *, progress: bool = True) -> None:
@@ -105,7 +110,7 @@ def _download_one(cache_dir: Path, name: str, bar) -> None:
         except ChecksumMismatch as e:
             mismatch = mismatch or f"{name}.gz from {url}: {e}"
         except MirrorFailed as e:
-            failures.append(f"{url}: {_reason(e.__cause__, urllib.error.HTTPError)}")
+            failures.append(f"{url}: {str(e) or _reason(e.__cause__, urllib.error.HTTPError)}")
         except network_errors as e:
             failures.append(f"{url}: {_reason(e, urllib.error.HTTPError)}")
     if mismatch is not None:
@@ -121,14 +126,19 @@ def _fetch_verified(url: str, destination: Path, name: str, bar) -> None:
     import urllib.request  # imported here: only downloads need it
 
     size, expected_sha = MNIST_FILES[name]
+    deadline = time.monotonic() + DEADLINE_SECONDS
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response, \
                 atomic_write(destination, error=DataError) as temp_name, open(temp_name, "wb") as out:
             total = response.headers.get("Content-Length")
             task = bar.add_task(name, total=int(total) if total else None) if bar is not None else None
-            sha, unpacked = hashlib.sha256(), 0
+            sha, unpacked, received = hashlib.sha256(), 0, 0
             inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # 16+: expect a gzip header
             while chunk := _read(response):
+                received += len(chunk)
+                if time.monotonic() > deadline:
+                    raise MirrorFailed(f"too slow: gave up after {DEADLINE_SECONDS:g} s with {received:,}"
+                                       f"{' of ' + format(int(total), ',') if total else ''} bytes received")
                 out.write(chunk)
                 # Bounded, so a hostile mirror cannot make us inflate a gzip bomb.
                 data = inflate.decompress(chunk, size - unpacked + 1)
@@ -151,10 +161,13 @@ def _fetch_verified(url: str, destination: Path, name: str, bar) -> None:
 
 
 def _read(response):
+    """The next bytes that have arrived, up to CHUNK_BYTES: read1 returns as soon as some are there,
+    so a slow mirror cannot hold one call for ever (read would wait until CHUNK_BYTES came)."""
     import http.client
 
     try:
-        return response.read(CHUNK_BYTES)
+        read = getattr(response, "read1", response.read)
+        return read(CHUNK_BYTES)
     except (OSError, ValueError, EOFError, http.client.HTTPException) as e:
         raise MirrorFailed() from e
 

@@ -14,7 +14,9 @@ it is recognised by its first bytes, not by its name.
 
 The data is read straight into a NumPy array - no Python loop touches a pixel - and every problem
 (a truncated download, a wrong file, a header that does not match the data) raises `DataError`
-with one line that names the file. Writing IDX files is left out; `idx_header` builds just the
+with one line that names the file. A header is checked before anything is allocated: at most
+MAX_DIMENSIONS sizes, at most MAX_IDX_BYTES of data (MNIST's largest file holds 47 MB), and no more
+than the file can hold (its size, or for a .gz file what deflate can expand it to). Writing IDX files is left out; `idx_header` builds just the
 header, which is what checksums and tests need.
 """
 
@@ -30,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from digitlens.errors import DataError
+from digitlens.paths import reason, require_file
 
 # IDX type byte -> NumPy dtype (big-endian, as the format stores them).
 IDX_TYPES = {
@@ -45,6 +48,8 @@ LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension: (N,)
 _KINDS = {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DEFLATE_RATIO = 1032  # deflate cannot expand data more than this, so a header can be sanity-checked
+MAX_IDX_BYTES = 2**30  # 1 GB of data in one file: EMNIST's largest is half that
+MAX_DIMENSIONS = 16  # MNIST's files have 1 or 3
 
 
 def read_idx(
@@ -66,6 +71,7 @@ def read_idx(
     """
     path = Path(path)
     try:
+        require_file(path, "an IDX file", DataError)   # a FIFO or /dev/zero would never end
         with _open(path) as f:
             start = f.read(4)
             if len(start) < 4 or start[:2] != b"\x00\x00" or start[2] not in IDX_TYPES:
@@ -78,6 +84,9 @@ def read_idx(
                     f"{path}: wrong magic number (expected 0x{magic:08x} for {kind}, found 0x{found_magic:08x})"
                 )
             dtype, ndim = IDX_TYPES[start[2]], start[3]
+            if ndim > MAX_DIMENSIONS:
+                raise DataError(f"{path}: the header declares {ndim} dimensions; digitlens reads IDX files "
+                                f"of at most {MAX_DIMENSIONS} (MNIST's have 1 or 3)")
             dims_bytes = f.read(4 * ndim)
             if len(dims_bytes) < 4 * ndim:
                 raise DataError(f"{path}: the header ends early (expected {ndim} sizes after the magic number)")
@@ -93,9 +102,9 @@ def read_idx(
     except EOFError:
         raise DataError(f"{path}: truncated gzip file (the compressed data ends early; download it again)") from None
     except (gzip.BadGzipFile, zlib.error) as e:
-        raise DataError(f"{path}: damaged gzip file ({_reason(e)})") from None
+        raise DataError(f"{path}: damaged gzip file ({reason(e)})") from None
     except OSError as e:
-        raise DataError(f"{path}: cannot read ({_reason(e)})") from None
+        raise DataError(f"{path}: cannot read ({reason(e)})") from None
     return array.astype(dtype.newbyteorder("="), copy=False)
 
 
@@ -136,6 +145,13 @@ def _open(path: Path):
 def _read_data(f, path: Path, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """Read exactly the data the header promises into a new array, and check nothing follows."""
     expected = math.prod(shape) * dtype.itemsize  # Python ints: a damaged header cannot overflow this
+    # NumPy refuses shapes whose non-zero sizes multiply past its limit, even with a 0 among them.
+    declared = math.prod(d for d in shape if d) * dtype.itemsize
+    if max(expected, declared) > MAX_IDX_BYTES:
+        raise DataError(
+            f"{path}: the header declares {' x '.join(map(str, shape))} values ({declared:,} bytes), more than"
+            f" the {MAX_IDX_BYTES // 2**30} GB digitlens reads from one IDX file"
+        )
     header_size = 4 + 4 * len(shape)
     file_size = path.stat().st_size
     compressed = isinstance(f, gzip.GzipFile)
@@ -168,9 +184,3 @@ def _read_data(f, path: Path, shape: tuple[int, ...], dtype: np.dtype) -> np.nda
             f" {' x '.join(map(str, shape))} values the header declares)"
         )
     return array
-
-
-def _reason(error: BaseException) -> str:
-    """A short reason for an exception, without a traceback."""
-    text = str(error) or type(error).__name__
-    return text.splitlines()[0] if text else type(error).__name__

@@ -13,8 +13,8 @@ Where the data comes from, first match wins:
   3. For MNIST, Keras's own cache, $KERAS_HOME/datasets/mnist.npz (default ~/.keras/...).
   4. For MNIST, a download from public mirrors into digitlens's cache (see fetch.py).
 
-Every copy of MNIST is checked against the published SHA-256 of its files (about 0.04 s). A copy in
-digitlens's cache that fails is an error; a directory the user points at may hold any dataset in
+Every copy of MNIST is checked against the published SHA-256 of its files (about 0.04 s). A file in
+digitlens's cache that fails is deleted and downloaded again (or, with downloads off, an error); a directory the user points at may hold any dataset in
 MNIST's form, so a mismatch there only marks it "unverified". `load_dataset` also says where the
 data came from, for lines like "MNIST from /data/mnist (verified)". Image preparation lives in
 images.py; this module only loads arrays.
@@ -31,6 +31,7 @@ import numpy as np
 from digitlens.datasets import fetch
 from digitlens.datasets.idx import idx_header, read_images, read_labels
 from digitlens.errors import DataError
+from digitlens.paths import require_directory, require_file
 
 DATA_ENV = "DIGITLENS_DATA"
 
@@ -140,7 +141,12 @@ def load_dataset(
     cache = cache_dir(info.name)
     files, missing = _find_files(cache)
     if not missing:
-        return _from_idx_files(files, info, cache, "cache", mismatch_is_error=True)
+        try:
+            return _from_idx_files(files, info, cache, "cache", mismatch_is_error=True)
+        except DataError as error:
+            if not (download and info.downloadable):
+                raise
+            missing = _remove_damaged(files, error)   # repaired below by downloading those again
     if info.name == "mnist" and keras_npz_path().is_file():
         return _from_npz(keras_npz_path(), info, "keras")
     if not info.downloadable:
@@ -157,14 +163,35 @@ def load_dataset(
     return _from_idx_files(files, info, cache, "download", mismatch_is_error=True)
 
 
+def _remove_damaged(files: list[Path], error: DataError) -> list[str]:
+    """Delete the cached files that do not read or do not match MNIST's checksums (a disk error,
+    a copy cut short); return their names, for download_mnist to fetch again. If none can be
+    found or deleted, the original error stands."""
+    damaged = []
+    for path, name in zip(files, FILE_NAMES):
+        try:
+            array = read_images(path) if "images" in name else read_labels(path)
+            if fetch.sha256_of(idx_header(array), np.ascontiguousarray(array)) == fetch.MNIST_FILES[name][1]:
+                continue
+        except DataError:
+            pass
+        try:
+            path.unlink()
+        except OSError:
+            raise error from None
+        damaged.append(name)
+    if not damaged:
+        raise error
+    return damaged
+
+
 def _from_user_path(path: Path, given: str, info: DatasetInfo) -> Dataset:
     """Load from a path the user chose: a .npz file, a directory, or the directory's <dataset>/ folder."""
     if path.is_file() and path.suffix == ".npz":
         return _from_npz(path, info, "data_dir")
     if path.is_file():
         raise DataError(f"{given}: is a file (expected a directory holding the four {info.title} IDX files, or a .npz)")
-    if not path.is_dir():
-        raise DataError(f"{given}: no such directory (expected a directory holding the four {info.title} IDX files)")
+    require_directory(path, f"a directory holding the four {info.title} IDX files", DataError, given)
     subdir = path / info.name
     if subdir.is_dir() and not _find_files(subdir)[1]:
         path = subdir
@@ -186,7 +213,8 @@ def _find_files(directory: Path) -> tuple[list[Path], list[str]]:
     for name in FILE_NAMES:
         stems = (name, name.replace("-idx", ".idx"))
         candidates = [directory / f"{stem}{ext}" for ext in ("", ".gz") for stem in stems]
-        path = next((p for p in candidates if p.is_file()), None)
+        # Anything by that name that is not a folder counts: read_idx says what a FIFO or device is.
+        path = next((p for p in candidates if os.path.lexists(p) and not p.is_dir()), None)
         if path is None:
             missing.append(name)
         else:
@@ -207,15 +235,32 @@ def _from_idx_files(
 
 
 def _from_npz(path: Path, info: DatasetInfo, origin: str) -> Dataset:
-    """Read a Keras-style .npz with arrays x_train, y_train, x_test, y_test."""
+    """Read a Keras-style .npz with arrays x_train, y_train, x_test, y_test.
+
+    Each member's .npy header is checked against its size in the zip before anything is
+    allocated (see npy.py), so a small .npz cannot make digitlens allocate gigabytes."""
     import zipfile  # only .npz files need it
+    import zlib
+
+    from digitlens.datasets.idx import MAX_IDX_BYTES
+    from digitlens.datasets.npy import read_npy
+
+    require_file(path, "a .npz file", DataError)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in NPZ_KEYS if k not in npz.files]
+        with zipfile.ZipFile(path) as npz:
+            members = {name.removesuffix(".npy"): npz.getinfo(name) for name in npz.namelist()}
+            missing = [k for k in NPZ_KEYS if k not in members]
             if missing:
                 raise DataError(f"{path}: missing arrays {', '.join(missing)} (expected {', '.join(NPZ_KEYS)})")
-            arrays = tuple(npz[k] for k in NPZ_KEYS)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+            arrays = []
+            for key in NPZ_KEYS:
+                member = members[key]
+                with npz.open(member) as f:
+                    arrays.append(read_npy(f, f"{path}[{key}]", DataError, MAX_IDX_BYTES, size=member.file_size))
+            arrays = tuple(arrays)
+    except DataError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError, zlib.error) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise DataError(f"{path}: not a readable .npz file ({reason})") from None
     names = [f"{path}[{k}]" for k in NPZ_KEYS]
@@ -231,8 +276,11 @@ def _from_npz(path: Path, info: DatasetInfo, origin: str) -> Dataset:
 
 
 def _check(arrays, names: list[str], info: DatasetInfo) -> None:
-    """Images and labels must pair up, and every label must name a class."""
+    """Images and labels must pair up, each set must hold some, and every label must name a class."""
     for (images, labels), (images_name, labels_name) in zip((arrays[:2], arrays[2:]), (names[:2], names[2:])):
+        if len(images) == 0:
+            kind = "training" if images_name == names[0] else "test"
+            raise DataError(f"{images_name}: holds 0 images; a dataset needs at least one {kind} image")
         if len(images) != len(labels):
             raise DataError(
                 f"{labels_name}: expected {len(images):,} labels, one per image in {images_name}, found {len(labels):,}"

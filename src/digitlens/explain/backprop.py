@@ -22,7 +22,9 @@ Which optimizer moves the weights:
   Pass optimizer="sgd" (or an optimizer object) to choose, and learning_rate to override the rate.
 
 Dropout is switched off in the twin, so the step is the same every time it is asked for (in
-training, Dropout silences a random set of neurons on every step).
+training, Dropout silences a random set of neurons on every step). That also makes several steps
+in a row repeatable: `steps=5` runs five steps on the one image, each from where the last one left
+the twin, and reports the fifth, with the loss after every step - watch it fall.
 
 "Strengthened" connections are the weights that grew (the connection now pushes its target up
 more, or down less); "weakened" ones shrank. For one image through a ReLU layer the gradient of
@@ -34,19 +36,24 @@ import copy
 
 import numpy as np
 
+from ..errors import DigitlensError
 from ..nn import losses, optimizers
 from ..nn.model import Sequential
 from .common import check_unit, image_shape, is_fully_connected, prepare_one
 
 DEFAULT_SGD_RATE = 0.01   # keras.optimizers.SGD's default
+MAX_STEPS = 200           # steps in a row on one image: enough to watch the loss fall to nothing
 
 
-def backprop_step(model, image, label, learning_rate=None, optimizer=None, top=10):
+def backprop_step(model, image, label, learning_rate=None, optimizer=None, top=10, steps=1):
     """Take one training step on (image, label) with a twin of the model; report what changed.
 
     image: (28, 28) or (784,), uint8 or floats 0-1. label: the right class (int).
     optimizer: None (the model's own, else SGD(0.01)), a name ("sgd", "adam", "rmsprop") or an
     optimizer object (copied, not modified). learning_rate: overrides the optimizer's rate.
+    steps: how many steps in a row the twin takes on this image (1 to MAX_STEPS); the report is
+    about the last one, and "losses" / "label_probs" follow the whole run. The steps are the same
+    every time they are asked for, so a page can ask for one more by asking for steps + 1.
 
     Returns {"label", "loss_before", "loss_after", "probs_before", "probs_after" (lists),
     "prediction_before", "prediction_after", "optimizer": {"name", "learning_rate", "step" (this
@@ -55,26 +62,36 @@ def backprop_step(model, image, label, learning_rate=None, optimizer=None, top=1
     "layers": [per Dense layer {"name", "kernel_shape", "gradient": {"kernel", "bias"},
     "delta": {"kernel", "bias"}, "blame" (dL/dz per unit, list), "top_strengthened",
     "top_weakened"}] (arrays), "top_strengthened", "top_weakened": [(layer name, from, to, delta)]
-    over all layers, "change_maps": (units, 28, 28) array of the first layer's weight changes}.
+    over all layers, "change_maps": (units, 28, 28) array of the first layer's weight changes,
+    "steps", "losses" (steps + 1 values: before each step, then after the last), "label_probs" (the
+    right class's probability at the same moments)}.
     """
     x = prepare_one(model, image)
     label = check_unit(label, model.output_shape[-1], "label")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+        raise DigitlensError(f"steps: expected a whole number from 1 to {MAX_STEPS}, received {steps!r}")
     y = np.array([label], dtype=np.intp)
     twin, source = make_twin(model, optimizer, learning_rate)
+    loss = model.loss or losses.get("sparse_categorical_crossentropy")
+
+    probs_before = model.predict(x)[0]
+    losses_seen, label_probs = [], []
+    for _ in range(steps - 1):                 # the earlier steps of a run: only their loss is kept
+        losses_seen.append(float(loss(probs_before[None], y)))
+        label_probs.append(float(probs_before[label]))
+        twin.train_step(x, y)
+        probs_before = twin.predict(x)[0]
 
     opt = twin.optimizer
     about = {"name": opt.name, "learning_rate": opt.current_learning_rate(), "step": opt.iterations + 1,
              "source": source, "plain_gradient": isinstance(opt, optimizers.SGD) and not opt.momentum}
     note = _note(opt, source)
 
-    probs_before = model.predict(x)[0]
     before = twin.params.copy()
     twin.train_step(x, y)                      # forward, loss, backward, optimizer: the real step
     gradient = twin.grads.copy()
     delta = twin.params - before
     probs_after = twin.predict(x)[0]
-
-    loss = model.loss or losses.get("sparse_categorical_crossentropy")
     layers = _per_layer(model, twin, gradient, delta, top)
     every = [(row["name"], i, j, d) for row in layers for (_, i, j, d) in row["top_strengthened"]]
     worst = [(row["name"], i, j, d) for row in layers for (_, i, j, d) in row["top_weakened"]]
@@ -96,7 +113,9 @@ def backprop_step(model, image, label, learning_rate=None, optimizer=None, top=1
             "layers": layers,
             "top_strengthened": sorted(every, key=lambda c: -c[3])[:top],
             "top_weakened": sorted(worst, key=lambda c: c[3])[:top],
-            "change_maps": change_maps}
+            "change_maps": change_maps, "steps": int(steps),
+            "losses": losses_seen + [float(loss(probs_before[None], y)), float(loss(probs_after[None], y))],
+            "label_probs": label_probs + [float(probs_before[label]), float(probs_after[label])]}
 
 
 def make_twin(model, optimizer=None, learning_rate=None):

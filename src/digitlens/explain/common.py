@@ -32,23 +32,43 @@ def dense_layers(model):
     return found
 
 
+def dense_index(model, layer=0, argument="layer"):
+    """`layer` as a number from 0 (the first Dense layer) to L - 1 (the output layer); -1 counts
+    from the end. Raises naming the argument if there is no such Dense layer."""
+    count = len(dense_layers(model))
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -count <= layer < count:
+        raise DigitlensError(f"{argument}: expected a Dense layer number from 0 to {count - 1} "
+                             f"(or -1 for the output layer), received {layer!r}")
+    return int(layer) % count
+
+
 def dense_layer(model, layer=0):
     """The `layer`-th fully connected layer (0 = the first, -1 = the output layer)."""
-    layers = dense_layers(model)
-    try:
-        return layers[layer][1]
-    except IndexError:
-        raise DigitlensError(f"layer: expected a Dense layer number from 0 to {len(layers) - 1} "
-                             f"(or -1 for the output layer), received {layer}") from None
+    return dense_layers(model)[dense_index(model, layer)][1]
+
+
+def hidden_index(model, layer=0, argument="layer"):
+    """`layer` as the number of a hidden Dense layer: 0 (the first) to L - 2 (the one feeding the
+    outputs); -1 is the last hidden layer. Raises naming the argument otherwise."""
+    hidden = len(dense_layers(model)) - 1
+    if hidden == 0:
+        raise DigitlensError(f"model {model.name!r} has no hidden layer: its one Dense layer is the output")
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -hidden <= layer < hidden:
+        raise DigitlensError(f"{argument}: expected a hidden layer number from 0 to {hidden - 1} "
+                             f"(-1 for the last), received {layer!r}")
+    return int(layer) % hidden
 
 
 def image_shape(model):
     """(height, width) of the model's input images: (28, 28) for MNIST models.
 
-    A model declared with a flat input of 784 values is read as 28 x 28 (any square size works).
+    A model declared with a flat input of 784 values is read as 28 x 28 (any square size works),
+    one declared for (28, 28, 1) - a convolutional network's one channel - as 28 x 28.
     """
     model._require_built()
     shape = tuple(model.input_shape)
+    if len(shape) == 3 and shape[-1] == 1:
+        shape = shape[:2]
     if len(shape) == 2:
         return shape
     side = math.isqrt(shape[0]) if len(shape) == 1 else 0
@@ -81,28 +101,50 @@ def run_layer(layer, a):
     return layer.forward(a, training=False)
 
 
+def dense_input(model, x, layer):
+    """What the `layer`-th Dense layer receives for the batch x, flattened: (N, n_in), and the layer.
+
+    For layer 0 that is the image's pixels (after Flatten); for a later one, the activations of
+    the layer below (after any Dropout, which does nothing at prediction time).
+    """
+    position, dense = dense_layers(model)[dense_index(model, layer)]
+    a = x
+    for current in model.layers[:position]:
+        a = run_layer(current, a)
+    return np.array(a, copy=True).reshape(len(x), -1), dense
+
+
 def hidden_input(model, x):
     """What the output layer receives for the batch x: the last hidden layer's activations.
 
     Returns (inputs to the output layer (N, n_in), the output layer).
     """
-    last_index, last = dense_layers(model)[-1]
-    a = x
-    for layer in model.layers[:last_index]:
-        a = run_layer(layer, a)
-    return np.array(a, copy=True).reshape(len(x), -1), last
+    return dense_input(model, x, -1)
 
 
 def first_dense_input(model, x):
     """The flattened pixels the first Dense layer receives, (N, 784), and that layer."""
+    require_pixels_into_first_dense(model)
+    return dense_input(model, x, 0)
+
+
+def reads_pixels_first(model):
+    """True when the model's first Dense layer receives the image's pixels (after Flatten or
+    Reshape only), so that its weights are one per pixel - the lesson's pictures need that."""
     first_index, first = dense_layers(model)[0]
-    a = x
-    for layer in model.layers[:first_index]:
-        a = run_layer(layer, a)
-    a = np.array(a, copy=True).reshape(len(x), -1)
-    if a.shape[1] != math.prod(image_shape(model)):
-        raise DigitlensError("the first Dense layer does not receive the image's pixels directly")
-    return a, first
+    return (first.input_shape[0] == math.prod(image_shape(model))
+            and all(layer.describe().params == {} and layer.rearranges for layer in model.layers[:first_index]))
+
+
+def require_pixels_into_first_dense(model, view="this view"):
+    """Raise a DigitlensError saying what the first Dense layer reads, unless it reads the pixels."""
+    if reads_pixels_first(model):
+        return
+    first_index, first = dense_layers(model)[0]
+    before = " -> ".join(f"{layer.name} ({layer.kind})" for layer in model.layers[:first_index])
+    raise DigitlensError(f"{view} needs a first Dense layer that reads the image's pixels, but the first Dense layer "
+                         f"of model {model.name!r}, {first.name!r}, reads the {first.input_shape[0]:,} outputs of "
+                         f"{before} instead")
 
 
 def check_unit(unit, units, argument):
@@ -127,6 +169,10 @@ def to_json(obj):
     if isinstance(obj, (list, tuple)):
         return [to_json(value) for value in obj]
     if isinstance(obj, np.ndarray):
+        # tolist() already gives plain ints, bools and floats; only NaN and infinity need a walk
+        # (to None), so a finite array skips it - the web app sends ~10 arrays a prediction.
+        if obj.dtype.kind in "biu" or (obj.dtype.kind == "f" and np.isfinite(obj).all()):
+            return obj.tolist()
         return to_json(obj.tolist())
     if isinstance(obj, (bool, np.bool_)):
         return bool(obj)
@@ -142,12 +188,14 @@ def to_json(obj):
     raise TypeError(f"to_json: cannot convert {type(obj).__name__}")
 
 
-def dense_outputs(model, x, layer=0, chunk=10_000):
+def dense_outputs(model, x, layer=0, chunk=None):
     """The weighted sums z and activations a of the `layer`-th Dense layer for a batch of images.
 
     x: images (N, 28, 28) / (N, 784), uint8 or float. Returns (z, a), each (N, units) float32.
+    chunk: images per pass (default: as many as model.predict takes at once).
     """
     x = model.prepare_inputs(x, "x")
+    chunk = chunk or model.predict_chunk()
     position = dense_layers(model)[layer][0]
     zs, outs = [], []
     for start in range(0, len(x), chunk):

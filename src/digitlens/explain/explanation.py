@@ -24,9 +24,10 @@ from .path import output_contributions, trace
 class Explanation:
     """A model (and optionally one image, its label and a test set) with lazily computed parts."""
 
-    def __init__(self, model, image=None, label=None, x=None, y=None, class_names=None):
+    def __init__(self, model, image=None, label=None, x=None, y=None, class_names=None, probs=None):
         model._require_built()
         self.model = model
+        self.probs = probs              # model.predict(x), when the caller already has it
         self.image = None if image is None else np.asarray(image)
         self.label = None if label is None else int(label)
         self.x, self.y = x, y
@@ -61,7 +62,7 @@ class Explanation:
     def evaluation(self):
         if self.x is None or self.y is None:
             return None
-        return evaluate(self.model, self.x, self.y, self.class_names)
+        return evaluate(self.model, self.x, self.y, self.class_names, probs=self.probs)
 
     @cached_property
     def curves(self):
@@ -82,7 +83,8 @@ class Explanation:
         return f"<Explanation of {self.model.name!r}: {what}>"
 
 
-def explain(model, image=None, label=None, x=None, y=None, class_names=None):
-    """An Explanation of `model`, and of `image` (with its right `label`, for the backprop step)."""
-    return Explanation(model, image, label, x, y, class_names)
+def explain(model, image=None, label=None, x=None, y=None, class_names=None, probs=None):
+    """An Explanation of `model`, and of `image` (with its right `label`, for the backprop step);
+    probs: model.predict(x), if already known."""
+    return Explanation(model, image, label, x, y, class_names, probs)
 

@@ -40,7 +40,10 @@ def curves(history, smooth=None):
     steps = {}
     for record in batches:
         steps[record["epoch"]] = max(steps.get(record["epoch"], 0), record["batch"] + 1)
-    x = [r["epoch"] + (r["batch"] + 1) / steps[r["epoch"]] for r in batches]
+    # Every epoch has the same number of steps; one cut short by a stop has fewer records, and
+    # must not be stretched over a whole epoch: the longest epoch gives the length of all.
+    per_epoch = max(steps.values()) if steps else 1
+    x = [r["epoch"] + (r["batch"] + 1) / per_epoch for r in batches]
     loss = [float(r["loss"]) for r in batches]
     accuracy = [float(r["accuracy"]) for r in batches]
     window = smooth or max(1, (max(steps.values()) if steps else 1) // 40)

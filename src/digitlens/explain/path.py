@@ -7,12 +7,15 @@
     t["softmax"]["exp"]             # the softmax step by step: z - max, exp, / sum
     t["prediction"]                 # the digit with the highest probability
 
-Then two ways to ask "why":
-  output_contributions(model, image, 3)  which hidden neurons pushed output 3 up or down: output 3's
-                                         weighted sum is bias + sum over j of activation_j * weight_j3,
-                                         so each term activation_j * weight_j3 is neuron j's push.
-  pixel_contributions(model, image, 17)  the same for hidden neuron 17 and the pixels: a 28x28 map of
-                                         pixel value * weight, which sums (with the bias) to its z.
+Then two ways to ask "why", for any layer of any depth:
+  unit_contributions(model, image, 1, 26)  which inputs pushed unit 26 of Dense layer 1 up or down:
+                                         its weighted sum is bias + sum over i of input_i * weight_i,
+                                         so each term input_i * weight_i is input i's push (the
+                                         inputs are the pixels for layer 0, else the neurons below).
+  output_contributions(model, image, 3)  the same for output 3 and the last hidden layer's neurons.
+  pixel_contributions(model, image, 17)  which pixels drove hidden neuron 17: a 28x28 map of
+                                         pixel value * weight, which sums (with the bias) to its z;
+                                         for a deeper layer, pixel * d z / d pixel (sensitivity.py).
 
 Every number is computed by the model's own layers (`weighted_sum`, `activation.forward`), so the
 trace's probabilities are the ones `model.predict` gives. Lists, not arrays, come back from trace(),
@@ -21,8 +24,9 @@ so it is ready for JSON; pixel_contributions returns a (28, 28) array.
 
 import numpy as np
 
-from .common import check_unit, dense_layers, first_dense_input, hidden_input, image_shape, \
+from .common import check_unit, dense_index, dense_input, dense_layers, first_dense_input, image_shape, \
     is_fully_connected, prepare_one, run_layer, top_indices
+from .sensitivity import pixel_weights
 
 
 def trace(model, image, class_names=None):
@@ -77,47 +81,77 @@ def softmax_steps(z):
             "sum": float(total), "probs": (e / total).tolist()}
 
 
-def output_contributions(model, image, output, top=10):
-    """How much each neuron feeding the output layer pushed output `output` up or down.
+def unit_contributions(model, image, layer, unit, top=10):
+    """How much each input of the `layer`-th Dense layer pushed its unit `unit` up or down.
 
-    The output's weighted sum is z = bias + sum_j a_j * w_j (a_j the neuron's activation, w_j its
-    weight to this output), so contribution_j = a_j * w_j: positive pushes this digit up, negative
-    pushes it down, and a silent neuron (a_j = 0) contributes nothing whatever its weight.
+    The unit's weighted sum is z = bias + sum_i a_i * w_i, where a_i is what input i carries (a
+    pixel for layer 0, else the activation of neuron i of the layer below) and w_i its weight into
+    this unit, so contribution_i = a_i * w_i: positive pushes z up, negative pushes it down, and
+    an input carrying 0 (a blank pixel, a silent relu neuron) contributes nothing whatever its
+    weight. The contributions and the bias add up to z exactly.
 
-    Returns {"output", "layer", "z", "bias", "contributions" (one per neuron, sums with bias to z),
-    "activations", "weights", "top_up": [{"neuron", "activation", "weight", "contribution"}],
-    "top_down": [...]} (top_up largest first, top_down most negative first, at most `top` each).
+    Returns {"layer" (the layer's name), "layer_index", "unit", "from_layer" (index of the Dense
+    layer below, None for the pixels), "from_layer_name", "z", "bias", "contributions" (one per
+    input), "activations" (what each input carries), "weights", "top_up": [{"neuron",
+    "activation", "weight", "contribution"}] (largest first), "top_down" (most negative first),
+    at most `top` each}.
     """
     x = prepare_one(model, image)
-    h, last = hidden_input(model, x)
-    h = h[0]
-    output = check_unit(output, last.units, "output")
-    weights = last.kernel[:, output]                             # (n_in,) the column into `output`
-    contributions = h * weights
-    bias = float(last.bias[output]) if last.use_bias else 0.0
-    z = float(last.weighted_sum(h[None])[0, output])
+    k = dense_index(model, layer)
+    inputs, dense = dense_input(model, x, k)
+    inputs = inputs[0]
+    unit = check_unit(unit, dense.units, "output" if k == len(dense_layers(model)) - 1 else "neuron")
+    weights = dense.kernel[:, unit]                              # (n_in,) the column into `unit`
+    contributions = inputs * weights
+    bias = float(dense.bias[unit]) if dense.use_bias else 0.0
+    z = float(dense.weighted_sum(inputs[None])[0, unit])
+    below = dense_layers(model)[k - 1][1] if k > 0 else None
 
     def rows(indices):
-        return [{"neuron": int(j), "activation": float(h[j]), "weight": float(weights[j]),
+        return [{"neuron": int(j), "activation": float(inputs[j]), "weight": float(weights[j]),
                  "contribution": float(contributions[j])} for j in indices]
 
     up = [j for j in top_indices(contributions, top) if contributions[j] > 0]
     down = [j for j in top_indices(contributions, top, largest=False) if contributions[j] < 0]
-    return {"output": output, "layer": last.name, "z": z, "bias": bias,
-            "contributions": contributions.tolist(), "activations": h.tolist(), "weights": weights.tolist(),
+    return {"layer": dense.name, "layer_index": k, "unit": unit,
+            "from_layer": k - 1 if below is not None else None,
+            "from_layer_name": below.name if below is not None else None, "z": z, "bias": bias,
+            "contributions": contributions.tolist(), "activations": inputs.tolist(), "weights": weights.tolist(),
             "top_up": rows(up), "top_down": rows(down)}
 
 
-def pixel_contributions(model, image, neuron):
-    """Which pixels drove first-layer neuron `neuron`: pixel value x weight, as a (28, 28) array.
+def output_contributions(model, image, output, top=10):
+    """How much each neuron of the last hidden layer pushed output `output` up or down.
 
-    The neuron's weighted sum is z = bias + sum over pixels of x_i * w_i, so the map sums (with the
-    bias) to z. Blank pixels (x_i = 0) contribute nothing, whatever their weight.
+    unit_contributions for the output layer: z = bias + sum_j a_j * w_j over the neurons j of the
+    layer that feeds the outputs (the last hidden layer, whatever the depth), contribution_j =
+    a_j * w_j. Returns unit_contributions' dict with "output" as well as "unit"; "from_layer" is
+    the number of the hidden layer those neurons belong to.
+    """
+    result = unit_contributions(model, image, -1, output, top)
+    result["output"] = result["unit"]
+    return result
+
+
+def pixel_contributions(model, image, neuron, layer=0):
+    """Which pixels drove neuron `neuron` of the `layer`-th Dense layer: a (28, 28) array.
+
+    Layer 0: pixel value x weight, which sums (with the bias) to the neuron's z exactly; blank
+    pixels (x_i = 0) contribute nothing, whatever their weight. A deeper layer: pixel value x
+    d z / d pixel (its effective weight for this image, explain.sensitivity): each inked pixel's
+    push through the layers below, which sums to z minus what the biases pass on (exactly for
+    relu layers below, to first order through tanh or sigmoid).
     """
     x = prepare_one(model, image)
-    pixels, first = first_dense_input(model, x)
-    neuron = check_unit(neuron, first.units, "neuron")
-    return (pixels[0] * first.kernel[:, neuron]).reshape(image_shape(model))
+    k = dense_index(model, layer)
+    if k == 0:
+        pixels, first = first_dense_input(model, x)
+        neuron = check_unit(neuron, first.units, "neuron")
+        return (pixels[0] * first.kernel[:, neuron]).reshape(image_shape(model))
+    neuron = check_unit(neuron, dense_layers(model)[k][1].units, "neuron")
+    pixels, _ = first_dense_input(model, x)
+    weights, _ = pixel_weights(model, image, neuron, k)
+    return pixels[0].reshape(image_shape(model)) * weights
 
 
 def first_layer_contributions(model, image):

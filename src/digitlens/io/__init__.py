@@ -41,31 +41,31 @@ DAMAGED = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError, A
            lzma.LZMAError)
 
 
-def load_model(path, *, model_class=None):
+def load_model(path, *, model_class=None, max_bytes=MAX_MODEL_BYTES):
     """The model saved in `path` (.keras, .h5 or .hdf5), built and, if it was, compiled.
 
     model_class: the class to create, nn.Sequential or a subclass (the Keras facade passes its
-    own, which can save()). Raises ModelFileError with one line naming the file on any problem.
+    own, which can save()). max_bytes: the most the file, its unpacked entries and its arrays
+    may hold (the web app passes a lower limit than MAX_MODEL_BYTES). Raises ModelFileError with
+    one line naming the file on any problem.
     """
     from ..nn import Sequential
+    from ..paths import reason, require_file
 
     where = os.fspath(path)
     kind = _kind(where)
-    if not os.path.exists(where):
-        raise ModelFileError(f"{where}: no such file")
-    if not os.path.isfile(where):
-        raise ModelFileError(f"{where}: not a file")
-    if os.path.getsize(where) > MAX_MODEL_BYTES:
-        raise ModelFileError(f"{where}: {os.path.getsize(where):,} bytes, more than the "
-                             f"{MAX_MODEL_BYTES // 2**20} MB a model file may hold")
+    size = require_file(where, "a model file", ModelFileError)
+    if size > max_bytes:
+        raise ModelFileError(f"{where}: {size:,} bytes, more than the "
+                             f"{max(max_bytes // 2**20, 1)} MB a model file may hold")
     try:
         if kind == "keras":
             from . import keras_file
-            return keras_file.read(where, model_class or Sequential)
+            return keras_file.read(where, model_class or Sequential, max_bytes)
         from . import keras_h5
-        return keras_h5.read(where, model_class or Sequential)
+        return keras_h5.read(where, model_class or Sequential, max_bytes)
     except PermissionError as e:
-        raise ModelFileError(f"{where}: cannot read: {(e.strerror or str(e)).lower()}") from None
+        raise ModelFileError(f"{where}: cannot read: {reason(e)}") from None
     except DAMAGED as e:
         # The readers turn the problems they expect into clearer lines; this is the net under
         # them. Errors only a mistake in digitlens can cause (AttributeError, NameError, ...)

@@ -7,6 +7,8 @@ Keras files hold the network and its compile settings. A digitlens model may als
     model.dataset       the dataset's name, e.g. "mnist" or "fashion_mnist"
     model.recipe        how it was trained (recipes.Recipe: epochs, batch size, optimizer, ...),
                         saved with its to_dict() and read back as that dict
+    model.timeline      what the network looked like during training (nn/timeline.py), at most
+                        a couple of MB
 
 They are written as one JSON document - its own zip entry `digitlens.json` in a .keras file, a
 `digitlens.json` byte dataset in an .h5 file - which Keras ignores and still loads the file,
@@ -22,6 +24,7 @@ import numpy as np
 from .. import __version__
 from ..errors import DigitlensError
 from ..nn.callbacks import History
+from ..nn.timeline import TrainingTimeline
 
 ENTRY = "digitlens.json"
 ATTRIBUTES = ("class_names", "dataset", "recipe")
@@ -32,6 +35,8 @@ def collect(model):
     data = {}
     if model.history is not None:
         data["history"] = model.history.to_dict()
+    if getattr(model, "timeline", None) is not None:
+        data["timeline"] = model.timeline.to_dict()
     for attribute in ATTRIBUTES:
         value = getattr(model, attribute, None)
         if value is not None:
@@ -74,9 +79,22 @@ def apply(model, raw, where):
                 model.history = _history(data["history"])
             else:
                 setattr(model, attribute, data[attribute])
+    if "timeline" in data:
+        try:
+            timeline = TrainingTimeline.from_dict(data["timeline"])
+            _check_timeline(timeline, model)
+            model.timeline = timeline
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+            problems["timeline"] = f"timeline: {e}"
     if problems:
         warnings.warn(f"{where}: {ENTRY} is damaged ({'; '.join(problems.values())}); the model "
                       f"loads without its {' and '.join(problems)}", stacklevel=4)
+
+
+def warn_left_off(where, reason):
+    """Say that the extras were not read (too large, say): the model loads without them."""
+    warnings.warn(f"{where}: {ENTRY} is left off ({reason}); the model loads without its training "
+                  "history and labels", stacklevel=4)
 
 
 def _problem(attribute, value, model):
@@ -94,6 +112,16 @@ def _problem(attribute, value, model):
     elif attribute == "history":
         return _history_problem(value)
     return None
+
+
+def _check_timeline(timeline, model):
+    """A timeline must fit the model it rides with: its pictures the model's image size, its
+    templates one per output."""
+    templates = timeline.templates
+    if templates is not None and templates.shape[1] != model.output_shape[-1]:
+        raise ValueError(f"{templates.shape[1]} templates for a model with {model.output_shape[-1]} outputs")
+    if timeline.probabilities.size and timeline.probabilities.shape[-1] != model.output_shape[-1]:
+        raise ValueError("probe probabilities for another number of outputs")
 
 
 def _history_problem(history):

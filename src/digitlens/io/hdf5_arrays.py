@@ -85,7 +85,8 @@ class ArrayReader:
         self.total += declared
         if self.total > self.limit:
             raise ModelFileError(f"{where}: dataset {name} {dataset.shape} takes the model's arrays "
-                                 f"past the {self.limit // 2**20} MB a model file may hold")
+                                 f"past the {max(self.limit // 2**20, 1)} MB a model file may hold "
+                                 f"({declared:,} bytes)")
         stored = dataset.id.get_storage_size()
         if stored < declared and not _may_compress(dataset):
             raise ModelFileError(f"{where}: dataset {name} declares shape {dataset.shape} "

@@ -5,8 +5,12 @@ A compiled Keras model records how it was compiled (`compile_config` in a .keras
 such as CosineDecay, serialized as Keras serializes it - the loss and the metrics. The
 optimizer's variables (Adam's m and v, ...) are optimizer_state.py's.
 
-A file whose optimizer or loss digitlens does not have (AdamW, a loss other than sparse
-categorical cross-entropy, amsgrad, gradient clipping...), or whose settings are out of range
+The loss is written as Keras writes it: its name ("categorical_crossentropy"), or - when it
+works on logits - the serialized loss object with from_logits=true. Metrics keep the names they
+were compiled with ("accuracy", "acc", ...).
+
+A file whose optimizer or loss digitlens does not have (AdamW, mean squared error, label
+smoothing, amsgrad, gradient clipping...), or whose settings are out of range
 (a beta_1 of "x", a schedule that decays over 0 steps), still loads, uncompiled, with a warning:
 predicting needs none of it.
 """
@@ -17,7 +21,7 @@ import warnings
 
 
 from ..errors import DigitlensError
-from ..nn import optimizers, schedules
+from ..nn import losses, metrics as metric_names, optimizers, schedules
 from .keras_layers import snake_case
 
 # digitlens optimizer class -> (Keras class name, [(digitlens slot, Keras slot name), ...])
@@ -31,7 +35,7 @@ NEUTRAL = {"weight_decay": (None, 0, 0.0), "clipnorm": (None,), "global_clipnorm
            "clipvalue": (None,), "use_ema": (False, None), "amsgrad": (False, None),
            "centered": (False, None), "gradient_accumulation_steps": (None, 1),
            "loss_scale_factor": (None, 1, 1.0), "decay": (None, 0, 0.0)}
-ACCURACY_NAMES = {"accuracy", "acc", "sparse_categorical_accuracy"}
+ACCURACY_NAMES = {"accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy"}
 # What each numeric setting of an optimizer or schedule must be. Keras checks few of them, but a
 # file outside them would fail - or divide by zero - in the middle of training, not at load.
 SETTINGS = {
@@ -78,9 +82,19 @@ def learning_rate_config(optimizer):
 
 def compile_config(model):
     """Keras 3's compile_config for a compiled digitlens model."""
-    return {"optimizer": optimizer_config(model.optimizer), "loss": model.loss.name,
+    return {"optimizer": optimizer_config(model.optimizer), "loss": loss_config(model.loss),
             "loss_weights": None, "metrics": list(model.metrics), "weighted_metrics": None,
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+
+
+def loss_config(loss):
+    """The loss as Keras 3 writes it: its name, or the loss object when it works on logits."""
+    if not loss.from_logits:
+        return loss.name
+    class_name = "".join(part.capitalize() for part in loss.name.split("_"))   # SparseCategoricalCrossentropy
+    config = loss.get_config()
+    config.update({"ignore_class": None} if loss.name.startswith("sparse") else {"label_smoothing": 0.0, "axis": -1})
+    return {"module": "keras.losses", "class_name": class_name, "config": config, "registered_name": None}
 
 
 def keras_optimizer(optimizer):
@@ -104,8 +118,8 @@ def compile_from_config(model, config, where):
         return False                      # never compiled: Keras writes {} or nothing
     try:
         optimizer = optimizer_from_config(config.get("optimizer") or config.get("optimizer_config"))
-        loss = loss_name(config.get("loss"))
-        metrics = ["accuracy"] if any(_is_accuracy(m) for m in _flatten(config.get("metrics"))) else []
+        loss = loss_from_config(config.get("loss"))
+        metrics = _metrics(config.get("metrics"), loss)
     except _Unsupported as e:
         warnings.warn(f"{where}: loaded uncompiled: {e}", stacklevel=4)
         return False
@@ -177,16 +191,27 @@ def _make(cls, settings, what):
     return cls(**settings)
 
 
-def loss_name(loss):
-    name = loss
+def loss_from_config(loss):
+    """The digitlens loss for a file's loss: a name, or a serialized Keras loss object or function."""
+    name, settings = loss, {}
     if isinstance(loss, dict):
-        config = loss.get("config") or {}
-        if isinstance(config, dict) and config.get("from_logits"):
-            raise _Unsupported("a loss on logits (from_logits=True) is not in digitlens")
-        name = loss.get("class_name")
-    if isinstance(name, str) and snake_case(name) == "sparse_categorical_crossentropy":
-        return "sparse_categorical_crossentropy"
-    raise _Unsupported(f"the loss {name!r} is not in digitlens (sparse_categorical_crossentropy)")
+        name, settings = loss.get("class_name"), loss.get("config")
+        if name == "function" and isinstance(settings, str):       # a Keras loss function
+            name, settings = settings, {}
+        settings = settings if isinstance(settings, dict) else {}
+    if isinstance(name, list) and len(name) == 1:                  # tf.keras 2 wrote ["..."] at times
+        name = name[0]
+    key = snake_case(name) if isinstance(name, str) else None
+    if key not in losses.LOSSES:
+        raise _Unsupported(f"the loss {name!r} is not in digitlens ({' or '.join(losses.LOSSES)})")
+    for setting, neutral in (("label_smoothing", (0, 0.0, None)), ("ignore_class", (None,)),
+                             ("reduction", ("sum_over_batch_size", "auto", None))):
+        if settings.get(setting) not in neutral:
+            raise _Unsupported(f"the loss setting {setting}={settings[setting]!r} is not in digitlens")
+    from_logits = settings.get("from_logits", False)
+    if not isinstance(from_logits, bool):
+        raise _Unsupported(f"the loss setting from_logits={from_logits!r} is not true or false")
+    return losses.LOSSES[key](from_logits=from_logits)
 
 
 def _first_line(error):
@@ -210,12 +235,24 @@ def _flatten(metrics):
         yield metrics
 
 
-def _is_accuracy(metric):
-    names = [metric]
+def _metrics(metrics, loss):
+    try:
+        return metric_names.names([n for n in map(_accuracy_name, _flatten(metrics)) if n], loss)
+    except ValueError as e:
+        raise _Unsupported(str(e)) from None
+
+
+def _accuracy_name(metric):
+    """The name an accuracy metric is logged under ("accuracy", "acc", ...), or None for others."""
+    if isinstance(metric, str):
+        return metric if metric in ACCURACY_NAMES else None
     if isinstance(metric, dict):          # a metric object: its class, or tf.keras 2's wrapper's name
         config = metric.get("config")
-        names = [metric.get("class_name"), config.get("name") if isinstance(config, dict) else None]
-    return any(isinstance(n, str) and snake_case(n) in ACCURACY_NAMES for n in names)
+        name = config.get("name") if isinstance(config, dict) else None
+        kinds = [metric.get("class_name"), name]
+        if any(isinstance(k, str) and snake_case(k) in ACCURACY_NAMES for k in kinds):
+            return name if isinstance(name, str) and name in ACCURACY_NAMES else "accuracy"
+    return None
 
 
 class _Unsupported(Exception):

@@ -13,8 +13,9 @@ the second `dense_1`, whatever the layers are called. Since Keras 3.6 each `vars
 `name` attribute with the layer's own name; the reader uses it when it is there.
 
 Reading checks the zip's directory first - at most MAX_ZIP_ENTRIES entries, each name once,
-at most MAX_MODEL_BYTES unpacked - and reads the weights through hdf5_arrays.py, which refuses
-data stored outside the file. Left out: weights saved as model.weights.npz (reading them would
+at most MAX_MODEL_BYTES unpacked, and a weights entry no larger than the config's layers need
+(limits.py) - and reads the weights through hdf5_arrays.py, which refuses data stored outside
+the file. Left out: weights saved as model.weights.npz (reading them would
 mean unpickling) and assets.
 """
 
@@ -31,7 +32,7 @@ import h5py
 from ..errors import ModelFileError
 from . import extras, hdf5_arrays, keras_compile, keras_layers, optimizer_state
 from ..atomic import atomic_write
-from .limits import MAX_MODEL_BYTES, MAX_ZIP_ENTRIES
+from .limits import MAX_CONFIG_BYTES, MAX_EXTRAS_BYTES, MAX_MODEL_BYTES, MAX_ZIP_ENTRIES, weights_allowance
 
 KERAS_VERSION = "3.15.1"       # the Keras release whose files these match; tests load them with it
 CONFIG, WEIGHTS, METADATA = "config.json", "model.weights.h5", "metadata.json"
@@ -39,8 +40,13 @@ CONFIG, WEIGHTS, METADATA = "config.json", "model.weights.h5", "metadata.json"
 
 # ---- reading ----------------------------------------------------------------------------------
 
-def read(path, model_class):
-    """A built (and, if the file says so, compiled) model from a .keras file."""
+def read(path, model_class, max_bytes=MAX_MODEL_BYTES):
+    """A built (and, if the file says so, compiled) model from a .keras file.
+
+    Sizes are checked before anything is unpacked: the directory's (at most `max_bytes` in all),
+    then config.json's, then model.weights.h5's against what the config's layers need - so a
+    weights entry padded with zeros behind the real weights is refused, not unpacked.
+    """
     where = os.fspath(path)
     try:
         archive = zipfile.ZipFile(path)
@@ -48,14 +54,28 @@ def read(path, model_class):
         raise ModelFileError(f"{where}: not a .keras file: it is not a zip archive "
                              "(damaged, cut short, or another kind of file)") from None
     with archive:
-        names = _check_directory(archive, where)
-        config = keras_layers.json_object(_entry(archive, CONFIG, where), CONFIG, where)
-        weights = _entry(archive, WEIGHTS, where)
-        extra = _entry(archive, extras.ENTRY, where) if extras.ENTRY in names else None
+        infos = _check_directory(archive, where, max_bytes)
+        config = keras_layers.json_object(_entry(archive, infos[CONFIG], where, MAX_CONFIG_BYTES),
+                                          CONFIG, where)
+        parsed = keras_layers.parse_model(config, where)
+        planned = keras_layers.planned_weight_bytes(parsed, where)
+        if planned is not None:
+            allowed = weights_allowance(planned, len(parsed.layers))
+            weights = _entry(archive, infos[WEIGHTS], where, allowed,
+                             f"but the model's config needs {planned:,} bytes of weights "
+                             f"(at most {allowed:,} with an optimizer's state)")
+        else:
+            weights = _entry(archive, infos[WEIGHTS], where, max_bytes)
+        extra = None
+        if extras.ENTRY in infos:
+            if infos[extras.ENTRY].file_size <= MAX_EXTRAS_BYTES:
+                extra = _entry(archive, infos[extras.ENTRY], where, MAX_EXTRAS_BYTES)
+            else:
+                extras.warn_left_off(where, f"{infos[extras.ENTRY].file_size:,} bytes, more than the "
+                                            f"{MAX_EXTRAS_BYTES // 2**20} MB digitlens reads")
 
-    parsed = keras_layers.parse_model(config, where)
     with _open_h5(weights, where) as h5:
-        reader = hdf5_arrays.ArrayReader(where)
+        reader = hdf5_arrays.ArrayReader(where, limit=max_bytes)
         model = keras_layers.build_model(parsed, _layer_datasets(h5, parsed, where), where,
                                          model_class, read=reader.read)
         compiled = keras_compile.compile_from_config(model, config.get("compile_config"), where)
@@ -71,8 +91,9 @@ def read(path, model_class):
     return model
 
 
-def _check_directory(archive, where):
-    """The archive's entry names, after checking its directory - before anything is unpacked."""
+def _check_directory(archive, where, max_bytes):
+    """{name: ZipInfo} of the archive's entries, after checking its directory - before anything is
+    unpacked."""
     infos = archive.infolist()
     if len(infos) > MAX_ZIP_ENTRIES:
         raise ModelFileError(f"{where}: the archive has {len(infos):,} entries; a .keras file has a "
@@ -82,9 +103,9 @@ def _check_directory(archive, where):
     if twice:                             # which copy would be read is up to the zip library
         raise ModelFileError(f"{where}: the archive holds {twice[0]} more than once")
     total = sum(info.file_size for info in infos)
-    if total > MAX_MODEL_BYTES:
+    if total > max_bytes:
         raise ModelFileError(f"{where}: the archive unpacks to {total:,} bytes, more than the "
-                             f"{MAX_MODEL_BYTES // 2**20} MB a model file may hold")
+                             f"{max_bytes // 2**20} MB a model file may hold")
     if CONFIG not in names:
         raise ModelFileError(f"{where}: not a Keras model file: the archive has no {CONFIG}")
     if WEIGHTS not in names:
@@ -92,16 +113,21 @@ def _check_directory(archive, where):
             raise ModelFileError(f"{where}: the weights are in model.weights.npz, which "
                                  "digitlens does not read; save with Keras's default weights format")
         raise ModelFileError(f"{where}: the archive has no {WEIGHTS}")
-    return names
+    return {info.filename: info for info in infos}
 
 
-def _entry(archive, name, where):
+def _entry(archive, info, where, limit, why=None):
+    """The bytes of one entry, if it declares at most `limit` bytes unpacked (zipfile never unpacks
+    more than an entry declares); `why` ends the refusal."""
+    if info.file_size > limit:
+        raise ModelFileError(f"{where}: {info.filename} unpacks to {info.file_size:,} bytes, "
+                             + (why or f"more than the {max(limit // 2**20, 1)} MB digitlens reads for it"))
     try:
-        return archive.read(name)
+        return archive.read(info)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError, NotImplementedError,
             zlib.error, lzma.LZMAError) as e:   # CRC errors, cut files, encrypted or odd compression
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ModelFileError(f"{where}: {name} is damaged inside the archive ({reason})") from None
+        raise ModelFileError(f"{where}: {info.filename} is damaged inside the archive ({reason})") from None
 
 
 def _open_h5(raw, where):
@@ -150,7 +176,7 @@ def _text(value):
 
 def write(model, path):
     """Save a built model as a .keras file that Keras 3 loads with keras.models.load_model."""
-    config = keras_layers.model_config(model)
+    config = keras_layers.model_config(model, os.fspath(path))
     compiled = model.optimizer is not None and model.loss is not None
     if compiled:
         config["compile_config"] = keras_compile.compile_config(model)

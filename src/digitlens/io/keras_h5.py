@@ -19,6 +19,7 @@ data stored outside the file.
 Left out: weights-only files (model.save_weights), which carry no model config.
 """
 
+import io
 import json
 import os
 
@@ -27,8 +28,9 @@ import numpy as np
 
 from ..errors import ModelFileError
 from . import extras, hdf5_arrays, keras_compile, keras_layers, optimizer_state
-from ..atomic import atomic_write
+from ..atomic import write_bytes
 from .keras_file import KERAS_VERSION
+from .limits import MAX_EXTRAS_BYTES, MAX_MODEL_BYTES
 
 ATTRIBUTE_LIMIT = 64512        # bytes HDF5 allows in one attribute's header, as Keras counts
 # The HDF5 1.8 file format (2008; every h5py reads it) checksums the file's structure, and each
@@ -40,8 +42,9 @@ LIBVER = ("v108", "v108")
 
 # ---- reading ----------------------------------------------------------------------------------
 
-def read(path, model_class):
-    """A built (and, if the file says so, compiled) model from a legacy .h5 file."""
+def read(path, model_class, max_bytes=MAX_MODEL_BYTES):
+    """A built (and, if the file says so, compiled) model from a legacy .h5 file; its arrays may
+    hold at most `max_bytes` in all (checked from their headers before any is read)."""
     where = os.fspath(path)
     if not h5py.is_hdf5(path):
         raise ModelFileError(f"{where}: not an HDF5 file (damaged, cut short, or another kind of file)")
@@ -63,7 +66,7 @@ def read(path, model_class):
         root = hdf5_arrays.get(h5, "model_weights", where)
         if not isinstance(root, h5py.Group):
             raise ModelFileError(f"{where}: the file has no model_weights group")
-        reader = hdf5_arrays.ArrayReader(where)
+        reader = hdf5_arrays.ArrayReader(where, limit=max_bytes)
         model = keras_layers.build_model(parsed, _layer_datasets(root, parsed, where), where,
                                          model_class, read=reader.read)
 
@@ -79,8 +82,11 @@ def read(path, model_class):
             optimizer_state.restore_optimizer_state(model, values, where, names=names)
         extra = hdf5_arrays.get(h5, extras.ENTRY, where)
         if isinstance(extra, h5py.Dataset):
-            value = reader.read(extra)
-            extras.apply(model, value.tobytes() if value.dtype == np.uint8 else None, where)
+            if (extra.size or 0) * extra.dtype.itemsize > MAX_EXTRAS_BYTES:
+                extras.warn_left_off(where, f"more than the {MAX_EXTRAS_BYTES // 2**20} MB digitlens reads")
+            else:
+                value = reader.read(extra)
+                extras.apply(model, value.tobytes() if value.dtype == np.uint8 else None, where)
     return model
 
 
@@ -130,37 +136,49 @@ def _layer_datasets(root, parsed, where):
 # ---- writing ----------------------------------------------------------------------------------
 
 def write(model, path):
-    """Save a built model as a legacy .h5 file that Keras 3 loads with keras.models.load_model."""
-    config = keras_layers.legacy_model_config(keras_layers.model_config(model))
+    """Save a built model as a legacy .h5 file that Keras 3 loads with keras.models.load_model.
+
+    The whole HDF5 file is built in memory first and then written at once through the atomic
+    writer: HDF5 writing straight to a disk that fills up fails inside the HDF5 library in ways
+    Python cannot recover from cleanly (a dozen tracebacks, even a crash), whereas a failed write
+    of plain bytes is one OSError, and the earlier file stays as it was.
+    """
+    write_bytes(path, h5_bytes(model, os.fspath(path)), error=ModelFileError)
+
+
+def h5_bytes(model, where="the model"):
+    """The legacy .h5 file of a built model, as bytes (a few MB for the lesson's network)."""
+    config = keras_layers.legacy_model_config(keras_layers.model_config(model, where))
     compiled = model.optimizer is not None and model.loss is not None
     extra = extras.collect(model)
     extra = extras.encode(extra) if extra is not None else None
-    with atomic_write(path, error=ModelFileError) as tmp:
-        with h5py.File(tmp, "w", libver=LIBVER) as h5:
-            h5.attrs["keras_version"] = KERAS_VERSION
-            h5.attrs["backend"] = "numpy"
-            h5.attrs["model_config"] = json.dumps(config)
-            if compiled:
-                h5.attrs["training_config"] = json.dumps(_training_config(model))
-            root = h5.create_group("model_weights")
-            root.attrs["keras_version"] = KERAS_VERSION
-            root.attrs["backend"] = "numpy"
-            write_names(root, "layer_names", [layer.name for layer in model.layers])
-            for layer in model.layers:
-                group = root.create_group(layer.name)
-                names = [f"{model.name}/{layer.name}/{key}" for key in layer.weight_shapes()]
-                write_names(group, "weight_names", names)
-                for name, key in zip(names, layer.weight_shapes()):
-                    _dataset_with_checksum(group, name, getattr(layer, key))
-            write_names(root.create_group("top_level_model_weights"), "weight_names", [])
-            if compiled:
-                variables = optimizer_state.optimizer_variables(model)
-                state = h5.create_group("optimizer_weights")
-                write_names(state, "weight_names", [name for name, _ in variables])
-                for name, value in variables:
-                    _dataset_with_checksum(state, name, value)
-            if extra is not None:
-                h5.create_dataset(extras.ENTRY, data=np.frombuffer(extra, dtype=np.uint8))
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w", libver=LIBVER) as h5:
+        h5.attrs["keras_version"] = KERAS_VERSION
+        h5.attrs["backend"] = "numpy"
+        h5.attrs["model_config"] = json.dumps(config)
+        if compiled:
+            h5.attrs["training_config"] = json.dumps(_training_config(model))
+        root = h5.create_group("model_weights")
+        root.attrs["keras_version"] = KERAS_VERSION
+        root.attrs["backend"] = "numpy"
+        write_names(root, "layer_names", [layer.name for layer in model.layers])
+        for layer in model.layers:
+            group = root.create_group(layer.name)
+            names = [f"{model.name}/{layer.name}/{key}" for key in layer.weight_shapes()]
+            write_names(group, "weight_names", names)
+            for name, key in zip(names, layer.weight_shapes()):
+                _dataset_with_checksum(group, name, getattr(layer, key))
+        write_names(root.create_group("top_level_model_weights"), "weight_names", [])
+        if compiled:
+            variables = optimizer_state.optimizer_variables(model)
+            state = h5.create_group("optimizer_weights")
+            write_names(state, "weight_names", [name for name, _ in variables])
+            for name, value in variables:
+                _dataset_with_checksum(state, name, value)
+        if extra is not None:
+            h5.create_dataset(extras.ENTRY, data=np.frombuffer(extra, dtype=np.uint8))
+    return buffer.getvalue()
 
 
 def _dataset_with_checksum(group, name, value):

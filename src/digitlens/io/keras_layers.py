@@ -103,6 +103,8 @@ def parse_model(model_config, where):
         raise ModelFileError(f"{where}: {listed}; {supported_layers()}")
     if not parsed.layers:
         raise ModelFileError(f"{where}: the model has no layers")
+    check_unique_names(([parsed.input_layer] if parsed.input_layer else []) + parsed.layers,
+                       f"{where}: the model")
     if parsed.input_shape is None and isinstance(config, dict):
         parsed.input_shape = _shape_after_batch(config.get("build_input_shape"))
     if parsed.input_shape is None:
@@ -138,6 +140,17 @@ def parse_layer(entry, where):
     return layer
 
 
+def check_unique_names(layers, what):
+    """Keras refuses a model two of whose layers share a name (its files and its summary tell layers
+    apart by name, and a legacy .h5 keeps each layer's weights under it): so does digitlens."""
+    seen = set()
+    for layer in layers:
+        if layer.name is not None and layer.name in seen:
+            raise ModelFileError(f"{what} has two layers named {layer.name!r}; "
+                                 "a Keras model's layer names must be unique")
+        seen.add(layer.name)
+
+
 def weight_count(layer):
     """How many arrays a layer keeps in a Keras file (Dense: kernel and bias), from its config."""
     return len(layer.weight_names())
@@ -169,6 +182,21 @@ def build_model(parsed, stored, where, model_class, read=np.asarray):
         for key, value in zip(layer.weight_shapes(), values):
             getattr(layer, key)[...] = value
     return model
+
+
+def planned_weight_bytes(parsed, where):
+    """The bytes of float32 weights the config's layers need, worked out from shapes alone (nothing
+    is allocated); None if the config does not say the model's input shape."""
+    if parsed.input_shape is None:
+        return None
+    shape, total = tuple(parsed.input_shape), 0
+    for layer in parsed.layers:
+        try:
+            shape = layer.build(shape)
+        except (DigitlensError, ValueError, OverflowError) as e:
+            raise ModelFileError(f"{where}: {e}") from None
+        total += 4 * layer.count_params()
+    return total
 
 
 def check_weight_shapes(layers, stored, input_shape, where):
@@ -261,11 +289,14 @@ def _describe(error):
 
 # ---- writing ----------------------------------------------------------------------------------
 
-def model_config(model):
+def model_config(model, where="the model"):
     """The Keras 3 config of a built digitlens Sequential: {"module", "class_name", "config", ...}.
 
     Input shapes come from the model, which is built: (None, 28, 28) for the lesson's model.
+    `where` (the file being written) starts the error for a model Keras could not load.
     """
+    check_unique_names(([model.input_layer] if model.input_layer is not None else []) + model.layers,
+                       f"{where}: cannot save: the model")
     batch_shape = [None, *model.input_shape]
     input_name = model.input_layer.name if model.input_layer is not None else "input_layer"
     layers = [{"module": "keras.layers", "class_name": "InputLayer",

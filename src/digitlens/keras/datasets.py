@@ -6,5 +6,7 @@ The data is found as digitlens.datasets.mnist describes ($DIGITLENS_DATA, caches
 """
 
 from digitlens.datasets import fashion_mnist, mnist
+from digitlens.keras.missing import missing
 
 __all__ = ["mnist", "fashion_mnist"]
+__getattr__ = missing("keras.datasets", __all__)

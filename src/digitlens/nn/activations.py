@@ -84,15 +84,22 @@ def softmax_backward(da, a, out=None):
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Activation:
     name: str
     forward: Callable
     backward: Callable
 
     def __call__(self, z):
-        """f(z) on a copy: `keras.activations.relu(x)` as a plain function."""
+        """f(z) on a copy: `keras.activations.relu(x)`, `tf.nn.relu(x)` as plain functions."""
         return self.forward(np.array(z, dtype=np.float32, copy=True))
+
+    @property
+    def __name__(self):                 # as Keras's functions: keras.activations.relu.__name__
+        return self.name
+
+    def __repr__(self):
+        return f"<activation {self.name}>"
 
 
 ACTIVATIONS = {
@@ -112,7 +119,9 @@ def get(name):
         return name
     if not isinstance(name, str) or name.lower() not in ACTIVATIONS:
         known = ", ".join(ACTIVATIONS)
-        raise ValueError(f"unknown activation {name!r}: expected one of {known}")
+        given = repr(name) if isinstance(name, str) else f"{getattr(name, '__name__', type(name).__name__)!r}"
+        raise ValueError(f"unknown activation {given}: digitlens has {known} (as a name like 'relu', "
+                         "keras.activations.relu or tf.nn.relu)")
     return ACTIVATIONS[name.lower()]
 
 

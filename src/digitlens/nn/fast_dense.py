@@ -128,28 +128,43 @@ def why_not(model, training=False):
         return "the model is not built"
     layers = model.layers
     for layer in layers:
-        if type(layer) not in (Flatten, Dense, Dropout):
+        if not _plain(layer, (Flatten, Dense, Dropout)):
             return f"layer {layer.name!r} is a {type(layer).__name__}"
-        if type(layer) is Dense and (layer.activation is not activations.ACTIVATIONS.get(layer.activation.name)
-                                     or layer.trainable is not True):
+        if layer.kind == "Dense" and (layer.activation is not activations.ACTIVATIONS.get(layer.activation.name)
+                                      or layer.trainable is not True):
             return f"layer {layer.name!r} has an activation or setting the fast path does not know"
-    dense = [layer for layer in layers if type(layer) is Dense]
+    dense = [layer for layer in layers if layer.kind == "Dense"]
     if not dense:
         return "the model has no Dense layer"
-    if type(layers[-1]) is not Dense:
+    if layers[-1].kind != "Dense":
         return "the last layer is not a Dense layer"
     if len(dense[0].input_shape) != 1:
         return "the first Dense layer's input is not flat"
     if model.state.size:
         return "the model has non-trainable state"
     if training:
-        if type(model.loss) is not losses.SparseCategoricalCrossentropy:
-            return f"the loss is {getattr(model.loss, 'name', model.loss)!r}"
+        loss = model.loss
+        if type(loss) is not losses.SparseCategoricalCrossentropy or loss.from_logits:
+            return f"the loss is {getattr(loss, 'name', loss)!r}"
         if type(model.optimizer) not in (optimizers.SGD, optimizers.RMSprop, optimizers.Adam):
             return f"the optimizer is {getattr(model.optimizer, 'name', model.optimizer)!r}"
     if kernels() is None:
         return "numba is not available"
     return None
+
+
+MAKING_ONLY = {"__init__", "__doc__", "__module__", "__qualname__", "__firstlineno__", "__static_attributes__"}
+
+
+def _plain(layer, classes):
+    """True for a layer of one of nn's `classes` whose arithmetic is nn's own: the class itself or
+    a subclass that only changes how it is made (digitlens.keras's Dense takes Keras's arguments).
+    A subclass that defines anything else may compute anything, and is refused."""
+    base = next((c for c in classes if c.__name__ == layer.kind), None)
+    if base is None or not isinstance(layer, base):
+        return False
+    between = type(layer).__mro__[:type(layer).__mro__.index(base)]
+    return all(set(vars(cls)) <= MAKING_ONLY for cls in between)
 
 
 def plan_for(model, training=False):
@@ -160,9 +175,9 @@ def plan_for(model, training=False):
     if plan is None or plan.signature != signature(model):
         dense, dropouts, waiting = [], [], []
         for layer in model.layers:
-            if type(layer) is Dropout and layer.rate > 0.0:
+            if layer.kind == "Dropout" and layer.rate > 0.0:
                 waiting.append(layer)
-            elif type(layer) is Dense:
+            elif layer.kind == "Dense":
                 dense.append(layer)
                 dropouts.append(waiting)
                 waiting = []
@@ -180,7 +195,7 @@ def steps_for(model, x, y, batch_size, hooks, augment=None):
 
 class FastSteps:
     """A fit's training steps through the compiled loops; the same interface as
-    training.ReferenceSteps: `run(epoch, order)` yields (step, batch size, loss, right answers)
+    training.ReferenceSteps: `run(epoch, order, before)` yields (step, batch size, loss, right answers)
     for each step of the epoch, after the step; `last_batch()` is the last batch trained on."""
 
     def __init__(self, plan, x, y, batch_size, hooks, augment=None):
@@ -258,18 +273,7 @@ class FastSteps:
 
     def boundaries(self, epoch, steps):
         """The steps after which some callback needs the model as that step left it (None: all)."""
-        wanted = set()
-        for hook in self.hooks:
-            ask = getattr(hook, "step_boundaries", None)
-            if ask is None:
-                if hasattr(hook, "on_train_batch_end"):
-                    return None
-                continue
-            chosen = ask(epoch, steps)
-            if chosen is None:
-                return None
-            wanted.update(int(s) for s in chosen)
-        return sorted(wanted)
+        return self.hooks.step_boundaries(epoch, steps)
 
     def call(self, ink, labels, order, first, count, batch, scale, all_cores=None):
         """Run steps first .. first + count - 1 in one compiled call: (sizes, losses, rights).
@@ -292,8 +296,8 @@ class FastSteps:
                 *self.work.values(), losses_, rights)
         kernel = kernels()["train_steps", chosen]
         if chosen:
-            from .fused import _one_at_a_time    # numba's thread pool: one caller at a time
-            with _one_at_a_time:
+            from .fused import one_parallel_call_at_a_time    # numba's thread pool: one caller at a time
+            with one_parallel_call_at_a_time:
                 kernel(*args)
         else:
             kernel(*args)
@@ -302,12 +306,12 @@ class FastSteps:
             self.cores.record(chosen, time.perf_counter() - started, count)
         return sizes, losses_, rights
 
-    def run(self, epoch, order):
+    def run(self, epoch, order, before=None):
         steps = math.ceil(len(order) / self.batch)
         if self.augment is not None:
-            yield from self.run_augmented(order, steps)
+            yield from self.run_augmented(order, steps, before)
             return
-        wanted = self.boundaries(epoch, steps)
+        wanted = None if before is not None else self.boundaries(epoch, steps)   # before: one step a call
         self.cores.reset()                 # one core or all: tried again each epoch
         step = 0
         while step < steps:
@@ -318,6 +322,8 @@ class FastSteps:
                 if at < len(wanted) and wanted[at] < end:
                     end = wanted[at] + 1
                 count = end - step
+            if before is not None:
+                before(step)
             sizes, losses_, rights = self.call(self.ink, self.y, order, step, count, self.batch, self.scale)
             count = len(sizes)             # (fewer while CoreChoice tries one core and all)
             self.last = order[(step + count - 1) * self.batch:(step + count) * self.batch]
@@ -325,11 +331,13 @@ class FastSteps:
                 yield step + s, sizes[s], float(losses_[s] / sizes[s]), int(rights[s])
             step += count
 
-    def run_augmented(self, order, steps):
+    def run_augmented(self, order, steps, before=None):
         # augment works on NumPy batches: each step's batch is scaled and changed as the reference
         # does it, then trained on by the loops (as data of its own, in order).
         self.cores.reset()
         for step in range(steps):
+            if before is not None:
+                before(step)
             idx = order[step * self.batch:(step + 1) * self.batch]
             xb = scaled(self.x[idx])
             xb = np.ascontiguousarray(self.augment(xb, self.model.rng), dtype=np.float32)
@@ -384,8 +392,8 @@ def predictor(model):
                 PREDICT_BLOCK)
         if parallel:
             from .fast_kernels import one_at_a_time
-            from .fused import _one_at_a_time    # numba's thread pool: one caller at a time
-            with _one_at_a_time:
+            from .fused import one_parallel_call_at_a_time    # numba's thread pool: one caller at a time
+            with one_parallel_call_at_a_time:
                 one_at_a_time(kernel, *args)
         else:
             kernel(*args)

@@ -305,7 +305,10 @@ def score(n, probs, labels):
     right = 0
     for i in range(n):
         y = labels[i]
-        loss -= np.log(min(max(probs[i, y], EPSILON), np.float32(1.0) - EPSILON))
+        total = np.float32(0.0)                 # the outputs made to sum to 1, as Keras does
+        for j in range(probs.shape[1]):
+            total += probs[i, j]
+        loss -= np.log(min(max(probs[i, y] / total, EPSILON), np.float32(1.0) - EPSILON))
         best = 0
         for j in range(1, probs.shape[1]):
             if probs[i, j] > probs[i, best]:
@@ -331,11 +334,16 @@ def output_gradient(n, probs, labels, act, dz):
             for j in range(classes):
                 dz[i, j] *= np.float32(1.0 / n)
         else:
+            # p = outputs / S, S the row's sum; inside the clip dL/d(outputs_k) = 1/S - [k = y] / outputs_y
+            total = np.float32(0.0)
             for j in range(classes):
-                dz[i, j] = 0.0
-            p = probs[i, y]
-            if p > EPSILON and p < np.float32(1.0) - EPSILON:
-                dz[i, y] = np.float32(-1.0) / (np.float32(n) * p)
+                total += probs[i, j]
+            p = probs[i, y] / total
+            inside = p > EPSILON and p < np.float32(1.0) - EPSILON
+            for j in range(classes):
+                dz[i, j] = np.float32(1.0) / (total * np.float32(n)) if inside else np.float32(0.0)
+            if inside:
+                dz[i, y] -= np.float32(1.0) / (np.float32(n) * probs[i, y])
     if act != SOFTMAX:
         activation_gradient(n, dz, probs, act)
 

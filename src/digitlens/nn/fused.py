@@ -30,8 +30,8 @@ TINY = 1.1754944e-38
 _kernels = None
 _compiling = threading.Lock()
 # numba's fallback thread pool ("workqueue") must not be entered by two threads at once; the web
-# app may take a backprop step while a training run goes on.
-_one_at_a_time = threading.Lock()
+# app may take a backprop step while a training run goes on. conv_kernels.py shares this lock.
+one_parallel_call_at_a_time = threading.Lock()
 
 
 def available():
@@ -50,7 +50,7 @@ def sgd_momentum(all_cores, *args):
 def _run(name, all_cores, args):
     kernel = _load()[name, bool(all_cores)]
     if all_cores:
-        with _one_at_a_time:
+        with one_parallel_call_at_a_time:
             kernel(*args)
     else:
         kernel(*args)

@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .variables import Variable
+
 LAYERS = {}
 
 
@@ -101,22 +103,35 @@ class Layer:
     kind = "Layer"                # Keras's class name; set by @register
     trainable = False             # has parameters the optimizer changes
     connectivity = None           # "full" or "local" for layers of units with incoming weights
+    rearranges = False            # only moves values around (Flatten, Reshape) or passes them on
 
     def __init__(self, name=None, input_shape=None):
         self.name = name                  # the model names unnamed layers: dense, dense_1, ...
         self.declared_input_shape = tuple(input_shape) if input_shape is not None else None
         self.input_shape = None           # per example, without the batch: (28, 28)
         self.output_shape = None          # per example: (784,)
+        self.input_layout = None          # the shape its inputs were laid out in (see build)
         self.needs_input_grad = True      # the first weighted layer need not compute dx
         self._buffers = {}
 
     # ---- shapes ----------------------------------------------------------------------------
 
-    def build(self, input_shape):
-        """Fix the input shape (without the batch dimension) and return the output shape."""
+    def build(self, input_shape, layout=None):
+        """Fix the input shape (without the batch dimension) and return the output shape.
+
+        layout: the shape the inputs had before layers that only rearrange values (Flatten,
+        Reshape) - (13, 13, 32) for a Dense after Flatten of 32 feature maps of 13 x 13 - so a
+        layer can say where its inputs come from. The model passes each layer's output_layout on.
+        """
         self.input_shape = tuple(int(d) for d in input_shape)
+        self.input_layout = tuple(layout) if layout is not None else self.input_shape
         self.output_shape = tuple(self.compute_output_shape(self.input_shape))
         return self.output_shape
+
+    @property
+    def output_layout(self):
+        """The shape the outputs' values were laid out in: a rearranging layer keeps its input's."""
+        return self.input_layout if self.rearranges else self.output_shape
 
     @property
     def built(self):
@@ -159,8 +174,25 @@ class Layer:
 
     @property
     def weights(self):
-        """The layer's weight arrays in Keras's order (views into the model's buffers)."""
-        return [getattr(self, key) for key in self.weight_shapes()] if self.built else []
+        """The layer's weights in Keras's order, as Variables (views into the model's buffers)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self):
+        """The weights the optimizer changes (kernel, bias), as Variables."""
+        return self._variables(self.param_shapes(), trainable=True) if self._bound() else []
+
+    @property
+    def non_trainable_weights(self):
+        """The numbers the layer keeps that the optimizer does not change (moving statistics)."""
+        return self._variables(self.state_shapes(), trainable=False) if self._bound() else []
+
+    def _bound(self):
+        return self.built and all(hasattr(self, key) for key in self.weight_shapes())
+
+    def _variables(self, shapes, trainable):
+        path = getattr(self, "path", None) or self.name
+        return [Variable.of(getattr(self, key), key, f"{path}/{key}", trainable) for key in shapes]
 
     def get_weights(self):
         """Copies of the layer's weight arrays, in Keras's order."""
@@ -239,4 +271,4 @@ class Layer:
         return buf
 
     def __repr__(self):
-        return f"<{self.kind} name={self.name!r} output_shape={self.output_shape}>"
+        return f"<{self.kind} name={self.name}, built={self.built}>"     # as Keras 3 shows a layer

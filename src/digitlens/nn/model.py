@@ -14,91 +14,83 @@ Where the numbers live: `build` counts every layer's parameters, allocates ONE f
 it - the lesson's `dense.kernel` is params[0:200704] seen as (784, 256). The layers read and write
 their own views; the optimizer updates the whole flat array at once.
 
+As in Keras, a model is built as soon as it knows its input shape - from an Input, or a first
+layer given input_shape= - so summary(), weights and count_params() work before compile; adding
+or popping a layer afterwards (stack.py) rebuilds it, keeping the weights the other layers have.
+`input_shape` here is one example's shape, (28, 28), without Keras's leading None.
+
 Inputs may be uint8 images (0-255, scaled here to 0-1 once) or floats (used as given, as Keras
-does), shaped (N, 28, 28) or (N, 784).
+does), shaped (N, 28, 28) or (N, 784). fit is in training.py; evaluate and predict in evaluation.py.
 """
 
 import math
 
 import numpy as np
 
-from . import fast_dense, inputs, losses, optimizers
-from .layer import snake_case
-from .layers import InputLayer
+from . import fusion, inputs, losses, metrics as metric_names, optimizers
+from .stack import LayerStack
 from ..errors import DigitlensError, NotBuiltError
 
-METRIC_NAMES = {"accuracy", "acc", "sparse_categorical_accuracy"}
-PREDICT_CHUNK = 10_000
+PREDICT_BYTES = 16 * 2**20      # at most this much for any one layer's outputs in one forward pass
 
-
-class Sequential:
+class Sequential(LayerStack):
     def __init__(self, layers=None, name="sequential", seed=None):
         self.name = name
         self.layers = []
         self.input_layer = None
         self.built = False
+        self.input_shape = self.output_shape = None
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.optimizer = None
         self.loss = None
         self.metrics = []
         self.history = None
+        self.timeline = None              # a TrainingTimeline, if training recorded one (nn/timeline.py)
         self.stop_training = False
         self.last_batch = None
         self.jit_compile = "auto"       # compile(jit_compile=False): always the NumPy reference
         for layer in layers or []:
-            self.add(layer)
+            self.add(layer, rebuild=False)
+        self._rebuild()
 
-    # ---- structure -------------------------------------------------------------------------
+    # ---- building: one flat array for every number -----------------------------------------
 
-    def add(self, layer):
-        if self.built:
-            raise DigitlensError("cannot add layers to a model that has been built")
-        if isinstance(layer, InputLayer):
-            if self.layers or self.input_layer is not None:
-                raise DigitlensError("an Input can only be the first entry of a Sequential model")
-            self.input_layer = layer
-            layer.name = layer.name or "input_layer"
-            return
-        if layer.name is None:
-            layer.name = self._unique_name(snake_case(layer.kind))
-        self.layers.append(layer)
-
-    def _unique_name(self, base):
-        taken = {layer.name for layer in self.layers}
-        if base not in taken:
-            return base
-        i = 1
-        while f"{base}_{i}" in taken:
-            i += 1
-        return f"{base}_{i}"
-
-    @property
-    def declared_input_shape(self):
-        if self.input_layer is not None:
-            return self.input_layer.declared_input_shape
-        if self.layers and self.layers[0].declared_input_shape is not None:
-            return self.layers[0].declared_input_shape
-        return None
+    def _rebuild(self):
+        """Build now if the input shape is known (Keras builds a Sequential as soon as it can)."""
+        if self.layers and (self.built or self.declared_input_shape is not None):
+            self.build(self.input_shape if self.built else None)
 
     def build(self, input_shape=None):
-        """Fix every layer's shapes and create the weights (glorot_uniform kernels, zero biases)."""
+        """Fix every layer's shapes and create the weights (glorot_uniform kernels, zero biases).
+
+        input_shape: one example's shape, (28, 28), or Keras's with the batch, (None, 28, 28);
+        by default the declared one. Layers that were built before keep their weights."""
         shape = tuple(input_shape) if input_shape is not None else self.declared_input_shape
+        if shape and shape[0] is None:
+            shape = shape[1:]                  # Keras's (None, 28, 28)
         if shape is None:
             raise NotBuiltError("this model does not know its input shape: give the first layer "
                                 "input_shape=(28, 28), start with Input((28, 28)), or call fit() first")
         if not self.layers:
             raise DigitlensError("this model has no layers: add some before building it")
+        kept = {id(layer): layer.get_weights() for layer in self.layers if layer._bound()}
         self.input_shape = tuple(shape)
+        layout = None
         for layer in self.layers:
-            shape = layer.build(shape)
+            shape = layer.build(shape, layout)
+            layout = layer.output_layout
         self.output_shape = shape
 
         # Two flat arrays hold every number of the model: `params`, which the optimizer trains
         # (with `grads` beside it), and `state`, which layers update themselves (moving averages).
         def allocate(shapes_of):
             total = sum(math.prod(s) for layer in self.layers for s in shapes_of(layer).values())
-            return np.zeros(total, dtype=np.float32)
+            try:
+                return np.zeros(total, dtype=np.float32)
+            except MemoryError:
+                raise DigitlensError(f"this network has {total:,} parameters ({4 * total / 2**30:,.1f} GB "
+                                     "as float32): more than this machine's memory can hold") from None
 
         self.params, self.grads = allocate(_params), allocate(_params)   # every weight, dL/d(weight)
         self.state = allocate(_state)
@@ -114,10 +106,18 @@ class Sequential:
                         grads[key] = self.grads[start:start + size].reshape(s)
                     offsets[buffer] += size
             layer.bind(weights, grads)
-            for key, value in layer.initial_values(self.rng).items():
-                weights[key][...] = value
+            layer.path = f"{self.name}/{layer.name}"
+            old = kept.get(id(layer))
+            if old is not None and [w.shape for w in old] == [w.shape for w in weights.values()]:
+                layer.set_weights(old)         # rebuilt after add/pop: as it was
+            else:
+                for key, value in layer.initial_values(self.rng).items():
+                    weights[key][...] = value
             layer.needs_input_grad = learned_before   # dx is only needed if something earlier learns
             learned_before = learned_before or layer.trainable
+        # The layers as forward and backward run them: each one, but a Conv2D -> MaxPooling2D
+        # pair as one compiled step (fusion.py), which computes the same numbers faster.
+        self.steps = fusion.steps(self.layers)
         self.built = True
         if self.optimizer is not None:
             self.optimizer.build(self.params.size)
@@ -136,15 +136,26 @@ class Sequential:
         self._require_built()
         return int(self.params.size + self.state.size)
 
+    # ---- weights ---------------------------------------------------------------------------
+
     @property
     def weights(self):
-        """Every weight array, layer by layer, in Keras's order (views: changing one changes the model)."""
+        """Every weight, layer by layer, in Keras's order, as Variables (variables.py): views, so
+        changing one changes the model."""
         return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self):
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
 
     def get_weights(self):
         """Copies of every weight array, layer by layer: [kernel, bias, kernel, bias, ...]."""
         self._require_built()
-        return [w.copy() for w in self.weights]
+        return [w.numpy() for w in self.weights]
 
     def set_weights(self, weights):
         self._require_built()
@@ -168,15 +179,12 @@ class Sequential:
     # ---- training set-up -------------------------------------------------------------------
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, jit_compile="auto"):
-        """jit_compile=False keeps fit and predict on the NumPy reference (no fast path, fast_dense.py)."""
+        """Choose the optimizer, the loss and the metrics (see optimizers.py, losses.py, metrics.py).
+        jit_compile=False keeps fit and predict on the NumPy reference (no fast path, fast_dense.py)."""
         self.jit_compile = jit_compile
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss or "sparse_categorical_crossentropy")
-        self.metrics = []
-        for metric in metrics or []:
-            if metric not in METRIC_NAMES:
-                raise ValueError(f"unknown metric {metric!r}: expected 'accuracy'")
-            self.metrics.append("accuracy")
+        self.metrics = metric_names.names(metrics, self.loss)
         if self.built:
             self.optimizer.build(self.params.size)
         return self
@@ -188,19 +196,19 @@ class Sequential:
         activation = getattr(last, "activation", None)
         return (activation is not None and activation.name == "softmax"
                 and hasattr(last, "backward_linear")
-                and isinstance(self.loss, losses.SparseCategoricalCrossentropy))
+                and isinstance(self.loss, losses.CrossEntropy) and self.loss.fuses_with_softmax)
 
     # ---- the forward and backward passes ---------------------------------------------------
 
     def forward(self, x, training=False):
         """Run a prepared batch through every layer; returns the last layer's output."""
-        for layer in self.layers:
+        for layer in self.steps:          # self.layers, with a few neighbours run as one (fusion.py)
             x = layer.forward(x, training=training)
         return x
 
     def backward(self, probs, y):
         """Fill `grads` with dL/d(every weight): the forward pass run in reverse."""
-        last, *earlier = reversed(self.layers)
+        last, *earlier = reversed(self.steps)
         if self.softmax_cross_entropy:
             grad = last.backward_linear(self.loss.logits_gradient(probs, y))
         else:
@@ -222,40 +230,34 @@ class Sequential:
 
     def fit(self, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0, augment=None):
-        """Train for `epochs` passes over (x, y); returns a History (see training.py)."""
+        """Train until epoch `epochs` over (x, y); returns a History (see training.py)."""
         from .training import fit
 
         return fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                    validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
                    initial_epoch=initial_epoch, augment=augment)
 
-    def predict(self, x, batch_size=None, verbose=0):
-        """Probabilities (N, classes) for a batch of images."""
-        fast = fast_dense.predictor(self) if self.built else None   # compiled, when it covers the model
-        x = self.prepare_inputs(x, "x", keep_uint8=fast is not None)
-        if fast is not None:
-            return fast(x)
-        chunk = int(batch_size or PREDICT_CHUNK)
-        if len(x) <= chunk:
-            return self.forward(x)
-        return np.concatenate([self.forward(x[i:i + chunk]) for i in range(0, len(x), chunk)])
+    def predict(self, x, batch_size=None, verbose=0, callbacks=None):
+        """The outputs (N, classes) for a batch of images: probabilities for a softmax model."""
+        from .evaluation import predict
 
-    def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False):
-        """Mean loss (and accuracy, if compiled with it): [loss, accuracy] as Keras returns."""
-        if self.loss is None:
-            raise NotBuiltError("this model has not been compiled: call compile(optimizer, loss) first")
-        x = self.prepare_inputs(x, "x")
-        y = self.prepare_labels(y, len(x), "y")
-        loss, accuracy = self._loss_and_accuracy(x, y)
-        if return_dict:
-            return {"loss": loss, **({"accuracy": accuracy} if self.metrics else {})}
-        return [loss, accuracy] if self.metrics else loss
+        return predict(self, x, batch_size=batch_size, verbose=verbose, callbacks=callbacks)
 
-    def _loss_and_accuracy(self, x, y):
-        probs = self.predict(x)
-        loss = float(self.loss.per_example(probs, y).mean())
-        accuracy = float(np.mean(probs.argmax(axis=1) == y))
-        return loss, accuracy
+    def predict_chunk(self, most=10_000):
+        """How many images one forward pass takes when nobody watches batches: `most`, fewer when a
+        layer's outputs are large - the course's CNN makes 26 x 26 x 32 numbers per image, 865 MB
+        for 10,000 images at once, so it predicts 193 at a time (16 MB, which stays in the core's
+        cache between one layer and the next: faster than larger pieces)."""
+        self._require_built()
+        widest = max([math.prod(layer.output_shape) for layer in self.layers] + [math.prod(self.input_shape)])
+        return max(1, min(most, PREDICT_BYTES // (4 * widest)))
+
+    def evaluate(self, x, y, batch_size=None, verbose=0, callbacks=None, return_dict=False):
+        """Mean loss (and metrics): [loss, accuracy] as Keras returns, or a dict (evaluation.py)."""
+        from .evaluation import evaluate
+
+        return evaluate(self, x, y, batch_size=batch_size, verbose=verbose, callbacks=callbacks,
+                        return_dict=return_dict)
 
     def activations(self, x):
         """Each layer's output for x: a list of (layer name, array), input first as ("input", x)."""
@@ -282,6 +284,10 @@ class Sequential:
     def prepare_labels(self, y, n, argument="y"):
         """Integer class labels of shape (n,), each in 0..classes-1 (see inputs.py)."""
         return inputs.prepare_labels(y, n, self.output_shape[-1], argument)
+
+    def prepare_targets(self, y, n, argument="y"):
+        """The labels as the compiled loss takes them: digits (n,) or one-hot rows (n, classes)."""
+        return self.loss.targets(y, n, self.output_shape[-1], argument)
 
     # ---- showing itself --------------------------------------------------------------------
 

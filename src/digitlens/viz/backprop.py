@@ -18,13 +18,17 @@ from .style import (DIVERGING, HIGHLIGHT, RIGHT, colorize, diverging_colorbar,
 
 
 @drawn_in_house_style
-def backprop_figure(step, image, class_names=None, maps=8, width=12.0):
+def backprop_figure(step, image, class_names=None, maps=6, width=12.0):
     """Figure: one training step on one image, top to bottom - what it did to the probabilities,
     how every hidden -> output connection changed, and how the busiest hidden neurons' 784
     incoming weights changed."""
     names = class_names or [str(k) for k in range(len(step["probs_before"]))]
-    fig = new_figure(width, 10.2)
-    top, middle, bottom = fig.subfigures(3, 1, height_ratios=[1.15, 1.0, 1.05])
+    if step["change_maps"] is None:        # the first Dense layer does not read the pixels (a CNN)
+        fig = new_figure(width, 10.2 * 2.15 / 3.2)
+        top, middle = fig.subfigures(2, 1, height_ratios=[1.15, 1.0])
+    else:
+        fig = new_figure(width, 10.2)
+        top, middle, bottom = fig.subfigures(3, 1, height_ratios=[1.15, 1.0, 1.05])
     left, right = top.subplots(1, 2, width_ratios=[1, 3.2])
     shape = step["change_maps"].shape[1:] if step["change_maps"] is not None else (28, 28)
     left.imshow(ink(np.asarray(image).reshape(shape)))
@@ -42,12 +46,16 @@ def probabilities_axes(ax, step, names):
     before, after = np.asarray(step["probs_before"]), np.asarray(step["probs_after"])
     k = np.arange(len(before))
     ax.bar(k - 0.2, before, 0.4, color="#bbbbbb", label="before the step")
-    colours = [RIGHT if i == step["label"] else HIGHLIGHT for i in k]
+    colours = [RIGHT if i == step["label"] else "#555f6d" for i in k]
     ax.bar(k + 0.2, after, 0.4, color=colours, label="after (green: the right digit)")
     ax.set_xticks(k, names)
+    predicted = step["prediction_after"]
+    if predicted != step["label"]:          # orange: the prediction, as in every picture
+        ax.get_xticklabels()[predicted].set_color(HIGHLIGHT)
+        ax.get_xticklabels()[predicted].set_fontweight("bold")
     ax.get_xticklabels()[step["label"]].set_color(RIGHT)
     ax.get_xticklabels()[step["label"]].set_fontweight("bold")
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.0)
     ax.set_yticks([0, 0.5, 1], ["0", "50%", "100%"])
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     label = step["label"]
@@ -80,7 +88,7 @@ def output_changes_axes(fig, ax, step, names):
     ax.set_title(textwrap.fill(
         f"{layer['name']}: the change of each of its {delta.size:,} hidden -> output weights. "
         f"Connections into the right digit ({names[step['label']]}) are strengthened (blue), "
-        "connections into the digits it wrongly favoured are weakened (red).", 150),
+        "connections into the digits it wrongly favoured are weakened (red).", 125),
         loc="left", fontsize=10)
     diverging_colorbar(fig, shown, limit, "change of weight", ax=ax, shrink=0.9, pad=0.01)
 
@@ -107,7 +115,7 @@ def change_map_axes(fig, axes, step):
     fig.suptitle(textwrap.fill(
         f"{step['layers'][0]['name']}: the change of the 784 weights from the pixels into each of the "
         f"{len(axes)} hidden neurons that changed most. "
-        + _MAPS_NOTE[bool(step["optimizer"]["plain_gradient"])], 150),
+        + _MAPS_NOTE[bool(step["optimizer"]["plain_gradient"])], 125),
         x=0.01, ha="left", fontsize=10, fontweight="bold")
 
 

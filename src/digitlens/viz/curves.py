@@ -4,10 +4,11 @@
 
 Each panel shows every batch's own value (thin, pale: it jumps because every batch holds different
 images), their moving average (darker), the epoch means (dots) and, if there was validation data,
-the validation values measured at the end of each epoch (dashed).
+its values measured at the end of each epoch (dashed, teal). digitlens trains with the test set as
+its validation data, so that curve is called "test set" here, as on the web page.
 """
 
-from .style import HIGHLIGHT, NEUTRAL, POSITIVE, drawn_in_house_style, new_figure
+from .style import NEUTRAL, POSITIVE, TEST_SET, drawn_in_house_style, new_figure
 
 
 @drawn_in_house_style
@@ -25,13 +26,14 @@ def curves_figure(c, width=12.0):
         if key in epoch:
             ax.plot(epoch["x"], epoch[key], "o-", color=POSITIVE, lw=1.8, label="training, epoch mean")
         if f"val_{key}" in epoch:
-            ax.plot(epoch["x"], epoch[f"val_{key}"], "s--", color=HIGHLIGHT, lw=1.8,
-                    label="validation, end of epoch")
+            ax.plot(epoch["x"], epoch[f"val_{key}"], "s--", color=TEST_SET, lw=1.8,
+                    label="test set, end of epoch")
         ax.set_xlabel("epoch")
         ax.set_title(title, loc="left")
         ax.set_xlim(0, max(epoch["x"] or [1]) + 0.05)
         if key == "accuracy":
             ax.yaxis.set_major_formatter(_percent())
+            ax.set_ylim(top=1.0)                # accuracy ends at 100%
         ax.grid(alpha=0.25)
         ax.legend(fontsize=8, frameon=False)
     return fig

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DigitlensError
-from ..explain.common import dense_layers, image_shape, is_fully_connected
+from ..explain.common import dense_layers, image_shape, is_fully_connected, require_pixels_into_first_dense
 from ..explain.parameters import parameter_table
 from ..explain.path import first_layer_contributions, layer_contributions, trace
 from .output import save, write_atomic
@@ -40,13 +40,14 @@ def diagram_scene(model=None, image=None, seed=0):
         from ..nn import lesson_model
 
         model = lesson_model(seed=seed).build()
+    require_pixels_into_first_dense(model, "the lesson's drawing of the network")
     table = parameter_table(model)
     height, width = image_shape(model)
     t = trace(model, image) if image is not None and weighted else None
     rng = np.random.default_rng(seed)
 
-    scene = Scene(WIDTH, TOP + STRIP_HEIGHT + BOTTOM)
     dense = [layer for _, layer in dense_layers(model)]
+    scene = Scene(WIDTH, TOP + STRIP_HEIGHT + BOTTOM + (20 if len(dense) > 2 else 0))
     columns = _column_positions(len(dense))
     middle = TOP + STRIP_HEIGHT / 2
 
@@ -84,7 +85,7 @@ def diagram_scene(model=None, image=None, seed=0):
         sx, sys_ = sources[i]
         inputs = (np.asarray(t["input"]) if i == 0 else activations[i - 1]) if t else None
         focus = t["prediction"] if t and i == len(dense) - 1 else None
-        active = activations[i] > 0 if t and i < len(dense) - 1 else np.ones(layer.units, bool)
+        active = activations[i] != 0 if t and i < len(dense) - 1 else np.ones(layer.units, bool)
         _draw_connections(scene, layer, sx, sys_, xs - radius, ys, drawn, weighted, inputs, rng,
                           INPUT_LINES if i == 0 else MAX_LINES, model, image, i == 0, focus, active)
     for i, layer in enumerate(dense):
@@ -107,9 +108,13 @@ def diagram_scene(model=None, image=None, seed=0):
         right = columns[i]
         centre = (left + right) / 2
         weights, _, biases = rows[layer.name]["arithmetic"].partition(" + ")
-        scene.text(centre, TOP + STRIP_HEIGHT + 38, weights, 12.5, anchor="middle", weight="bold")
+        lines = [weights] if len(dense) <= 2 else [part.strip() for part in weights.replace(" = ", " =| ").split("|")]
         if biases:
-            scene.text(centre, TOP + STRIP_HEIGHT + 56, f"+ {biases}", 12.5, anchor="middle")
+            lines.append(f"+ {biases}")
+        size = 12.5 if len(dense) <= 2 else 11
+        for k, line in enumerate(lines):        # narrow columns (three layers or more): shorter lines
+            scene.text(centre, TOP + STRIP_HEIGHT + 38 + 17 * k, line, size, anchor="middle",
+                       weight="bold" if k < len(lines) - (1 if biases else 0) else "normal")
         left = right + positions[i][2]
     # Layers between two columns of neurons (Dropout, say) are a dashed line with their label.
     for layer_index, layer in enumerate(model.layers):
@@ -256,17 +261,24 @@ def _draw_connections(scene, layer, sx, sys_, txs, tys, drawn, weighted, inputs,
 
 
 def _draw_units(scene, layer, xs, ys, radius, drawn, values, t):
-    peak = float(values.max()) if values is not None and values.max() > 0 else 1.0
+    """One circle per drawn unit. With an image: a hidden neuron is shaded by its output - grey for
+    positive, red for negative (tanh, linear), darker = larger; white = 0 - and an output by its
+    probability (orange: the prediction, ringed)."""
+    peak = float(np.abs(values).max()) if values is not None and np.abs(values).max() > 0 else 1.0
     for k, j in enumerate(drawn):
         fill = "#ffffff"
-        if values is not None and t is None and values[j] > 0:
-            level = 1.0 - 0.85 * min(1.0, values[j] / peak)
-            fill = hex_colour([255 * level] * 3)
+        if values is not None and t is None and values[j] != 0:
+            strength = 0.85 * min(1.0, abs(values[j]) / peak)
+            if values[j] > 0:
+                fill = hex_colour([255 * (1.0 - strength)] * 3)
+            else:                                # a negative output pushes the next layer the other way
+                fill = hex_colour(np.array([255, 255, 255]) * (1 - strength) + np.array([178, 24, 43]) * strength)
         stroke = "#4d5660"
         width = 0.5 if radius < 4 else 1.3
         if t is not None:
             p = float(t["probabilities"][j])
-            fill = hex_colour(np.array([255, 255, 255]) * (1 - p) + np.array([224, 130, 20]) * p)
+            hue = np.array([224, 130, 20]) if j == t["prediction"] else np.array([140, 140, 140])  # orange: the prediction
+            fill = hex_colour(np.array([255, 255, 255]) * (1 - p) + hue * p)
             if j == t["prediction"]:
                 stroke, width = HIGHLIGHT, 3.0
         x = xs[k]
@@ -279,15 +291,15 @@ def _draw_units(scene, layer, xs, ys, radius, drawn, values, t):
 
 
 def _draw_caption(scene, table, weighted, t, dense):
-    y = TOP + STRIP_HEIGHT + 92
+    y = TOP + STRIP_HEIGHT + (92 if len(dense) <= 2 else 110)
     scene.text(36, y, f"{table['total']:,} parameters in all ({table['sum_text']}), {table['size']} "
                       "as 4-byte floats", 14, weight="bold")
     first = table["layers"][[r["name"] for r in table["layers"]].index(dense[0].name)]
     if t is not None:
         note = (f"This image's path: the {INPUT_LINES} largest pushes (pixel x weight) into the neurons that "
                 f"fire, then every push (activation x weight) on to the outputs; those into the prediction, "
-                f"{t['prediction']}, in full colour.|Filled neurons fire for this image (darker = stronger); "
-                "white ones are silent and pass nothing on.")
+                f"{t['prediction']}, in full colour.|Filled neurons have an output for this image (grey: positive, "
+                "red: negative, darker = larger); white ones output 0 and pass nothing on.")
     elif weighted:
         note = (f"Every input is wired to every neuron ({first['weights']:,} connections into "
                 f"{dense[0].name}; {INPUT_LINES} drawn at random, all of the later ones).|Colour: the "

@@ -8,7 +8,7 @@
 
 import numpy as np
 
-from .style import HIGHLIGHT, NEUTRAL, RIGHT, TEXT, drawn_in_house_style, image_axes, ink, new_figure
+from .style import FOCUS, NEUTRAL, RIGHT, TEXT, drawn_in_house_style, image_axes, ink, new_figure
 
 
 @drawn_in_house_style
@@ -60,18 +60,19 @@ def per_class_figure(e, width=7.0):
     worst = int(np.argmin(accuracy))
     fig = new_figure(width, 3.0)
     ax = fig.add_subplot()
-    colours = [HIGHLIGHT if k == worst else NEUTRAL for k in range(len(accuracy))]
+    colours = [FOCUS if k == worst else NEUTRAL for k in range(len(accuracy))]
     ax.bar(range(len(accuracy)), accuracy, color=colours)
-    for k, (a, n) in enumerate(zip(accuracy, e["per_class_count"])):
-        ax.text(k, a + 0.005, f"{a:.1%}", ha="center", va="bottom", fontsize=8)
-    ax.axhline(e["accuracy"], color=RIGHT, lw=1.2, ls="--", zorder=0)
     low = max(0.0, min(accuracy) - 0.08)
-    ax.set_ylim(low, 1.02)
+    for k, a in enumerate(accuracy):         # written inside the bar's top: the axis ends at 100%
+        ax.text(k, a - 0.012 * (1 - low), f"{a:.1%}", ha="center", va="top", fontsize=7.5, color="white",
+                fontweight="bold")
+    ax.axhline(e["accuracy"], color=RIGHT, lw=1.2, ls="--", zorder=0)
+    ax.set_ylim(low, 1.0)
     ax.set_xticks(range(len(accuracy)), names)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylabel("right answers")
-    ax.set_title(f"Accuracy per class (the axis starts at {low:.0%}; green dashes: overall "
-                 f"{e['accuracy']:.2%}). Hardest: {names[worst]}", loc="left", fontsize=10)
+    ax.set_title(f"Accuracy per class (the axis runs from {low:.0%} to 100%; green dashes: overall "
+                 f"{e['accuracy']:.2%}). Hardest, in purple: {names[worst]}", loc="left", fontsize=10)
     return fig
 
 

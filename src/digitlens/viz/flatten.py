@@ -10,7 +10,7 @@ input 28 * row + col. The arithmetic comes from digitlens.explain.flatten.
 import numpy as np
 
 from ..explain.flatten import flatten_strip, pixel_to_index
-from .style import HIGHLIGHT, TEXT, drawn_in_house_style, ink, new_figure
+from .style import FOCUS, TEXT, drawn_in_house_style, ink, new_figure
 
 ROW_TINT = np.array([236, 242, 250], dtype=np.uint8)   # blank pixels of every other row
 
@@ -38,8 +38,8 @@ def flatten_figure(image, pixel=None, width=12.0):
     grid = fig.add_gridspec(3, 2, width_ratios=[1, 2.4], height_ratios=[3, 0.9, 0.7])
     ax = fig.add_subplot(grid[0, 0])
     ax.imshow(picture, extent=(-0.5, cols - 0.5, height - 0.5, -0.5))
-    ax.add_patch(_box(-0.5, row - 0.5, cols, 1, HIGHLIGHT, 1.2))
-    ax.add_patch(_box(col - 0.5, row - 0.5, 1, 1, HIGHLIGHT, 3))
+    ax.add_patch(_box(-0.5, row - 0.5, cols, 1, FOCUS, 1.2))
+    ax.add_patch(_box(col - 0.5, row - 0.5, 1, 1, FOCUS, 3))
     ax.set_yticks(range(0, height, 4))
     ax.set_xticks(range(0, cols, 4))
     ax.set_ylabel("row")
@@ -64,8 +64,8 @@ def flatten_figure(image, pixel=None, width=12.0):
 
     ax = fig.add_subplot(grid[1, :])
     ax.imshow(strip, aspect="auto", extent=(-0.5, height * cols - 0.5, 1, 0))
-    ax.add_patch(_box(row * cols - 0.5, 0, cols, 1, HIGHLIGHT, 1.2))
-    ax.axvline(index, color=HIGHLIGHT, lw=2.2)
+    ax.add_patch(_box(row * cols - 0.5, 0, cols, 1, FOCUS, 1.2))
+    ax.axvline(index, color=FOCUS, lw=2.2)
     ax.set_yticks([])
     starts = flat["starts"]
     ax.set_xticks(starts[::2] + [height * cols - 1])
@@ -81,12 +81,12 @@ def flatten_figure(image, pixel=None, width=12.0):
     for c in range(cols):
         ax.text(c, 0.5, str(row * cols + c), ha="center", va="center", fontsize=7,
                 color="white" if picture[row, c, 0] < 110 else TEXT)
-        ax.axvline(c - 0.5, color="#bbbbbb", lw=0.5)
-    ax.add_patch(_box(col - 0.5, 0.02, 1, 0.96, HIGHLIGHT, 2.5))
+    ax.vlines(np.arange(cols) - 0.5, 0, 1, color="#bbbbbb", lw=0.5)
+    ax.add_patch(_box(col - 0.5, 0.02, 1, 0.96, FOCUS, 2.5))
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"close up: row {row} is inputs {row * cols} to {row * cols + cols - 1} "
-                 f"(the orange box in the strip); pixel ({row}, {col}) is input {index}", loc="left")
+                 f"(the purple box in the strip); pixel ({row}, {col}) is input {index}", loc="left")
     return fig
 
 

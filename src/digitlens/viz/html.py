@@ -18,9 +18,10 @@ h1 { font-size: 26px; margin: 12px 0 4px; }
 h2 { font-size: 20px; margin: 34px 0 6px; border-bottom: 2px solid #e0e0e0; padding-bottom: 4px; }
 h3 { font-size: 15px; margin: 18px 0 6px; }
 p, li { line-height: 1.45; max-width: 1000px; }
+nav { display: flex; flex-wrap: wrap; row-gap: 4px; }
 nav a { margin-right: 14px; color: #2166ac; text-decoration: none; }
 img, svg.diagram { max-width: 100%; height: auto; display: block; margin: 8px 0; }
-table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
+table { border-collapse: collapse; margin: 8px 0; font-size: 13px; display: block; max-width: 100%; overflow-x: auto; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 th { background: #f2f2f2; }
 td.text, th.text { text-align: left; }
@@ -28,9 +29,25 @@ td.text, th.text { text-align: left; }
 .big { font-size: 18px; font-weight: bold; }
 .right { color: #1a9850; font-weight: bold; }
 .wrong { color: #b2182b; font-weight: bold; }
+.doubt { color: #7a4b00; background: #fff3d6; padding: 1px 6px; border-radius: 3px; }
 .pos { color: #2166ac; } .neg { color: #b2182b; }
 details { margin: 8px 0; } summary { cursor: pointer; color: #2166ac; }
 code { background: #f4f4f4; padding: 1px 4px; }
+.caption { font-size: 13px; color: #444; margin: 14px 0 4px; }
+.tile-grid { display: grid; gap: 6px 4px; margin: 6px 0; max-width: 100%; overflow-x: auto; }
+.tile-grid figure { margin: 0; }
+.tile-grid .px { image-rendering: pixelated; border: 1px solid #ddd; }
+.tile-grid figcaption { font-size: 10px; color: #222; text-align: center; white-space: nowrap; }
+.tile-grid figcaption.dim { color: #8c8c8c; }
+.legend { width: 260px; margin: 6px 0 12px; }
+.legend-bar { height: 10px; border: 1px solid #ccc; border-radius: 3px; }
+.legend-labels { display: flex; justify-content: space-between; font-size: 11px; color: #444; }
+table.confusion td { width: 38px; text-align: center; }
+table.per-class .barcell { width: 320px; }
+.bar { background: #eee; height: 10px; border-radius: 3px; }
+.bar span { display: block; height: 100%; background: #8c8c8c; border-radius: 3px; }
+.bar span.focus { background: #6a3d9a; }
+.bar span.prediction { background: #e08214; }
 """
 
 
@@ -72,6 +89,21 @@ def table(headers, rows, text_columns=(0,)):
     body = "\n".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>"
                      for row in rows)
     return f"<table>\n{head}\n{body}\n</table>"
+
+
+def softmax_table(s, names, prediction):
+    """The softmax, one column per step (z, z - max, exp, / sum), with a bar for each probability;
+    the prediction's bar in orange, as in every picture."""
+    rows = []
+    for k in range(len(s["z"])):
+        cls = ' class="prediction"' if k == prediction else ""
+        bar = f'<div class="bar"><span{cls} style="width:{100 * s["probs"][k]:.2f}%"></span></div>'
+        rows.append(f'<tr><td class="text">{escape(str(names[k]))}</td><td>{s["z"][k]:.4f}</td><td>{s["z_minus_max"][k]:.4f}</td>'
+                    f'<td>{s["exp"][k]:.6g}</td><td>{s["probs"][k]:.6f}</td><td class="text barcell">{bar}</td></tr>')
+    rows.append(f'<tr><td class="text">sum</td><td></td><td></td><td>{s["sum"]:.6g}</td><td>{sum(s["probs"]):.6f}</td><td></td></tr>')
+    head = ("<tr><th class=\"text\">output</th><th>z</th>"
+            f"<th>z - max (max = {s['max']:.4f})</th><th>exp(z - max)</th><th>probability</th><th class=\"text\">0 to 100%</th></tr>")
+    return f'<table class="softmax">{head}{"".join(rows)}</table>'
 
 
 def details(summary, body):

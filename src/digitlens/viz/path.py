@@ -3,8 +3,9 @@
     path_figure(model, image)              input -> every layer's weighted sums and activations
                                            -> probabilities
     softmax_figure(trace(model, image))    the softmax step by step: z, z - max, exp, / sum
-    contributions_figure(model, image)     which hidden neurons pushed the prediction up or down,
-                                           and which pixels drove the strongest of them
+    contributions_figure(model, image)     which neurons of the last hidden layer pushed the prediction
+                                           up or down, and which pixels drove the strongest of them
+                                           (through the layers below, for a deeper network)
 
 All numbers come from digitlens.explain.path; these functions only draw them.
 """
@@ -13,6 +14,7 @@ import textwrap
 
 import numpy as np
 
+from ..explain.common import reads_pixels_first
 from ..explain.path import output_contributions, pixel_contributions, trace
 from .style import (DIVERGING, HIGHLIGHT, NEGATIVE, NEUTRAL, POSITIVE, RIGHT, TEXT, diverging_colorbar,
                     drawn_in_house_style, image_axes, ink, new_figure, symmetric_limit)
@@ -25,8 +27,8 @@ def path_figure(model, image, label=None, class_names=None, width=12.0):
     t = image if isinstance(image, dict) else trace(model, image, class_names)
     dense = [row for row in t["layers"] if row["fully_connected"]]
     hidden, output = dense[:-1], dense[-1]
-    fig = new_figure(width, 2.6 * (1 + len(hidden)) + 0.4)
-    grid = fig.add_gridspec(1 + len(hidden), 3, width_ratios=[1, 3, 2.2])
+    fig = new_figure(width, 2.6 * max(1, len(hidden)) + 0.4)
+    grid = fig.add_gridspec(max(1, len(hidden)), 3, width_ratios=[1, 3, 2.2])
     ax = fig.add_subplot(grid[0, 0])
     ax.imshow(ink(np.asarray(t["input"]).reshape(t["image_shape"])))
     image_axes(ax)
@@ -35,17 +37,30 @@ def path_figure(model, image, label=None, class_names=None, width=12.0):
     for i, row in enumerate(hidden):
         ax = fig.add_subplot(grid[i, 1] if i == 0 else grid[i, :2])
         z = np.asarray(row["z"])
+        name = row["activation_name"]
         active = np.asarray(row["activation"]) > 0
+        # one bar per neuron, drawn as one collection of thick lines (hundreds of bar patches are slow)
+        positions = np.arange(len(z))
+        thick = max(0.6, 360 / max(len(z), 1))
         colours = np.where(z > 0, POSITIVE, NEGATIVE)
-        ax.bar(np.arange(len(z)), z, width=1.0, color=colours, alpha=1.0)
-        ax.bar(np.flatnonzero(~active), z[~active], width=1.0, color="#f0c8c8")
+        if name == "relu":                     # only relu silences: pale red marks what it set to 0
+            colours = np.where(active, colours, "#f0c8c8")
+        ax.vlines(positions, 0, z, colors=colours, linewidth=thick)
         ax.axhline(0, color="#555555", lw=0.8)
         ax.set_xlim(-0.5, len(z) - 0.5)
         ax.set_xlabel(f"neuron (0 to {len(z) - 1})")
         ax.set_ylabel("weighted sum z")
-        name = row["activation_name"]
         ax.set_title(f"{row['name']}: weighted sums z = x @ kernel + bias of its {len(z)} neurons",
                      loc="left")
+        positive = z > 0
+        note = {"tanh": f"blue: z > 0, tanh(z) between 0 and +1 ({int(positive.sum())} neurons)\n"
+                        f"red: z < 0, tanh(z) between -1 and 0: pushes the other way ({int((~positive).sum())})",
+                "sigmoid": f"sigmoid squashes every z into 0..1: none is silenced;\n"
+                           f"blue: z > 0, more than half on ({int(positive.sum())}); red: less ({int((~positive).sum())})",
+                "linear": "no activation: each z is passed on as it is"}.get(name)
+        if note:
+            ax.text(0.99, 0.97, note, transform=ax.transAxes, ha="right", va="top", fontsize=8.5,
+                    bbox={"facecolor": "white", "edgecolor": "#cccccc", "alpha": 0.9})
         if name == "relu":
             ax.text(0.99, 0.97, f"blue: z > 0, passed on by relu ({int(active.sum())} neurons)\n"
                     f"pale red: z <= 0, silenced to 0 ({int((~active).sum())} neurons)",
@@ -117,29 +132,39 @@ def contributions_figure(model, image, output=None, top=7, maps=4, class_names=N
     c = output_contributions(model, image, output, top)
     names = class_names or [str(k) for k in range(model.output_shape[-1])]
     rows = c["top_up"] + c["top_down"][::-1]
-    fig = new_figure(width, 3.4 + 2.4)
-    grid = fig.add_gridspec(2, max(maps, 1), height_ratios=[1.4, 1])
+    if not reads_pixels_first(model) or c["from_layer"] is None:
+        maps = 0                  # its first Dense layer does not read the pixels, or it is the first
+    fig = new_figure(width, 3.4 + (2.4 if maps else 0))
+    grid = fig.add_gridspec(2 if maps else 1, max(maps, 1), height_ratios=[1.4, 1] if maps else [1])
     ax = fig.add_subplot(grid[0, :])
     values = [r["contribution"] for r in rows]
     labels = [f"#{r['neuron']}\n{r['activation']:.2f}\nx {r['weight']:+.2f}" for r in rows]
     ax.bar(range(len(rows)), values, color=[POSITIVE if v > 0 else NEGATIVE for v in values])
     ax.axhline(0, color="#555555", lw=0.8)
     ax.set_xticks(range(len(rows)), labels, fontsize=7.5)
+    layer = c["from_layer_name"] or "its inputs"      # no Dense layer below: what the layers before it give
     ax.set_ylabel("push = activation x weight")
-    ax.set_xlabel("hidden neuron: its activation x its weight to this output", fontsize=8.5)
+    ax.set_xlabel(f"neuron of {layer}: its activation x its weight to this output", fontsize=8.5)
     silent = sum(1 for a in c["activations"] if a == 0)
+    pushers = (f"neurons of {layer}, the last hidden layer" if c["from_layer_name"] else "inputs it reads")
     ax.set_title(textwrap.fill(
         f"Why output {names[output]} scored z = {c['z']:.2f}: its bias ({c['bias']:+.2f}) plus one push from "
-        f"each of the {len(c['activations'])} hidden neurons. The {len(c['top_up'])} strongest pushes up "
-        f"(blue) and down (red) are shown; the {silent} silent neurons push 0.", 130), loc="left",
-        fontsize=10)
-    for i, r in enumerate(c["top_up"][:maps]):
+        f"each of the {len(c['activations'])} {pushers}. The "
+        f"{len(c['top_up'])} strongest pushes up (blue) and down (red) are shown"
+        + (f"; the {silent} silent neurons push 0." if silent else "."), 130), loc="left", fontsize=10)
+    deeper = c["from_layer"] is not None and c["from_layer"] > 0
+    chosen = c["top_up"][:maps]
+    pictures = [pixel_contributions(model, image, r["neuron"], layer=c["from_layer"]) for r in chosen]
+    limit = symmetric_limit(np.stack(pictures)) if pictures else 1.0    # one scale: their pushes compare
+    axes = []
+    for i, (r, contributions) in enumerate(zip(chosen, pictures)):
         ax = fig.add_subplot(grid[1, i])
-        contributions = pixel_contributions(model, image, r["neuron"])
-        limit = symmetric_limit(contributions)
         shown = ax.imshow(contributions, cmap=DIVERGING, vmin=-limit, vmax=limit)
         image_axes(ax)
-        ax.set_title(f"which pixels drove neuron {r['neuron']}", fontsize=9)
-        ax.set_xlabel(f"pixel x weight (sums with the bias\nto the neuron's z)", fontsize=8)
-        diverging_colorbar(fig, shown, limit, ax=ax, shrink=0.8)
+        ax.set_title(f"which pixels drove\n{layer} neuron {r['neuron']}", fontsize=9)
+        ax.set_xlabel("pixel x d z / d pixel, through\nthe layers below (this image)" if deeper else
+                      "pixel x weight (sums with the bias\nto the neuron's z)", fontsize=8)
+        axes.append(ax)
+    if axes:
+        diverging_colorbar(fig, shown, limit, ax=axes, shrink=0.8, pad=0.01)
     return fig

@@ -12,9 +12,18 @@ Sections (each an element with this id, in this order):
     evaluation  accuracy, confusion matrix, accuracy per class, the most confident mistakes
     training    loss and accuracy curves from the model's history
 
-A section without what it needs (no image, no test set, no history) says what to pass. The page
+A section without what it needs (no image, no test set, no history) says what to pass, and one
+this model cannot have - the lesson's drawing and per-pixel weights, for a network whose first
+layer is a convolution rather than a Dense reading the pixels - says so in a note. The page
 has no external references: pictures are inline SVG or base64 PNG, the style sheet is inline.
 It is written atomically (a temporary file, then os.replace).
+
+Where the time goes (the lesson's network, on a 2-core machine): about a second starting Python
+and importing NumPy and matplotlib, a few tenths reading the model and MNIST and computing the
+numbers, and the rest drawing about ten matplotlib figures - so those are drawn side by side
+(render.py), and the pictures made of hundreds of small tiles (weights, templates, mistakes) and
+the tables (confusion, accuracy per class, softmax) are HTML with one PNG each (grids.py), not
+figures.
 """
 
 from html import escape
@@ -24,23 +33,26 @@ import numpy as np
 
 from .. import explain
 from ..errors import DigitlensError
-from ..explain.common import dense_layers, image_shape
+from ..explain import words
+from ..explain.common import dense_layers, image_shape, reads_pixels_first, require_pixels_into_first_dense
 from . import html as h
 from .backprop import backprop_figure
 from .curves import curves_figure
 from .diagram import diagram_svg
-from .evaluation import confusion_figure, mistakes_figure, per_class_figure
 from .flatten import flatten_figure
-from .neurons import neuron_figure, templates_figure, weight_grid
+from .grids import confusion_html, layer_templates_html, mistakes_html, per_class_html, templates_html, \
+    weight_grid_html
+from .neurons import neuron_figure
 from .output import write_atomic
 from .parameters import parameters_figure
-from .path import contributions_figure, path_figure, softmax_figure
+from .render import Pictures
+from .path import contributions_figure, path_figure
 
 SECTIONS = ("network", "flatten", "parameters", "path", "neurons", "backprop", "evaluation", "training")
 
 
 def write_report(model, path, image=None, label=None, x_test=None, y_test=None, x_train=None, index=None,
-                 class_names=None, title=None, image_name=None, data_name=None):
+                 class_names=None, title=None, image_name=None, data_name=None, doubt=None, workers=None):
     """Write the HTML report for `model` to `path`; returns the path.
 
     model: a built Sequential (from digitlens or read from a Keras file).
@@ -50,36 +62,88 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
     x_train: training images; if given, dead neurons and templates are measured on (up to 10,000
         of) them, the data the neurons learnt from, instead of on x_test.
     index: use test image number `index` (and its label) as the image. With neither image nor
-        index, test image 0 is used when a test set is given.
+        index, a test image whose backprop step has something to show is picked (a mistake the
+        network nearly got right, else the right answer it was least sure of:
+        explain.instructive_example), and the report says why.
     class_names: names of the classes (default: model.class_names if it has them, else "0".."9").
     title, image_name, data_name: words for the page ("my_seven.png", "MNIST test set").
+    doubt: a sentence saying why the image does not look like one digit (from the preparation's
+        steps["doubt"]), shown beside the prediction.
+    workers: processes drawing the figures (None: as many as help here, render.py; 1: none).
     """
+    class_names = class_names if class_names is not None else getattr(model, "class_names", None)
+    names = list(class_names) if class_names is not None else [str(k) for k in range(model.output_shape[-1])]
+    picked = None                        # why the report picked its image, when nobody chose one
+    probs = model.predict(x_test) if x_test is not None and y_test is not None else None   # once, for both uses
     if image is None and x_test is not None:
-        chosen = index is not None
-        index = int(index) if chosen else 0
+        if index is None and y_test is not None:
+            index, picked = explain.instructive_example(model, x_test, y_test, names, probs=probs)
+        index = int(index) if index is not None else 0
         image = x_test[index]
         if label is None and y_test is not None:
             label = int(y_test[index])
-        image_name = image_name or (f"test image #{index}" if chosen else
-                                    f"test image #{index}, chosen by default - pass an image or an index")
-    class_names = class_names if class_names is not None else getattr(model, "class_names", None)
-    names = list(class_names) if class_names is not None else [str(k) for k in range(model.output_shape[-1])]
-    e = explain.explain(model, image, label, x_test, y_test, names)
+        image_name = image_name or f"test image #{index}"
+    e = explain.explain(model, image, label, x_test, y_test, names, probs=probs)
+    pics = Pictures(workers)
     seen = x_train[:10_000] if x_train is not None else x_test
     title = title or f"digitlens: inside {model.name}"
-    body = [f"<h1>{escape(title)}</h1>", _summary(e, image_name, data_name),
-            "<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in SECTIONS) + "</nav>",
-            _network(e), _flatten(e), _parameters(e), _path(e), _neurons(e, seen), _backprop(e),
-            _evaluation(e, data_name), _training(e)]
-    document = h.page(title, "\n".join(body))
+    # The sections with figures first: their figures start drawing (in worker processes, where
+    # there are cores) while this process makes the rest - the diagram, the tiles, the tables. A
+    # section this model lacks what it shows for is one line saying why (_or_note).
+    drawing = {"flatten": (_flatten, pics, e), "parameters": (_parameters, pics, e), "path": (_path, pics, e),
+               "backprop": (_backprop, pics, e, picked), "training": (_training, pics, e)}
+    drawn = {name: _or_note(name, *call) for name, call in drawing.items()}
+    pics.start()
+    making = {"network": (_network, e), "neurons": (_neurons, e, seen), "evaluation": (_evaluation, e, data_name)}
+    made = {name: _or_note(name, *call) for name, call in making.items()}
+    body = [f"<h1>{escape(title)}</h1>", _summary(e, image_name, data_name, picked, doubt),
+            "<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in SECTIONS) + "</nav>"]
+    body += [{**drawn, **made}[name] for name in SECTIONS]
+    document = pics.fill(h.page(title, "\n".join(body)))
     path = Path(path)
     write_atomic(path, document.encode("utf-8"))
     return path
 
 
+def section_html(e, name, seen=None, data_name=None):
+    """Section `name` (one of SECTIONS) of the report for the Explanation `e`, as HTML: the same
+    section write_report puts on the page, for showing one at a time (digitlens.notebook).
+    seen: the images dead neurons and templates are measured on (neurons); data_name: words for
+    the test set (evaluation)."""
+    pics = Pictures(workers=1)            # drawn here, in turn: a notebook's kernel is not forked
+    builders = {"network": _network, "flatten": lambda e: _flatten(pics, e),
+                "parameters": lambda e: _parameters(pics, e), "path": lambda e: _path(pics, e),
+                "neurons": lambda e: _neurons(e, seen), "backprop": lambda e: _backprop(pics, e),
+                "evaluation": lambda e: _evaluation(e, data_name), "training": lambda e: _training(pics, e)}
+    if name not in builders:
+        raise DigitlensError(f"section: expected one of {', '.join(SECTIONS)}, received {name!r}")
+    return pics.fill(_or_note(name, builders[name], e))
+
+
 # ---- sections -----------------------------------------------------------------------------------
 
-def _summary(e, image_name, data_name):
+TITLES = dict(zip(SECTIONS, ("The network", "Flatten", "Parameters", "One image's path", "What each neuron looks for",
+                             "One step of learning", "How it does on the test set", "Training curves")))
+
+
+def _or_note(section_id, build, *args):
+    """The section, or, if this model lacks what it shows, the section with one line saying why."""
+    try:
+        return build(*args)
+    except DigitlensError as error:
+        return h.section(section_id, TITLES[section_id], h.para(escape(str(error)), "note"))
+
+
+def _first_layers(model, only_rearranging=False):
+    """What the layers before the first Dense do, one sentence each (from their descriptions);
+    only those that just lay the values out anew (Flatten, Reshape), if asked."""
+    first_index = dense_layers(model)[0][0]
+    return " ".join(f"{escape(layer.name)} ({escape(layer.kind)}) {escape(layer.describe().what)}."
+                    for layer in model.layers[:first_index]
+                    if layer.rearranges or not only_rearranging)
+
+
+def _summary(e, image_name, data_name, picked=None, doubt=None):
     p = e.parameters
     layers = " -> ".join(r["label"] for r in p["layers"])
     text = f"{escape(layers)}: {p['total']:,} parameters ({p['size']})."
@@ -87,26 +151,43 @@ def _summary(e, image_name, data_name):
         t = e.trace
         text += (f" The image ({escape(image_name or 'given')}) is read as "
                  f'<span class="big">{escape(t["class_names"][t["prediction"]])}</span> '
-                 f"({t['probabilities'][t['prediction']]:.1%})")
+                 f"({t['probabilities'][t['prediction']]:.1%}: "
+                 f"{escape(words.confidence(t['probabilities'], t['class_names']))})")
         if e.label is not None:
             right = e.label == t["prediction"]
             text += (f', <span class="{"right" if right else "wrong"}">'
                      f'{"right" if right else "wrong"}</span>: it is {escape(t["class_names"][e.label])}')
         text += "."
+        if doubt:
+            text += f' <span class="doubt">{escape(doubt[0].upper() + doubt[1:])}.</span>'
     if e.evaluation is not None:
         text += f" Test accuracy: {e.evaluation['accuracy']:.2%} on {e.evaluation['count']:,} images."
-    return h.para(text)
+    parts = [h.para(text)]
+    if picked:
+        parts.append(h.para(f"No image was chosen, so the report picked {escape(image_name)}: {escape(picked)}. "
+                            "Pass --index N (or an image file) to follow another one.", "note"))
+    return "\n".join(parts)
 
 
 def _network(e):
+    if not reads_pixels_first(e.model):
+        return h.section("network", "The network", h.para(
+            "The lesson's drawing shows every pixel wired to every neuron of a first Dense layer; this network "
+            f"reads the image another way first: {_first_layers(e.model)} Its layers, shapes and counts are in "
+            "the parameters section; pictures of its filters and feature maps come in a later digitlens.", "note"))
     return h.section("network", "The network", h.para(
         "The lesson's drawing of this network. Every pixel of the image feeds every neuron of the first "
-        "layer, and every one of those neurons feeds every output. There are far too many connections to "
-        "draw, so the caption says which ones are shown."),
+        "layer, and every neuron of each layer feeds every unit of the next, up to the outputs. There are far "
+        "too many connections to draw, so the caption says which ones are shown."),
         h.inline_svg(diagram_svg(e.model, e.image)))
 
 
-def _flatten(e):
+def _flatten(pics, e):
+    if not reads_pixels_first(e.model):
+        return h.section("flatten", "Flatten", h.para(
+            "This network does not flatten the image itself, so its first layers still know which pixels are "
+            "neighbours (see above). Its layers that only lay values out anew: "
+            + (_first_layers(e.model, True) or "none"), "note"))
     height, width = image_shape(e.model)
     examples = [0, width - 1, width, width * (height // 2) + width // 2, height * width - 1]
     rows = [(i, f"({r}, {c})", f"{width} x {r} + {c} = {explain.pixel_to_index(r, c, width)}")
@@ -114,11 +195,11 @@ def _flatten(e):
     return h.section("flatten", "Flatten: from 28 x 28 to 784", h.para(
         f"The first layer sees no picture, only a list of {height * width} numbers: the image's rows "
         f"laid end to end. Pixel (row, col) becomes input {width} x row + col."),
-        h.img(flatten_figure(e.image), "the image cut into its rows, laid end to end"),
+        pics.img(lambda: flatten_figure(e.image), "the image cut into its rows, laid end to end"),
         h.table(["input", "pixel (row, col)", "check"], rows, text_columns=()))
 
 
-def _parameters(e):
+def _parameters(pics, e):
     p = e.parameters
     parts = [h.para("Every number the network learnt sits in a layer's kernel (one weight per connection, "
                     "a matrix of inputs x units) or its bias (one per unit). Flatten and Dropout have none."),
@@ -126,21 +207,26 @@ def _parameters(e):
              h.para(f"In all {p['total']:,} parameters, {p['bytes']:,} bytes ({p['size']}) as 4-byte floats."
                     + (f" Training with {p['optimizer']['name']} keeps {p['optimizer']['params']:,} more "
                        f"numbers ({p['optimizer']['size']}) of optimizer state." if p["optimizer"] else "")),
-             h.img(parameters_figure(e.model), "every kernel and bias drawn as a matrix")]
+             pics.img(lambda: parameters_figure(e.model), "every kernel and bias drawn as a matrix")]
     return h.section("parameters", "Parameters: where every number lives", *parts)
 
 
-def _path(e):
+def _path(pics, e):
     if e.trace is None:
         return h.section("path", "One image's path", h.para(
             "Give an image (or a test set and an index) to follow one digit through the network.", "note"))
     t, model = e.trace, e.model
     names = t["class_names"]
+    said = {"relu": "relu keeps positive sums and silences the rest",
+            "tanh": "tanh squashes every sum into -1..+1 (a negative output pushes the next layer the other way)",
+            "sigmoid": "sigmoid squashes every sum into 0..1", "linear": "with no activation the sums go on as they are"}
+    seen = dict.fromkeys(row["activation_name"] for row in t["layers"] if row["fully_connected"])
+    clauses = [said[name] for name in seen if name in said]
     parts = [h.para("The image goes through the layers in order. Each Dense layer computes, for each of its "
-                    "neurons, a weighted sum z = x @ kernel + bias, then its activation: relu keeps positive "
-                    "sums and silences the rest; the softmax turns the last layer's sums into "
-                    "probabilities."),
-             h.img(path_figure(model, t, label=e.label, class_names=names), "the image's path")]
+                    "neurons, a weighted sum z = x @ kernel + bias, then its activation: "
+                    + "; ".join(clauses + (["the softmax turns the last layer's sums into probabilities"]
+                                           if "softmax" in seen else [])) + "."),
+             pics.img(lambda: path_figure(model, t, label=e.label, class_names=names), "the image's path")]
     for row in t["layers"]:
         if not row["fully_connected"]:
             continue
@@ -154,50 +240,78 @@ def _path(e):
     if t["softmax"] is not None:
         s = t["softmax"]
         parts.append("<h3>The softmax, step by step</h3>")
-        parts.append(h.img(softmax_figure(t), "the softmax step by step"))
-        rows = [(names[k], f"{s['z'][k]:.4f}", f"{s['z_minus_max'][k]:.4f}", f"{s['exp'][k]:.6g}",
-                 f"{s['probs'][k]:.6f}") for k in range(len(s["z"]))]
-        rows.append(("sum", "", "", f"{s['sum']:.6g}", f"{sum(s['probs']):.6f}"))
-        headers = ["output", "z", f"z - max (max = {s['max']:.4f})", "exp(z - max)", "probability"]
-        parts.append(h.table(headers, rows))
+        parts.append(h.para("The scores z become probabilities that add up to 1: subtract the largest score (which "
+                            "changes nothing but keeps exp from overflowing), take exp, divide by the sum."))
+        parts.append(h.softmax_table(s, names, t["prediction"]))
     parts.append("<h3>Who pushed the prediction</h3>")
-    parts.append(h.img(contributions_figure(model, e.image, t["prediction"], class_names=names),
-                       "the hidden neurons that pushed the prediction up and down"))
-    top = e.contributions["top_up"]
-    if top and len(dense_layers(model)) == 2:
-        neuron = top[0]["neuron"]
-        parts.append(h.para(f"The neuron that pushed {escape(names[t['prediction']])} up most, neuron {neuron}, "
-                            "in full: its weights, which pixels drove it, and its votes for every output."))
-        parts.append(h.img(neuron_figure(model, e.image, neuron, class_names=names), f"neuron {neuron}"))
+    parts.append(pics.img(lambda: contributions_figure(model, e.image, t["prediction"], class_names=names),
+                       "the neurons of the last hidden layer that pushed the prediction up and down"))
+    if reads_pixels_first(model):
+        parts.extend(_chain(pics, e, names))
     return h.section("path", "One image's path through the network", *parts)
+
+
+def _chain(pics, e, names):
+    """Every hidden layer in full, following the push back from the prediction: the neuron of the
+    last hidden layer that pushed it up most, the neuron below that drove that one most, and so on
+    down to the first layer - each with what drove it, which pixels, and what it pushes above."""
+    top = e.contributions["top_up"]
+    if not top:
+        return []
+    hidden = len(dense_layers(e.model)) - 1
+    neuron, layer = top[0]["neuron"], hidden - 1
+    parts = []
+    while True:
+        d = explain.neuron_detail(e.model, e.image, neuron, layer)
+        above = (f"pushed {escape(names[e.trace['prediction']])} up most" if layer == hidden - 1 else
+                 "drove the neuron above most")
+        parts.append(h.para(f"The neuron of {escape(d['layer'])} (hidden layer {layer + 1}) that {above}, "
+                            f"neuron {neuron}, in full: what drove it, which pixels, and what it pushes above. "
+                            + escape(d["state"])))
+        parts.append(pics.img(lambda neuron=neuron, layer=layer: neuron_figure(e.model, e.image, neuron, layer,
+                                                                              class_names=names),
+                           f"{d['layer']} neuron {neuron}"))
+        if layer == 0 or not d["incoming"]["top_up"]:
+            return parts
+        neuron, layer = d["incoming"]["top_up"][0]["neuron"], layer - 1
 
 
 def _neurons(e, x):
     model = e.model
+    require_pixels_into_first_dense(model, "The pictures of what each neuron looks for")
+    hidden = [layer for _, layer in dense_layers(model)][:-1]
     parts = [h.para("A first-layer neuron has one weight per pixel, so its weights can be drawn as an image: "
                     "blue where ink makes it fire more, red where ink holds it back. Training starts from "
                     "random weights; the patterns are what it learnt.")]
+    sample = x[:2000] if x is not None else None
+    activity = [explain.neuron_activity(model, x, k) for k in range(len(hidden))] if x is not None else None
     try:
-        parts.append(h.img(weight_grid(model, x), "every hidden neuron's weights"))
-        parts.append(h.img(templates_figure(model, x[:2000] if x is not None else None, e.class_names),
-                           "each output's effective template"))
+        parts.append(weight_grid_html(model, x, activity[0] if activity else None))
+        for k in range(1, len(hidden)):
+            parts.append(h.para(f"A neuron of {escape(hidden[k].name)} (hidden layer {k + 1}) has no weight per pixel: "
+                                "it sees the neurons below it. Traced back through them, each pixel gets an "
+                                "effective weight, d z / d pixel; averaged over images, these pictures show what "
+                                "each of its neurons looks for."))
+            parts.append(layer_templates_html(model, sample, k))      # (on the sample: its own activity)
+        parts.append(templates_html(model, sample, e.class_names))
     except DigitlensError as error:
         parts.append(h.para(escape(str(error)), "note"))
     parts.append(h.para(
         "An output's effective template is d(its score) / d(pixels): for one image, with the hidden neurons "
-        "that are active, score = pixels . template + constant exactly. Averaged over images, each hidden "
-        "neuron counts as often as it is active.", "note"))
+        "that are active, score = pixels . template + constant exactly (through relu layers). Averaged over "
+        "images, each hidden neuron counts as often as it is active.", "note"))
     if x is not None:
-        activity = explain.neuron_activity(model, x)
-        dead = np.flatnonzero(activity["dead"])
-        rarely = int(np.sum(activity["fraction_active"] < 0.01))
-        parts.append(h.para(f"Dead neurons (never active on the {len(x):,} images): {len(dead)}"
-                            + (f" - numbers {', '.join(map(str, dead[:40]))}" if len(dead) else "")
-                            + f". Active on fewer than 1% of them: {rarely}."))
+        for k, layer in enumerate(hidden):
+            dead = np.flatnonzero(activity[k]["dead"])
+            rarely = int(np.sum(activity[k]["fraction_active"] < 0.01))
+            where = f" in {escape(layer.name)}" if len(hidden) > 1 else ""
+            parts.append(h.para(f"Dead neurons{where} (never active on the {len(x):,} images): {len(dead)}"
+                                + (f" - numbers {', '.join(map(str, dead[:40]))}" if len(dead) else "")
+                                + f". Active on fewer than 1% of them: {rarely}."))
     return h.section("neurons", "What each neuron looks for", *parts)
 
 
-def _backprop(e):
+def _backprop(pics, e, picked=None):
     if e.backprop is None:
         why = ("Give an image and its label" if e.image is not None else "Give an image and its label "
                "(or a test set and an index)")
@@ -214,8 +328,9 @@ def _backprop(e):
         f"p({escape(names[label])}) goes from <b>{p0:.2%}</b> to <b>{p1:.2%}</b>, the loss from "
         f"{step['loss_before']:.4f} to {step['loss_after']:.4f}."),
         h.para(escape(step["note"]) + " In real training this image would be one of a batch of images, "
-               "and its pull would be averaged with the others'." + _already_right(p0, names[label]), "note"),
-        h.img(backprop_figure(step, e.image, names), "one backpropagation step")]
+               "and its pull would be averaged with the others'." + _already_right(p0, names[label])
+               + (f" This image was picked because {escape(picked)}." if picked else ""), "note"),
+        pics.img(lambda: backprop_figure(step, e.image, names), "one backpropagation step")]
     if not step["optimizer"]["plain_gradient"]:
         plain = explain.backprop_step(e.model, e.image, label, optimizer="sgd")
         parts.append(h.para(
@@ -229,9 +344,11 @@ def _backprop(e):
         layer, i, j, delta = connection
         position = layer_names.index(layer)
         last = position == len(layer_names) - 1
-        if position == 0:
+        if position == 0 and reads_pixels_first(e.model):
             r, c = explain.index_to_pixel(i, width)
             source = f"pixel ({r}, {c}) [input {i}]"
+        elif position == 0:
+            source = f"input {i}"
         else:
             source = f"{layer_names[position - 1]} neuron {i}"
         target = f"output {names[j]}" if last else f"{layer} neuron {j}"
@@ -258,19 +375,17 @@ def _evaluation(e, data_name):
     names = ev["class_names"]
     parts = [h.para(f"On {ev['count']:,} images{' of ' + escape(data_name) if data_name else ''}: accuracy "
                     f"<b>{ev['accuracy']:.2%}</b>, loss {ev['loss']:.4f}."),
-             h.img(confusion_figure(ev), "confusion matrix"),
-             h.img(per_class_figure(ev), "accuracy per class"),
-             h.table(["class", "test images", "accuracy"],
-                     [(names[k], f"{n:,}", f"{a:.2%}" if a is not None else "-") for k, (n, a) in
-                      enumerate(zip(ev["per_class_count"], ev["per_class_accuracy"]))], text_columns=(0,)),
+             confusion_html(ev),
+             "<h3>Accuracy per class</h3>",
+             per_class_html(ev),
              h.para("Most common mistakes: " + ", ".join(
                  f"{escape(names[c['label']])} read as {escape(names[c['predicted']])} ({c['count']})"
                  for c in ev["top_confusions"][:6]) + "."),
-             h.img(mistakes_figure(ev, e.x, count=16), "the most confident mistakes")]
+             mistakes_html(ev, e.x, count=16)]
     return h.section("evaluation", "How it does on the test set", *parts)
 
 
-def _training(e):
+def _training(pics, e):
     if e.curves is None or not e.curves["epoch"]["x"]:
         return h.section("training", "Training curves", h.para(
             "This model has no training history (it was loaded from a file, or not trained here).", "note"))
@@ -278,7 +393,7 @@ def _training(e):
     keys = [k for k in ("loss", "accuracy", "val_loss", "val_accuracy", "seconds") if k in c["epoch"]]
     rows = [[epoch] + [f"{c['epoch'][k][i]:.4f}" if c["epoch"][k][i] is not None else "-" for k in keys]
             for i, epoch in enumerate(c["epoch"]["epoch"])]
-    return h.section("training", "Training curves", h.img(curves_figure(c), "loss and accuracy curves"),
+    return h.section("training", "Training curves", pics.img(lambda: curves_figure(c), "loss and accuracy curves"),
                      h.table(["epoch"] + keys, rows, text_columns=()))
 
 

@@ -1,6 +1,7 @@
 """The house look of every picture: colours, colour scales and matplotlib set-up.
 
-Two colour scales, used the same way everywhere:
+Two colour scales and a few named colours, used the same way everywhere (orange always means
+the prediction; green the right answer; purple what a picture follows; teal the test set):
   - weights, changes and contributions: a diverging scale centred on zero, red for negative,
     white for zero, blue for positive (matplotlib's "RdBu"), always symmetric (-m .. +m) so that
     white means exactly zero;
@@ -17,8 +18,10 @@ INK = "Greys"
 POSITIVE = "#2166ac"      # the blue end of RdBu
 NEGATIVE = "#b2182b"      # the red end
 NEUTRAL = "#8c8c8c"
-HIGHLIGHT = "#e08214"     # orange: the prediction, the chosen neuron
+HIGHLIGHT = "#e08214"     # orange: the prediction - and nothing else, in every picture
 RIGHT = "#1a9850"         # green: the right answer
+FOCUS = "#6a3d9a"         # purple: the one thing a picture follows (a pixel, the hardest digit)
+TEST_SET = "#0f766e"      # teal: the test set's curve (the web page's too)
 TEXT = "#222222"
 FONT = "DejaVu Sans"
 

@@ -5,13 +5,14 @@
     GET  /api/weights      the first layer's weights, one 28x28 picture per neuron
     GET  /api/data         how many digits of each class, and a few samples of each
     GET  /api/evaluation   accuracy on the test set, the confusion matrix, the surest mistakes
+    GET  /api/evaluation/cell?label=4&predicted=9   the test images behind one cell of the matrix
     GET  /api/colormap     the colours of weights and changes, as digitlens.viz paints them
 """
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
 
-from ..explain.evaluation import evaluate
+from ..explain.evaluation import confusion_cell, evaluate
 from ..explain.history import curves
 from ..explain.neurons import weight_images
 from ..explain.parameters import parameter_table
@@ -20,22 +21,27 @@ from ..viz.style import symmetric_limit
 from .colors import LIMIT_PERCENTILE, diverging_table
 from .common import send, session_of
 from .packing import pack
+from .schemas import errors
+from .session import NotFound
 
 router = APIRouter(prefix="/api", tags=["model and data"])
 
 SAMPLES_PER_CLASS = 12
 
 
-def model_info(session):
-    """Who the current model is, in a few fields every tab needs (None without a model)."""
-    model = session.model
-    if model is None:
+def model_info(snapshot):
+    """Who a model is, in a few fields every tab needs (None without a model): `snapshot` is the
+    session's (session.py), taken once by the handler."""
+    if snapshot is None:
         return None
+    model = snapshot.model
     layers = [{**d.to_json(), "fully_connected": d.connectivity == "full"} for d in model.describe()]
     dense = [layer for layer in layers if layer["fully_connected"]]
-    return {"name": model.name, "origin": session.origin, "version": session.version,
+    for k, layer in enumerate(dense):
+        layer["index"] = k             # the number /api/neuron's "layer" takes (hidden layers only)
+    return {"name": model.name, "origin": snapshot.origin, "version": snapshot.version,
             "input_shape": list(model.input_shape), "layers": layers, "hidden": dense[:-1],
-            "outputs": dense[-1]["units"], "class_names": session.class_names(),
+            "outputs": dense[-1]["units"], "class_names": list(snapshot.class_names),
             "params": model.count_params(), "compiled": model.optimizer is not None,
             "optimizer": model.optimizer.name if model.optimizer is not None else None}
 
@@ -43,41 +49,46 @@ def model_info(session):
 @router.get("/status", summary="The current model, training job and data")
 def status(request: Request):
     session = session_of(request)
-    with session.lock:
-        info = model_info(session)
+    snapshot = session.current
+    version = snapshot.version if snapshot is not None else 0
     job = session.job
-    return send({"model": info, "version": session.version,
-                 "training": {"state": job.state, "events": len(job.events)} if job else None})
+    training = None
+    if job is not None:
+        # "current": the job is queued or running, or its model is the one every tab uses now. A
+        # finished job whose model was since replaced (a file loaded, an undo) is history: a page
+        # need not replay it.
+        training = {"state": job.state, "position": job.position, "events": len(job.events),
+                    "current": job.active or job.model_version == version,
+                    "undo": job.can_undo(version)}
+    return send({"model": model_info(snapshot), "version": version, "training": training})
 
 
-@router.get("/model", summary="The model's summary and parameter arithmetic")
+@router.get("/model", summary="The model's summary and parameter arithmetic", responses=errors(409))
 def model_summary(request: Request):
     """Keras's summary table as text, one row per layer with where its parameter count comes from,
     and the training curves if this model remembers how it was trained."""
-    session = session_of(request)
-    with session.lock:
-        model = session.require_model()
-        history = getattr(model, "history", None)
-        result = {"info": model_info(session), "summary": summary_text(model),
-                  "parameters": parameter_table(model),
-                  "history": curves(history) if history is not None and history.epoch else None}
+    snapshot = session_of(request).snapshot()
+    model = snapshot.model
+    history = getattr(model, "history", None)
+    result = {"info": model_info(snapshot), "summary": summary_text(model),
+              "parameters": parameter_table(model),
+              "history": curves(history) if history is not None and history.epoch else None}
     return send(result)
 
 
-@router.get("/weights", summary="The first layer's weights as pictures")
-def weights(request: Request, first: int = Query(0, ge=0), count: int = Query(4096, ge=1, le=4096)):
+@router.get("/weights", summary="The first layer's weights as pictures", responses=errors(409, 422))
+def weights(request: Request, first: int = Query(0, ge=0, le=2**31 - 1), count: int = Query(4096, ge=1, le=4096)):
     """Neurons first..first+count of the first Dense layer, each neuron's 784 incoming weights laid
     out as the 28x28 image they look at. Packed: {"shape", "dtype", "base64"} of float32 values,
     with "limit", the end of their colour scale (digitlens.viz's choice)."""
-    session = session_of(request)
-    with session.lock:
-        images = weight_images(session.require_model())[first:first + count]
-        version = session.version
+    snapshot = session_of(request).snapshot()
+    images = weight_images(snapshot.model)[first:first + count]
+    version = snapshot.version
     return send({"version": version, "first": first,
                  "weights": {**pack(images), "limit": symmetric_limit(images, LIMIT_PERCENTILE)}})
 
 
-@router.get("/data", summary="The dataset: counts per class and samples")
+@router.get("/data", summary="The dataset: counts per class and samples", responses=errors(409))
 def data(request: Request):
     """{"description", "class_names", "train_counts", "test_counts", "samples": per class a list of
     {"index" (in the test set), "image" (28x28)}}."""
@@ -94,33 +105,51 @@ def data(request: Request):
                  "test_counts": np.bincount(ds.y_test, minlength=classes), "samples": samples})
 
 
-@router.get("/data/test/{index}", summary="One digit of the test set")
+@router.get("/data/test/{index}", summary="One digit of the test set", responses=errors(404, 409, 422))
 def test_digit(index: int, request: Request):
     ds = session_of(request).dataset()
     if not 0 <= index < len(ds.x_test):
-        from ..errors import DigitlensError
-        raise DigitlensError(f"index: expected a test image number from 0 to {len(ds.x_test) - 1}, received {index}")
+        raise NotFound(f"index: expected a test image number from 0 to {len(ds.x_test) - 1}, received {index}")
     return send({"index": index, "label": int(ds.y_test[index]), "image": ds.x_test[index]})
 
 
-@router.get("/evaluation", summary="How the model does on the test set")
+@router.get("/evaluation", summary="How the model does on the test set", responses=errors(409))
 def evaluation(request: Request):
     """Accuracy, loss, the confusion matrix (row = true digit, column = prediction), accuracy per
     class, and the mistakes the model was surest of, each with its 28x28 image."""
     session = session_of(request)
     ds = session.dataset()
+    snapshot = session.snapshot()
 
     def compute():
-        model = session.require_model()
-        report = evaluate(model, ds.x_test, ds.y_test, class_names=session.class_names())
+        report = evaluate(snapshot.model, ds.x_test, ds.y_test, class_names=list(snapshot.class_names))
         for mistake in report["confident_mistakes"]:
             mistake["image"] = ds.x_test[mistake["index"]]
         return report
 
-    with session.lock:
-        report = session.cached("evaluation", compute)
-        version = session.version
-    return send({"version": version, **report})
+    report = snapshot.cached("evaluation", compute)
+    return send({"version": snapshot.version, **report})
+
+
+@router.get("/evaluation/cell", summary="The test images behind one cell of the confusion matrix",
+            responses=errors(400, 409, 422))
+def evaluation_cell(request: Request, label: int = Query(..., ge=0, le=1000), predicted: int = Query(..., ge=0, le=1000),
+                    count: int = Query(48, ge=1, le=200)):
+    """The test images of true class `label` that the model read as `predicted`: mistakes surest
+    first, right answers (label = predicted) least sure first (explain.evaluation.confusion_cell).
+
+    Returns {"version", "label", "predicted", "total", "shown": [{"index", "confidence",
+    "probability_of_label", "image" (28x28)}]}.
+    """
+    session = session_of(request)
+    ds = session.dataset()
+    snapshot = session.snapshot()
+    probs = snapshot.cached("test_probabilities", lambda: snapshot.model.predict(ds.x_test))
+    version = snapshot.version
+    cell = confusion_cell(probs, ds.y_test, label, predicted, count)
+    for row in cell["shown"]:
+        row["image"] = ds.x_test[row["index"]]
+    return send({"version": version, **cell})
 
 
 @router.get("/colormap", summary="The diverging colour scale of weights, as digitlens.viz paints it")

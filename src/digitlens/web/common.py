@@ -1,4 +1,4 @@
-"""What every route shares: the session, and answering with JSON quickly.
+"""What every route shares: the browser's session, and answering with JSON quickly.
 
 FastAPI would walk a big nested result (28x28 weight pictures, 784-value strips) through its
 generic encoder; these results are already plain lists and numbers once `explain.common.to_json`
@@ -18,8 +18,11 @@ from fastapi import Request, Response
 from ..explain.common import to_json
 
 
-def session_of(request: Request):
-    return request.app.state.session
+def session_of(request: Request, create=False):
+    """The browser's Session (session.py), found by its cookie. A request that only reads gets a
+    passing session showing the teacher's model if the browser has none yet; `create` keeps one,
+    for a request that changes something (a file, a training job)."""
+    return request.app.state.classroom.session(request.scope.get("digitlens.session", ""), create=create)
 
 
 def json_text(obj):

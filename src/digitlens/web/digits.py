@@ -66,9 +66,20 @@ def from_picture(text):
 
 
 def from_pixels(pixels, argument="pixels"):
-    """784 (or 28x28) prepared values 0-255 -> a (28, 28) uint8 digit."""
+    """784 (or 28 rows of 28) prepared values 0-255 -> a (28, 28) uint8 digit.
+
+    JSON numbers only: a string such as "7" or a true is refused, as the API's schema says."""
+    flat = pixels
+    if isinstance(pixels, list) and pixels and all(isinstance(row, list) for row in pixels):
+        flat = [value for row in pixels for value in row]
+    if not isinstance(flat, list) or not all(type(value) in (int, float) for value in flat):
+        raise ImageError(f"{argument}: expected 28x28 or 784 numbers 0-255, "
+                         "received ragged or non-numeric lists")
     try:
         values = np.asarray(pixels, dtype=np.float64)
+    except OverflowError:           # a JSON integer with hundreds of digits
+        raise ImageError(f"{argument}: expected values from 0 to 255, received a number too large "
+                         "for a float") from None
     except (TypeError, ValueError):
         raise ImageError(f"{argument}: expected 28x28 or 784 numbers 0-255, "
                          "received ragged or non-numeric lists") from None

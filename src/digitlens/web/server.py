@@ -3,7 +3,8 @@
 With a MODEL file, the app starts with it. Without one, it loads the model it trained the last
 time it ran with no MODEL (kept in digitlens's cache), or trains the lesson's network first, with
 the CLI's progress bars, and keeps the result there for next time. Models trained in the app's
-Train tab are kept there too.
+Train tab are kept there too. Either way MNIST is read (downloaded if need be) before the app
+starts, so the Train and Model & data tabs never wait for it; without it, the app says so at once.
 """
 
 import errno
@@ -36,16 +37,25 @@ def serve(model_path=None, host="127.0.0.1", port=8000, open_browser=False, data
 
     check_port(host, port)
     model, origin, dataset = get_model(model_path, data_dir)
+    if dataset is None:
+        dataset = load_data_at_start(data_dir)
+    local = host in LOCAL_HOSTS
+    # On this machine only, the learner's last trained model is kept for the next start; a class's
+    # students' models are theirs alone, and the teacher's model stays the one everyone starts with.
     app = create_app(model, data_dir=data_dir, dataset=dataset, origin=origin,
-                     allowed_hosts=allowed_hosts_for(host), after_training=keep_model)
+                     allowed_hosts=allowed_hosts_for(host), after_training=keep_model if local else None)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
     print(f"digitlens is running at {url}  (Ctrl+C to stop)", flush=True)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"note: bound to {host}, so other machines on the network can reach it", flush=True)
+    if not local:
+        print(f"note: bound to {host}, so other machines on the network can reach it; each browser gets "
+              "its own session starting from this model, and training jobs take turns", flush=True)
     if open_browser:
         threading.Timer(1.0, webbrowser.open, [url]).start()
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=1)
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def allowed_hosts_for(host):
@@ -74,7 +84,11 @@ def get_model(model_path, data_dir):
     from ..io import load_model
 
     if model_path is not None:
-        return load_model(model_path), f"loaded from {Path(model_path).name}", None
+        from .api_files import check_fits_app
+
+        model = load_model(model_path)
+        check_fits_app(model, str(model_path))    # as for an upload: one line if its pictures cannot be drawn
+        return model, f"loaded from {Path(model_path).name}", None
     kept = saved_model_path()
     if kept.is_file():
         try:
@@ -82,6 +96,30 @@ def get_model(model_path, data_dir):
         except DigitlensError as error:
             print(f"ignoring {kept}: {error}", file=sys.stderr)
     return train_lesson_model(data_dir)
+
+
+def load_data_at_start(data_dir):
+    """Read MNIST before serving - downloading it, with a progress bar, if it is nowhere yet.
+
+    The Train and Model & data tabs need it; a request must not wait minutes for a download, so it
+    happens here, once. Without it (no network, say) the app still starts - drawing and predicting
+    need no data - and says what is missing and how to get it. A --data that is wrong is an error.
+    """
+    from ..datasets import mnist
+    from ..errors import DataError
+
+    try:
+        dataset = mnist.load_dataset(data_dir, progress=sys.stderr.isatty())
+    except DataError as error:
+        if data_dir is not None:
+            raise DigitlensError(f"--data: {error}") from None
+        print(f"note: {error}", file=sys.stderr, flush=True)
+        print("note: drawing and predicting work without it, but the Train and Model & data tabs need "
+              "MNIST: restart with --data DIR (a folder with its four IDX files), or with the network on "
+              "(it downloads 11 MB)", file=sys.stderr, flush=True)
+        return None
+    print(dataset.describe(), flush=True)
+    return dataset
 
 
 def train_lesson_model(data_dir):

@@ -4,22 +4,34 @@ The job trains a fresh model from random weights with `recipes.train`, the same 
 `digitlens train` uses, and listens through a callback with Keras's hook names. The callback turns
 what `fit` reports into events the page draws:
 
+    state     queued (with its position in line, 1 = next), paused, running again, or stopping
     start     the settings, the step count, and the first layer's random weights as images
     progress  at most ~10 a second: every batch's loss and accuracy since the last one (and their
               moving average over the window explain.history.curves uses), the running loss and
               accuracy of the epoch, the progress and the time left
     weights   about once a second: the first layer's weight images as they change
-    epoch     at the end of each epoch: loss, accuracy, and on the test set val_loss, val_accuracy
-    state     paused, running again, or stopping
-    done      finished, stopped or failed, with the test accuracy
+    epoch     at the end of each epoch: loss, accuracy, and on the test set val_loss, val_accuracy;
+              its seconds of training (time spent paused left out), and whether it was cut short
+              by a stop ("partial", with the steps it ran)
+    done      finished, stopped or failed, with the test accuracy, the step where the loss first
+              stopped being a number if the run diverged, and whether the trained model replaced
+              the session's ("replaced": false if a file was loaded meanwhile)
 
 Events are kept in order, so a page that connects late (or reconnects) replays them all. A run
 that diverges (a learning rate far too large) reports NaN losses, which the stream sends as null
-(common.json_text). Pausing blocks the training thread between two steps; stopping sets
-`model.stop_training`, Keras's way. The model is not shared with anyone until the job ends, when
-`on_finish(model, note)` hands it over.
+(common.json_text), and marks the first such step in "diverged_at". Pausing blocks the training
+thread between two steps; stopping sets `model.stop_training`, Keras's way. A job waits its turn
+in a TrainingQueue (queue.py) before it starts. The model is not shared with anyone until the job
+ends, when `on_finish(model, note)` is asked to hand it over; it answers whether it did (a model
+loaded meanwhile is not replaced: the trained one stays on the job as `unclaimed`, for
+POST /api/train/accept).
+
+The job remembers the model its own replaced (`previous`), so a learner can undo a bad run until
+they keep the new one (api_train.py's /undo and /keep).
 """
 
+import math
+import os
 import sys
 import threading
 import time
@@ -56,29 +68,51 @@ def smoothing_window(steps_per_epoch):
 class TrainingJob:
     def __init__(self, settings, dataset, on_finish):
         """settings: {"hidden": [(units, activation)], "recipe", "epochs", "batch_size", "optimizer",
-        "learning_rate", "samples", "seed"}; dataset: a datasets.Dataset; on_finish(model, note)."""
+        "learning_rate", "samples", "seed"}; dataset: a datasets.Dataset; on_finish(model, note)
+        returns whether the model replaced the session's."""
         self.settings = settings
         self.dataset = dataset
         self.on_finish = on_finish
         self.events = []
         self.changed = threading.Condition()
-        self.state = "starting"
+        self.state = "queued"
+        self.position = None               # in the queue's line, while queued
+        self.on_end = None                 # the queue's: called when the job ends
+        self.queue = None
+        self.unclaimed = None              # the trained model, if it did not replace the session's
         self.running = threading.Event()   # cleared while paused
         self.running.set()
         self.stop_requested = False
         self.paused_seconds = 0.0
+        self.diverged_at = None            # the first step whose loss was not a number
         self.result = None
+        self.previous = None               # the Snapshot this job's model replaced, until kept
+        self.model_version = None          # the session version its model got when it finished
         self.thread = threading.Thread(target=self._run, name="digitlens-training", daemon=True)
 
     # ---- control, from the web handlers ------------------------------------------------------
 
-    def start(self):
+    def start(self, on_end=None):
+        """Begin training in the job's own thread (the queue calls this when the job's turn comes)."""
+        with self.changed:
+            if self.state != "queued":    # stopped while it waited
+                return self
+            self.on_end = on_end
+            self.position = None
+            self.state = "starting"
         self.thread.start()
         return self
 
+    def wait_in_line(self, position):
+        """Note (and tell the page) where the job waits in the queue's line."""
+        with self.changed:
+            if self.state == "queued" and position != self.position:
+                self.position = position
+                self.publish({"type": "state", "state": "queued", "position": position})
+
     @property
     def active(self):
-        return self.state in ("starting", "running", "paused", "stopping")
+        return self.state in ("queued", "starting", "running", "paused", "stopping")
 
     def pause(self):
         if self.state == "running":
@@ -93,10 +127,28 @@ class TrainingJob:
             self.running.set()
 
     def stop(self):
+        if self.state == "queued" and self.queue is not None and self.queue.remove(self):
+            self._end("stopped", {"detail": "stopped before it started", "note": "stopped before it started"})
+            return
         if self.active:
             self.stop_requested = True
             self._set_state("stopping")
             self.running.set()
+
+    # ---- the model it made: keep it, or go back to the one before --------------------------------
+
+    def handed_over(self, previous, version):
+        """Called when the job's model became the session's `version`, replacing `previous`
+        (a session Snapshot, or None when there was no model)."""
+        self.previous = previous
+        self.model_version = version
+
+    def can_undo(self, version):
+        """True while the job's model is still the current one (`version`) and not yet kept."""
+        return self.previous is not None and self.model_version == version
+
+    def keep(self):
+        self.previous = None
 
     # ---- events ---------------------------------------------------------------------------------
 
@@ -131,13 +183,14 @@ class TrainingJob:
         with self.changed:
             progress = next((e for e in reversed(self.events) if e["type"] == "progress"), None)
             epochs = [e for e in self.events if e["type"] == "epoch"]
-            return {"state": self.state, "settings": self.settings, "progress": progress, "epochs": epochs,
-                    "result": self.result, "events": len(self.events)}
+            return {"state": self.state, "position": self.position, "settings": self.settings,
+                    "progress": progress, "epochs": epochs, "result": self.result, "events": len(self.events)}
 
     # ---- the training thread ----------------------------------------------------------------
 
     def _run(self):
         s = self.settings
+        _lower_priority()
         try:
             ds = self.dataset
             x, y = ds.x_train[:s["samples"]], ds.y_train[:s["samples"]]
@@ -157,13 +210,19 @@ class TrainingJob:
             test_loss, test_accuracy = model.evaluate(ds.x_test, ds.y_test)
             stopped = self.stop_requested
             done_steps = len(model.history.batches)
-            layers = "-".join(str(units) for units, _ in s["hidden"])
-            note = (f"trained here: {layers} {s['hidden'][0][1]}, "
-                    + (f"stopped after {done_steps:,} steps" if stopped else
+            layers = " \u2192 ".join(f"{units} {activation}" for units, activation in s["hidden"])
+            note = (f"trained here: {layers}, "
+                    + (f"stopped after {done_steps:,} step{'s' if done_steps != 1 else ''}" if stopped else
                        f"{len(model.history.epoch)} epoch{'s' if len(model.history.epoch) != 1 else ''}")
-                    + f", {test_accuracy:.1%} on the test set")
-            self.result = {"test_accuracy": test_accuracy, "test_loss": test_loss, "note": note}
-            self.on_finish(model, note)
+                    + (f", diverged at step {self.diverged_at:,}" if self.diverged_at is not None else
+                       f", {test_accuracy:.1%} on the test set"))
+            replaced = bool(self.on_finish(model, note))
+            if not replaced:
+                self.unclaimed = model
+                note += ("; not loaded, because another model was loaded while it trained "
+                         "(POST /api/train/accept loads it)")
+            self.result = {"test_accuracy": test_accuracy, "test_loss": test_loss, "note": note,
+                           "replaced": replaced, "steps": done_steps, "diverged_at": self.diverged_at}
             self._end("stopped" if stopped else "finished", self.result)
         except Exception as error:   # the thread must report, never die silently
             if not isinstance(error, DigitlensError):
@@ -172,11 +231,23 @@ class TrainingJob:
                        else f"training failed: {type(error).__name__}: {error}")
             self.result = {"detail": message}
             self._end("failed", self.result)
+        finally:
+            if self.on_end is not None:
+                self.on_end(self)          # the next job in line may start
 
     def _end(self, state, result):
         with self.changed:        # the state and the last event change together
             self.state = state
             self.publish({"type": "done", "state": state, **result})
+
+
+def _lower_priority():
+    """Let the training thread give way to the requests of a page someone is drawing on: on Linux
+    a thread has a niceness of its own, and 10 is "run when nothing more urgent wants the core"."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):      # not Linux, or not allowed: train at the usual priority
+        pass
 
 
 class LiveProgress(Callback):
@@ -200,9 +271,14 @@ class LiveProgress(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
+        self.epoch_steps = 0
+        self.paused_before_epoch = self.job.paused_seconds
 
     def on_train_batch_end(self, batch, logs=None):
         self.done += 1
+        self.epoch_steps += 1
+        if self.job.diverged_at is None and not math.isfinite(float(logs["batch_loss"])):
+            self.job.diverged_at = self.done
         self.losses.append(float(logs["batch_loss"]))
         self.accuracies.append(float(logs["batch_accuracy"]))
         self.points.append([self.done, round(self.losses[-1], 5), round(self.accuracies[-1], 4)])
@@ -234,12 +310,21 @@ class LiveProgress(Callback):
         self.job.publish({"type": "progress", "epoch": self.epoch, "batch": batch + 1, "step": self.done,
                           "total_steps": self.total, "points": self.points, "loss": float(logs["loss"]),
                           "accuracy": float(logs["accuracy"]), "elapsed": round(elapsed, 2),
-                          "eta": round(eta, 2)})
+                          "eta": round(eta, 2), "diverged_at": self.job.diverged_at})
         self.points = []
 
     def on_epoch_end(self, epoch, logs=None):
+        # fit times the epoch from its first step to its last; time spent paused is not training
+        paused = self.job.paused_seconds - self.paused_before_epoch
+        seconds = max(0.0, float(logs.get("seconds", 0.0)) - paused)
+        # The logs of digitlens's own callbacks are one dict, and History reads it after this one
+        # (Keras's order): so the model's History keeps the honest time too.
+        logs["seconds"] = seconds
+        partial = self.epoch_steps < self.steps    # a stop cut the epoch short
         self.job.publish({"type": "epoch", "epoch": epoch, "step": self.done,
-                          **{key: float(value) for key, value in logs.items()}})
+                          **{key: float(value) for key, value in logs.items()}, "seconds": seconds,
+                          "paused_seconds": round(paused, 2), "partial": partial,
+                          "epoch_steps": self.epoch_steps, "steps_per_epoch": self.steps})
 
     def on_train_end(self, logs=None):
         self.job.publish({"type": "weights", "step": self.done, "weights": weight_snapshot(self.model)})

@@ -1,8 +1,9 @@
-// A small line chart on a canvas: per-batch values as a thin line, per-epoch values as dots and
-// a bold line, test-set values in orange. Draws what it is given; computes nothing but positions.
-// A value of null (the API's word for NaN) is left out, with a gap in the line.
+// A small line chart on a canvas: each series a line (with dots if asked), and marks: vertical
+// lines with a label (where a run diverged). Draws what it is given; computes nothing but
+// positions. A value of null (the API's word for NaN) is left out, with a gap in the line; a value
+// beyond the axis is drawn at its edge.
 
-export function lineChart(canvas, { title, xMax, yMin = 0, yMax, series, xLabel = "epoch", format = (v) => v.toFixed(2), divisions = 4 }) {
+export function lineChart(canvas, { title, xMax, yMin = 0, yMax, series, xLabel = "epoch", format = (v) => v.toFixed(2), divisions = 4, marks = [] }) {
   const ratio = window.devicePixelRatio || 1;
   const W = canvas.clientWidth || 400, H = canvas.clientHeight || 220;
   canvas.width = Math.round(W * ratio);
@@ -56,5 +57,18 @@ export function lineChart(canvas, { title, xMax, yMin = 0, yMax, series, xLabel 
         if (Number.isFinite(y)) { ctx.beginPath(); ctx.arc(X(x), Y(y), 3.5, 0, 2 * Math.PI); ctx.fill(); }
       }
     }
+  }
+  for (const mark of marks) {
+    const x = Math.round(X(Math.min(mark.x, xMax))) + 0.5;
+    ctx.strokeStyle = mark.color;
+    ctx.fillStyle = mark.color;
+    ctx.lineWidth = 1.5;
+    ctx.setLineDash([4, 3]);
+    ctx.beginPath(); ctx.moveTo(x, pad.top); ctx.lineTo(x, pad.top + h); ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.font = "600 11px system-ui, sans-serif";
+    const right = x + 4 + ctx.measureText(mark.label).width < W - pad.right;
+    ctx.textAlign = right ? "left" : "right";
+    ctx.fillText(mark.label, right ? x + 4 : x - 4, pad.top + 12);
   }
 }

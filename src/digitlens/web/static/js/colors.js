@@ -14,6 +14,12 @@ export async function loadColors() {
   TABLE = (await get("/api/colormap")).colors;
 }
 
+// The same 256 colours given directly, where there is no server to ask (the notebook's widgets
+// receive them from Python with their data).
+export function setColors(colors) {
+  TABLE = colors;
+}
+
 // The colour of `value` on the scale -limit..+limit: row floor((v / limit + 1) / 2 * 256), as
 // matplotlib looks up a colour, so the pixel equals digitlens.viz's.
 export function diverging(value, limit) {

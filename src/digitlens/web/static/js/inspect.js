@@ -1,21 +1,29 @@
-// The Inspect panel under the network: one hidden neuron (its weights as a picture, its weighted
-// sum for this digit, which pixels drove it) or one output (which hidden neurons pushed it up or
-// down, and the softmax step by step). Numbers from /api/neuron and /api/output.
+// The Inspect panel under the network: one neuron of any hidden layer, or one output.
+//
+// A neuron: what drove it from the layer below (its weighted sum, input x weight for each input:
+// the pixels for the first layer, the neurons of the layer below otherwise), which pixels drove it
+// (its weights as a picture; for a deeper neuron, d z / d pixels, its effective weights for this
+// digit), and what it pushes into the layer above (its outgoing weights, and activation x weight).
+// An output: which neurons of the last hidden layer pushed it up or down, and the softmax.
+// Numbers from /api/neuron and /api/output; the views are functions of (data, callbacks).
 
 import { post } from "./api.js";
-import { drawDiverging, drawGray, fixed, flat, legend, maxAbs, percent, precise, signed } from "./colors.js";
-import { className, el, emit, on, state, toast } from "./state.js";
+import { diverging, drawDiverging, drawGray, fixed, flat, legend, maxAbs, percent, precise, signed } from "./colors.js";
+import { brightness, colour } from "./layers.js";
+import { className, el, emit, hiddenLayers, layerName, on, state, toast } from "./state.js";
 import { currentDigit } from "./draw.js";
 import { markNeurons, markOutput } from "./network.js";
 
+const ORANGE = "#c2410c";   // the prediction, as in the reports (a darker orange, for text contrast)
+
 let body, empty;
-let selected = null;        // {kind, index}
+let selected = null;        // {kind: "neuron", layer, index} or {kind: "output", index}
 let busy = false, again = false;
 
 export function setup() {
   body = document.getElementById("inspect-body");
   empty = document.getElementById("inspect-empty");
-  on("inspect", (what) => { selected = what; refresh(); });
+  on("inspect", (what) => { selected = { layer: 0, ...what }; refresh(); });
   on("prediction", () => { if (selected) refresh(); });
   on("model", () => { selected = null; body.hidden = true; empty.hidden = false; markNeurons(); markOutput(null); });
 }
@@ -28,11 +36,11 @@ async function refresh() {
   try {
     const pixels = currentDigit();
     if (what.kind === "neuron") {
-      const detail = await post("/api/neuron", { pixels, neuron: what.index });
-      if (selected === what) showNeuron(detail);
+      const detail = await post("/api/neuron", { pixels, neuron: what.index, layer: what.layer });
+      if (selected === what) show(neuronView(detail, context()));
     } else {
       const detail = await post("/api/output", { pixels, output: what.index, top: 10 });
-      if (selected === what) showOutput(detail);
+      if (selected === what) show(outputView(detail, context()));
     }
   } catch (error) {
     toast(error.message, "error");
@@ -42,96 +50,253 @@ async function refresh() {
   }
 }
 
-// A small picture with a caption of two lines (plain text: one may name the learner's file).
-function picture([line1, line2], draw, extra) {
-  const canvas = el("canvas", { width: 28, height: 28 });
-  draw(canvas);
-  return el("div", { class: "pic" }, canvas, el("div", { class: "cap" }, line1, el("br"), line2), extra || null);
-}
-
-function showNeuron(d) {
-  markNeurons([], [], d.neuron);
-  markOutput(null);
-  const weights = flat(d.weights);
-  const contributions = flat(d.pixel_contributions);
-  const wLimit = d.limits.weights;
-  const cLimit = d.limits.pixel_contributions;
-  const wLegend = el("div", { class: "scale-legend" });
-  legend(wLegend, wLimit);
-  const cLegend = el("div", { class: "scale-legend" });
-  legend(cLegend, cLimit || 1e-9);
-  const layer = state.prediction && state.prediction.layers[0];
-  const act = layer ? layer.activation_name : "activation";
-  const drawn = state.digit ? state.digit.source || "this digit" : "a blank image (draw a digit)";
-
-  const outgoing = el("div", { class: "outgoing", "aria-label": "weights to the outputs" });
-  const oLimit = maxAbs(d.outgoing);
-  d.outgoing.forEach((w, k) => {
-    const h = oLimit ? Math.abs(w) / oLimit * 30 : 0;    // bars up from the middle line if positive, down if negative
-    outgoing.append(el("div", { class: "col", title: `to output ${className(k)}: weight ${fixed(w, 4)}` },
-      el("span", { class: "half up" }, w > 0 ? el("span", { class: "b pos-b", style: `height:${h.toFixed(1)}px` }) : null),
-      el("span", { class: "half down" }, w < 0 ? el("span", { class: "b neg-b", style: `height:${h.toFixed(1)}px` }) : null),
-      el("span", { class: "lbl", text: className(k) })));
-  });
-
-  body.replaceChildren(
-    el("div", { class: "inspect-head" },
-      el("h2", { text: `Hidden neuron ${d.neuron}` }),
-      el("span", { class: "muted small", text: `layer ${d.layer}: 784 incoming weights, one per pixel` })),
-    el("div", { class: "inspect-cols" },
-      picture(["its 784 weights", "(what it looks for)"], (c) => drawDiverging(c, weights, 28, 28, wLimit), wLegend),
-      el("span", { class: "op", text: "\u00d7" }),
-      picture(["the digit", `(${drawn})`], (c) => drawGray(c, currentDigit())),
-      el("span", { class: "op", text: "=" }),
-      picture(["pixel \u00d7 weight", "(which pixels drove it)"], (c) => drawDiverging(c, contributions, 28, 28, cLimit || 1), cLegend),
-      el("div", { class: "equation" },
-        el("div", {}, "weighted sum ", el("code", { text: "z = \u03a3 pixel \u00d7 weight + bias" })),
-        el("dl", { class: "kv" },
-          el("dt", { text: "bias" }), el("dd", { text: fixed(d.bias, 4) }),
-          el("dt", { text: "z" }), el("dd", { text: fixed(d.z, 4) }),
-          el("dt", { text: `${act}(z)` }), el("dd", { class: "big", text: fixed(d.activation, 4) })),
-        el("p", { class: "muted small", text: d.activation > 0
-          ? "It fires: blue weights under the ink outweighed the red ones."
-          : "It stays silent: its weighted sum is not positive for this digit." })),
-      d.outgoing.length ? el("div", { class: "outgoing-box" }, el("h3", { text: "its weights to the outputs" }), outgoing,
-        el("p", { class: "muted small", text: "up (blue): it votes for that output; down (red): against it" })) : null));
+function show(view) {
+  body.replaceChildren(...view);
   empty.hidden = true;
   body.hidden = false;
 }
 
-function showOutput(d) {
-  markNeurons(d.top_up.map((r) => r.neuron), d.top_down.map((r) => r.neuron), null);
-  markOutput(d.output);
-  const limit = Math.max(maxAbs(d.top_up.map((r) => r.contribution)), maxAbs(d.top_down.map((r) => r.contribution)));
-  const list = (rows, kind) => el("ol", { class: "push-list" }, ...rows.map((r) => {
-    return el("li", {},
-      el("button", { text: `neuron ${r.neuron}`, onclick: () => emit("inspect", { kind: "neuron", index: r.neuron }),
-        title: `activation ${fixed(r.activation)} \u00d7 weight ${fixed(r.weight)}` }),
-      el("span", { class: "bar" }, el("span", { style: `width:${(100 * Math.abs(r.contribution) / limit).toFixed(1)}%;background:var(${r.contribution >= 0 ? "--pos" : "--neg"})` })),
-      el("span", { class: "v", text: signed(r.contribution, 3) }));
-  }), rows.length ? null : el("li", { class: "muted", text: kind === "up" ? "no neuron pushed it up" : "no neuron pushed it down" }));
+// What the views need from the page: the digit, the prediction, and how to move to another unit.
+function context() {
+  return {
+    digit: currentDigit(), drawn: state.digit ? state.digit.source || "this digit" : "a blank image: draw a digit",
+    prediction: state.prediction, hidden: hiddenLayers(),
+    goNeuron: (layer, index) => emit("inspect", { kind: "neuron", layer, index }),
+    goOutput: (index) => emit("inspect", { kind: "output", index }),
+    mark: markNeurons, markOutput,
+  };
+}
 
-  const p = state.prediction;
+// ---- pieces -----------------------------------------------------------------------------------
+
+// A small picture with a caption (plain text: one line may name the learner's file).
+function picture(lines, draw, { extra = null, label } = {}) {
+  const canvas = el("canvas", { width: 28, height: 28, role: "img", "aria-label": label || lines.join(" ") });
+  draw(canvas);
+  return el("div", { class: "pic" }, canvas, el("div", { class: "cap" }, lines[0], el("br"), lines[1] || ""), extra);
+}
+
+function scaleLegend(limit) {
+  const box = el("div", { class: "scale-legend" });
+  legend(box, limit || 1e-9);
+  return box;
+}
+
+// n values as a small grid of cells, in the layout of the layer they belong to (cols = ceil(sqrt(n))).
+function cells(values, paint) {
+  const n = values.length;
+  const cols = Math.max(1, Math.ceil(Math.sqrt(n)));
+  const rows = Math.ceil(n / cols);
+  const canvas = el("canvas", { width: cols, height: rows, class: "cells" });
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(cols, rows);
+  img.data.fill(230);
+  for (let i = 0; i < n; i++) {
+    const [r, g, b] = paint(values[i]);
+    img.data.set([r, g, b, 255], 4 * i);
+  }
+  ctx.putImageData(img, 0, 0);
+  return canvas;
+}
+
+// "rgb(1, 2, 3)" or "#010203" -> [1, 2, 3]
+function rgb(text) {
+  if (text.startsWith("#")) return [1, 3, 5].map((i) => parseInt(text.slice(i, i + 2), 16));
+  return text.match(/\d+/g).slice(0, 3).map(Number);
+}
+
+function cellPicture(lines, values, paint, { extra = null, label } = {}) {
+  const canvas = cells(values, paint);
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", label || lines.join(" "));
+  return el("div", { class: "pic" }, canvas, el("div", { class: "cap" }, lines[0], el("br"), lines[1] || ""), extra);
+}
+
+// Lists of the strongest pushes, each a button to the unit it names; `none` says why a list is empty.
+function pushList(rows, { kind, name, go, none }) {
+  const limit = maxAbs(rows.map((r) => r.value)) || 1;
+  return el("ol", { class: "push-list" }, ...rows.map((r) => el("li", {},
+    el("button", { type: "button", text: name(r.unit), onclick: () => go(r.unit), title: r.title }),
+    el("span", { class: "bar", "aria-hidden": "true" }, el("span", { style: `width:${(100 * Math.abs(r.value) / limit).toFixed(1)}%;background:var(${r.value >= 0 ? "--pos" : "--neg"})` })),
+    el("span", { class: "v", text: signed(r.value, 3) }))),
+    rows.length ? null : el("li", { class: "muted", text: none || (kind === "up" ? "nothing pushed it up" : "nothing pushed it down") }));
+}
+
+function equation(formula, d, activationName) {
+  return el("div", { class: "equation" },
+    el("div", {}, "weighted sum ", el("code", { text: formula })),
+    el("dl", { class: "kv" },
+      el("dt", { text: "bias" }), el("dd", { text: fixed(d.bias, 4) }),
+      el("dt", { text: "z" }), el("dd", { text: fixed(d.z, 4) }),
+      el("dt", { text: `${activationName}(z)` }), el("dd", { class: "big", text: fixed(d.activation, 4) })),
+    el("p", { class: "muted small state", "data-testid": "neuron-state", text: d.state }));
+}
+
+// ---- one neuron ---------------------------------------------------------------------------------
+
+export function neuronView(d, ctx) {
+  const k = d.layer_index;
+  const hidden = ctx.hidden;
+  const here = hidden[k] || { units: d.outgoing.length, activation: d.activation_name };
+  const incoming = d.incoming;
+  const up = incoming.top_up.map((r) => r.neuron), down = incoming.top_down.map((r) => r.neuron);
+  const pushes = d.pushes.map((v, j) => [v, j]);
+  const pushUp = pushes.filter(([v]) => v > 0).sort((a, b) => b[0] - a[0]).slice(0, 8);
+  const pushDown = pushes.filter(([v]) => v < 0).sort((a, b) => a[0] - b[0]).slice(0, 8);
+  const marks = { [k]: { selected: d.neuron } };
+  if (k > 0) marks[k - 1] = { up, down };
+  if (!d.next_is_output) marks[k + 1] = { up: pushUp.map(([, j]) => j), down: pushDown.map(([, j]) => j) };
+  ctx.mark(marks);
+  ctx.markOutput(null);
+
+  const nav = (delta) => {
+    const j = d.neuron + delta;
+    const shown = `neuron ${Math.max(0, Math.min(here.units - 1, j))}`;
+    return el("button", { type: "button", class: "btn ghost small-btn", disabled: j < 0 || j >= here.units,
+      "data-testid": delta < 0 ? "previous-neuron" : "next-neuron", title: delta < 0 ? "the previous neuron" : "the next neuron",
+      onclick: () => ctx.goNeuron(k, j) },
+      delta < 0 ? el("span", { "aria-hidden": "true", text: "\u25c0 " }) : null, shown,
+      delta > 0 ? el("span", { "aria-hidden": "true", text: " \u25b6" }) : null);
+  };
+  const head = el("div", { class: "inspect-head" },
+    el("h2", { text: `Neuron ${d.neuron} of ${layerName(k)}` }),
+    el("span", { class: "muted small", text: k === 0 ? "784 incoming weights, one per pixel"
+      : `${incoming.activations.length} incoming weights, one per neuron of ${layerName(k - 1, { long: false })}` }),
+    el("span", { class: "grow" }), nav(-1), nav(+1));
+
+  // 1. what drove it from below
+  const drove = [];
+  if (k === 0) {
+    const weights = flat(d.weights), contributions = flat(d.pixel_contributions);
+    drove.push(
+      picture(["its 784 weights", "(what it looks for)"], (c) => drawDiverging(c, weights, 28, 28, d.limits.weights),
+        { extra: scaleLegend(d.limits.weights) }),
+      el("span", { class: "op", text: "\u00d7", "aria-hidden": "true" }),
+      picture(["the digit", `(${ctx.drawn})`], (c) => drawGray(c, ctx.digit)),
+      el("span", { class: "op", text: "=", "aria-hidden": "true" }),
+      picture(["pixel \u00d7 weight", "(which pixels drove it)"], (c) => drawDiverging(c, contributions, 28, 28, d.limits.pixel_contributions || 1),
+        { extra: scaleLegend(d.limits.pixel_contributions) }),
+      equation("z = \u03a3 pixel \u00d7 weight + bias", d, d.activation_name));
+  } else {
+    const below = hidden[k - 1];
+    const wLimit = maxAbs(incoming.weights) || 1;
+    const { scale } = brightness(incoming.activations, below.activation);
+    drove.push(
+      cellPicture([`its ${incoming.weights.length} weights`, `from ${layerName(k - 1, { long: false })}`], incoming.weights,
+        (v) => diverging(v, wLimit), { extra: scaleLegend(wLimit) }),
+      el("span", { class: "op", text: "\u00d7", "aria-hidden": "true" }),
+      cellPicture([`what ${layerName(k - 1, { long: false })} passes on`, `(${below.activation} outputs)`], incoming.activations,
+        (v) => rgb(colour(v, scale))),
+      el("span", { class: "op", text: "=", "aria-hidden": "true" }),
+      cellPicture(["activation \u00d7 weight", "(which neurons below drove it)"], incoming.contributions,
+        (v) => diverging(v, d.limits.incoming), { extra: scaleLegend(d.limits.incoming) }),
+      equation("z = \u03a3 activation \u00d7 weight + bias", d, d.activation_name));
+  }
+  const sections = [head,
+    el("h3", { class: "section-title", text: k === 0 ? "What drove it: the pixels" : `What drove it: the neurons of ${layerName(k - 1, { long: false })}` }),
+    el("div", { class: "inspect-cols" }, ...drove)];
+  if (k > 0) {
+    const name = (j) => `neuron ${j}`;
+    const go = (j) => ctx.goNeuron(k - 1, j);
+    const rows = (list) => list.map((r) => ({ unit: r.neuron, value: r.contribution,
+      title: `activation ${fixed(r.activation)} \u00d7 weight ${fixed(r.weight)}` }));
+    sections.push(el("div", { class: "push-lists" },
+      el("div", {}, el("h3", {}, el("span", { class: "pos", text: "Pushed it up" }), " (activation \u00d7 weight)"), pushList(rows(incoming.top_up), { kind: "up", name, go })),
+      el("div", {}, el("h3", {}, el("span", { class: "neg", text: "Pushed it down" })), pushList(rows(incoming.top_down), { kind: "down", name, go }))));
+
+    // 2. which pixels drove it, through the layers below
+    const weights = flat(d.weights), contributions = flat(d.pixel_contributions);
+    sections.push(el("h3", { class: "section-title", text: "Which pixels drove it, through the layers below" }),
+      el("div", { class: "inspect-cols" },
+        picture(["d z / d pixel", "(its effective weights, for this digit)"], (c) => drawDiverging(c, weights, 28, 28, d.limits.weights),
+          { extra: scaleLegend(d.limits.weights) }),
+        el("span", { class: "op", text: "\u00d7", "aria-hidden": "true" }),
+        picture(["the digit", `(${ctx.drawn})`], (c) => drawGray(c, ctx.digit)),
+        el("span", { class: "op", text: "=", "aria-hidden": "true" }),
+        picture(["pixel \u00d7 d z / d pixel", "(each inked pixel's push)"], (c) => drawDiverging(c, contributions, 28, 28, d.limits.pixel_contributions || 1),
+          { extra: scaleLegend(d.limits.pixel_contributions) }),
+        el("p", { class: "muted small explain", "data-testid": "pixels-explained", text:
+          `This neuron does not see the pixels: it sees ${layerName(k - 1, { long: false })}. The first picture traces it back: ` +
+          "how much its z would rise (blue) or fall (red) for a little more ink at each pixel, with the neurons below as they " +
+          "are for this digit. " + (d.weights_exact
+            ? `The layers below use relu, so this is exact near this digit: z = \u03a3 pixel \u00d7 effective weight + ${fixed(d.pixel_rest, 3)} (what the biases pass on).`
+            : `Through ${[...new Set(hidden.slice(0, k).map((h) => h.activation))].join(" and ")} it is the tangent: right for small changes of ink. ` +
+              `\u03a3 pixel \u00d7 effective weight = ${fixed(d.z - d.pixel_rest, 3)}; the other ${fixed(d.pixel_rest, 3)} of z comes from the biases and the curves.`) })));
+  }
+
+  // 3. what it pushes above
+  const next = d.next_is_output ? "the outputs" : layerName(k + 1, { long: false });
+  const silent = d.activation === 0 ? "nothing: its output is 0, so every activation \u00d7 weight is 0" : null;
+  const pushRows = (list) => list.map(([v, j]) => ({ unit: j, value: v, title: `activation ${fixed(d.activation)} \u00d7 weight ${fixed(d.outgoing[j])}` }));
+  const name = d.next_is_output ? (j) => `output ${className(j)}` : (j) => `neuron ${j}`;
+  const go = d.next_is_output ? (j) => ctx.goOutput(j) : (j) => ctx.goNeuron(k + 1, j);
+  let weightsView;
+  if (d.next_is_output) {
+    const limit = d.limits.outgoing || 1;
+    const predicted = ctx.prediction ? ctx.prediction.prediction : null;
+    weightsView = el("div", { class: "outgoing", role: "img", "aria-label": `its weights to the outputs: ${d.outgoing.map((w, j) => `${className(j)} ${fixed(w, 3)}`).join(", ")}` },
+      ...d.outgoing.map((w, j) => {
+        const h = Math.abs(w) / limit * 30;     // bars up from the middle line if positive, down if negative
+        return el("div", { class: "col", title: `to output ${className(j)}: weight ${fixed(w, 4)}` },
+          el("span", { class: "half up" }, w > 0 ? el("span", { class: "b pos-b", style: `height:${h.toFixed(1)}px` }) : null),
+          el("span", { class: "half down" }, w < 0 ? el("span", { class: "b neg-b", style: `height:${h.toFixed(1)}px` }) : null),
+          el("span", { class: "lbl", text: className(j), style: j === predicted ? `color:${ORANGE};font-weight:700` : null }));
+      }));
+  } else {
+    const limit = d.limits.outgoing || 1;
+    weightsView = cellPicture([`its ${d.outgoing.length} weights`, `to ${next}`], d.outgoing, (v) => diverging(v, limit),
+      { extra: scaleLegend(limit) });
+  }
+  sections.push(el("h3", { class: "section-title", text: `What it pushes into ${next}` }),
+    el("div", { class: "inspect-cols" },
+      el("div", { class: "outgoing-box", "data-testid": "outgoing" },
+        el("h4", { text: d.next_is_output ? "its weights to the outputs" : `its weights to the ${d.outgoing.length} neurons of ${next}` }),
+        weightsView,
+        el("p", { class: "muted small", text: d.next_is_output
+          ? "up (blue): it votes for that output; down (red): against it. The orange label is the prediction."
+          : "blue: it pushes that neuron up; red: down (when its own output is positive)" })),
+      el("div", { class: "push-lists" },
+        el("div", {}, el("h3", {}, el("span", { class: "pos", text: "It pushes up" }), " (its activation \u00d7 weight)"),
+          pushList(pushRows(pushUp), { kind: "up", name, go, none: silent || "it pushes nothing up" })),
+        el("div", {}, el("h3", {}, el("span", { class: "neg", text: "It pushes down" })),
+          pushList(pushRows(pushDown), { kind: "down", name, go, none: silent || "it pushes nothing down" })))));
+  return sections;
+}
+
+// ---- one output ---------------------------------------------------------------------------------
+
+export function outputView(d, ctx) {
+  const k = d.from_layer;
+  const marks = {};
+  if (k !== null && k !== undefined) marks[k] = { up: d.top_up.map((r) => r.neuron), down: d.top_down.map((r) => r.neuron) };
+  ctx.mark(marks);
+  ctx.markOutput(d.output);
+  const name = (j) => `neuron ${j}`;
+  const go = (j) => ctx.goNeuron(k, j);
+  const rows = (list) => list.map((r) => ({ unit: r.neuron, value: r.contribution,
+    title: `activation ${fixed(r.activation)} \u00d7 weight ${fixed(r.weight)}` }));
+
+  const p = ctx.prediction;
   let softmax = null;
   if (p && p.softmax) {
     const s = p.softmax;
-    softmax = el("table", { class: "softmax-table" },
-      el("tr", {}, ...["output", "z", "z \u2212 max", "exp", "\u00f7 sum = p"].map((h) => el("th", { text: h }))),
-      ...s.z.map((z, k) => el("tr", { class: k === d.output ? "sel" : "" },
-        el("td", { text: className(k) }), el("td", { text: fixed(z, 2) }), el("td", { text: fixed(s.z_minus_max[k], 2) }),
-        el("td", { text: precise(s.exp[k]) }), el("td", { text: percent(s.probs[k], 2) }))),
-      el("tr", {}, el("td", { text: "sum" }), el("td"), el("td"), el("td", { text: precise(s.sum, 4) }), el("td", { text: "100%" })));
+    softmax = el("div", { class: "table-scroll", tabindex: 0, role: "region", "aria-label": "the softmax, step by step" }, el("table", { class: "softmax-table" },
+      el("caption", { class: "visually-hidden", text: "the softmax, step by step" }),
+      el("tr", {}, ...["output", "z", "z \u2212 max", "exp", "\u00f7 sum = p"].map((h) => el("th", { scope: "col", text: h }))),
+      ...s.z.map((z, j) => el("tr", { class: j === d.output ? "sel" : "" },
+        el("td", { text: className(j) }), el("td", { text: fixed(z, 2) }), el("td", { text: fixed(s.z_minus_max[j], 2) }),
+        el("td", { text: precise(s.exp[j]) }), el("td", { text: percent(s.probs[j], 2) }))),
+      el("tr", {}, el("td", { text: "sum" }), el("td"), el("td"), el("td", { text: precise(s.sum, 4) }), el("td", { text: "100%" }))));
   }
-  body.replaceChildren(
+  const source = k === null || k === undefined ? "the pixels" : `the ${d.activations.length} neurons of ${layerName(k)}`;
+  return [
     el("div", { class: "inspect-head" },
       el("h2", { text: `Output ${className(d.output)}` }),
       el("span", { class: "muted small" }, "its score ", el("code", { text: "z = bias + \u03a3 activation \u00d7 weight" }),
-        ` = ${fixed(d.z, 3)} (bias ${fixed(d.bias, 3)}), over ${d.activations.length} hidden neurons`)),
+        ` = ${fixed(d.z, 3)} (bias ${fixed(d.bias, 3)}), over ${source}`)),
     el("div", { class: "inspect-cols" },
       el("div", { class: "push-lists" },
-        el("div", {}, el("h3", {}, el("span", { class: "pos", text: "Pushed it up" }), " (activation \u00d7 weight)"), list(d.top_up, "up")),
-        el("div", {}, el("h3", {}, el("span", { class: "neg", text: "Pushed it down" })), list(d.top_down, "down"))),
-      softmax ? el("div", {}, el("h3", { text: "softmax, step by step" }), softmax) : null));
-  empty.hidden = true;
-  body.hidden = false;
+        el("div", {}, el("h3", {}, el("span", { class: "pos", text: "Pushed it up" }), " (activation \u00d7 weight)"), pushList(rows(d.top_up), { kind: "up", name, go })),
+        el("div", {}, el("h3", {}, el("span", { class: "neg", text: "Pushed it down" })), pushList(rows(d.top_down), { kind: "down", name, go }))),
+      softmax ? el("div", {}, el("h3", { text: "softmax, step by step" }), softmax) : null)];
 }

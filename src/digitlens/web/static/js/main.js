@@ -54,7 +54,7 @@ function renderPill() {
   const name = document.getElementById("model-name");
   const m = state.model;
   pill.classList.toggle("ready", !!m);
-  pill.classList.toggle("busy", !!(state.training && ["starting", "running", "paused", "stopping"].includes(state.training.state)));
+  pill.classList.toggle("busy", !!(state.training && ["queued", "starting", "running", "paused", "stopping"].includes(state.training.state)));
   const origin = document.getElementById("model-origin");
   if (!m) {
     name.textContent = "no model yet";
@@ -80,7 +80,7 @@ function setupModelUpload() {
       await refreshStatus();
       toast(`${file.name} loaded: ${result.info.params.toLocaleString()} parameters. Every tab now uses it.`);
     } catch (error) {
-      toast(error.message, "error", 8);
+      toast(error.message.includes(file.name) ? error.message : `${file.name}: ${error.message}`, "error", 8);
     }
   });
 }
@@ -90,6 +90,7 @@ on("show-tab", (name) => showTab(name));
 on("load-digit", () => showTab("draw"));
 
 async function start() {
+  window.digitlensState = state;      // for the browser tests, and for a curious learner's console
   setupTabs();
   setupModelUpload();
   draw.setup();
@@ -105,7 +106,9 @@ async function start() {
   } catch (error) {
     toast(error.message, "error", 10);
   }
-  if (state.training && state.training.state) train.resumeWatching();
+  // A job still running, or the one whose model every tab uses, is shown; an older one (another
+  // model was loaded since, or the run was undone) is history and is not replayed.
+  if (state.training && state.training.current) train.resumeWatching();
   document.body.dataset.ready = "true";
 }
 

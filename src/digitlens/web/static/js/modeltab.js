@@ -1,12 +1,22 @@
 // The Model & data tab: the summary with the parameter arithmetic (/api/model), the dataset's
-// counts and samples (/api/data), and the test-set evaluation (/api/evaluation).
+// counts and samples (/api/data), and the test-set evaluation (/api/evaluation); a click on a
+// cell of the confusion matrix shows its images (/api/evaluation/cell).
 
 import { get } from "./api.js";
 import { drawGray, fixed, percent } from "./colors.js";
-import { el, emit, on, state, toast } from "./state.js";
+import { el, emit, on, plural, state, toast } from "./state.js";
 
 let loadedFor = -1;
 let dataLoaded = false;
+let dataShown = null;          // resolves when the samples are on the page (the tour waits for it)
+let shownData = () => {};
+
+// A promise that resolves once the dataset's samples are shown (at once if they already are).
+export function whenDataShown() {
+  if (!dataShown) dataShown = new Promise((resolve) => { shownData = resolve; });
+  if (dataLoaded) shownData();
+  return dataShown;
+}
 
 export function setup() {
   on("tab", (name) => { if (name === "model") load(); });
@@ -59,7 +69,6 @@ async function loadData() {
   const description = document.getElementById("data-description");
   try {
     const d = await get("/api/data");
-    dataLoaded = true;
     const total = (xs) => xs.reduce((a, b) => a + b, 0);
     description.textContent = `${d.description}: ${total(d.train_counts).toLocaleString()} training and ` +
       `${total(d.test_counts).toLocaleString()} test images of ${d.image_shape.join("\u00d7")} pixels (0 = background, 255 = ink). ` +
@@ -73,8 +82,13 @@ async function loadData() {
     });
     document.getElementById("samples").replaceChildren(
       el("div", { class: "cls", text: "class, images" }), el("div", { class: "muted small", text: "a few of the test set's digits" }), ...rows);
+    state.testCount = total(d.test_counts);
+    dataLoaded = true;
+    whenDataShown();
   } catch (error) {
     description.textContent = error.message;
+    whenDataShown();
+    shownData();          // nothing more will come: let the tour go on
   }
 }
 
@@ -85,6 +99,7 @@ function digitButton(image, label, onclick) {
 }
 
 function showEvaluation(r) {
+  document.getElementById("cell-images").hidden = true;
   const stat = (value, caption) => el("div", { class: "stat" }, el("b", { text: value }), el("span", { text: caption }));
   const worst = r.per_class_accuracy.map((a, k) => [a, k]).filter(([a]) => a !== null).sort((x, y) => x[0] - y[0])[0];
   document.getElementById("eval-top").replaceChildren(
@@ -98,14 +113,16 @@ function showEvaluation(r) {
   let offMax = 1, diagMax = 1;
   r.confusion.forEach((row, i) => row.forEach((v, j) => { if (i === j) diagMax = Math.max(diagMax, v); else offMax = Math.max(offMax, v); }));
   const table = document.getElementById("confusion");
-  const header = el("tr", {}, el("th", { class: "axis", text: "true \u2193 read as \u2192" }), ...r.class_names.map((c) => el("th", { text: c })),
-    el("th", { text: "right" }));
-  const rows = r.confusion.map((row, i) => el("tr", {}, el("th", { text: r.class_names[i] }),
+  const header = el("tr", {}, el("th", { class: "axis", scope: "col", text: "true \u2193 read as \u2192" }),
+    ...r.class_names.map((c) => el("th", { scope: "col", text: c })), el("th", { scope: "col", text: "right" }));
+  const rows = r.confusion.map((row, i) => el("tr", {}, el("th", { scope: "row", text: r.class_names[i] }),
     ...row.map((v, j) => {
+      // light shades under dark numbers, so every count stays readable (indigo: right, red: mistakes)
       const t = i === j ? v / diagMax : Math.sqrt(v / offMax);
-      const bg = i === j ? `rgba(79, 70, 229, ${0.15 + 0.55 * t})` : v ? `rgba(220, 38, 38, ${0.08 + 0.6 * t})` : "#f7f8fb";
-      return el("td", { style: `background:${bg};color:${i === j && t > 0.5 ? "#fff" : "#1d2233"}`,
-        title: `${v} images of ${r.class_names[i]} read as ${r.class_names[j]}`, text: v ? String(v) : "" });
+      const bg = i === j ? `rgba(55, 48, 163, ${(0.08 + 0.37 * t).toFixed(3)})` : v ? `rgba(220, 38, 38, ${(0.06 + 0.4 * t).toFixed(3)})` : "#f7f8fb";
+      const what = `${v} image${v === 1 ? "" : "s"} of ${r.class_names[i]} read as ${r.class_names[j]}`;
+      return el("td", { style: `background:${bg}` }, el("button", { type: "button", class: "cell", "data-testid": `cell-${i}-${j}`,
+        title: what, "aria-label": what, text: v ? String(v) : "", onclick: () => showCell(i, j, r.class_names) }));
     }),
     el("td", { class: "muted", text: r.per_class_accuracy[i] === null ? "\u2013" : percent(r.per_class_accuracy[i], 1) })));
   table.replaceChildren(header, ...rows);
@@ -122,4 +139,37 @@ function showEvaluation(r) {
       canvas, el("span", {}, `${r.class_names[m.label]} read as `, el("b", { text: r.class_names[m.predicted] })),
       el("span", { text: percent(m.confidence) }));
   }));
+}
+
+// The images behind one cell: true class i read as j. Each loads into Draw.
+async function showCell(i, j, names) {
+  const box = document.getElementById("cell-images");
+  box.hidden = false;
+  box.replaceChildren(el("div", { class: "pending", text: `finding the ${names[i]}s read as ${names[j]}\u2026` }));
+  document.querySelectorAll("#confusion button.cell").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.testid === `cell-${i}-${j}`)));
+  let r;
+  try {
+    r = await get(`/api/evaluation/cell?label=${i}&predicted=${j}`);
+  } catch (error) {
+    box.replaceChildren(el("div", { class: "pending", text: error.message }));
+    return;
+  }
+  const right = i === j;
+  const heading = r.total === 0 ? `No ${names[i]} was read as ${names[j]}.`
+    : `${plural(r.total, "test image")} of ${names[i]} read as ${names[j]}` +
+      (r.shown.length < r.total ? `: the ${r.shown.length} ${right ? "it was least sure of" : "it was surest of"}` :
+        right ? ", least sure first" : ", surest first");
+  box.replaceChildren(el("h3", { text: heading }),
+    el("div", { class: "mistakes" }, ...r.shown.map((m) => {
+      const canvas = el("canvas", { width: 28, height: 28 });
+      drawGray(canvas, m.image);
+      return el("button", { class: "mistake", type: "button", "data-testid": `cell-image-${m.index}`,
+        onclick: () => {
+          emit("load-digit", { pixels: m.image, source: `MNIST test image #${m.index} (labelled ${names[i]})`, label: i });
+          emit("show-tab", "draw");
+        } },
+        canvas, el("span", {}, el("span", { class: "visually-hidden", text: "test image " }), `#${m.index}`),
+        el("span", {}, el("span", { class: "visually-hidden", text: `, a ${names[i]} read as ${names[j]} with ` }), percent(m.confidence),
+          el("span", { class: "visually-hidden", text: "; load it into Draw" })));
+    })));
 }

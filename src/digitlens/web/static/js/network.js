@@ -1,202 +1,113 @@
-// The network on screen, lit by the last prediction: the prepared digit, the flatten strip, the
-// hidden neurons and the outputs. Everything drawn here is a number /api/predict returned.
+// The Draw tab's network, lit by the last prediction: the preparation steps, the flatten strip,
+// one grid per hidden layer, and the outputs. Everything drawn here is a number /api/predict
+// returned; the grids and the outputs are the reusable views of layers.js.
 
-import { drawGray, fixed, lit, percent } from "./colors.js";
-import { className, el, emit, on, state } from "./state.js";
+import { drawGray, percent } from "./colors.js";
+import { createLayerGrid, createOutputs } from "./layers.js";
+import { createStrip } from "./strip.js";
+import { className, el, emit, hiddenLayers, layerName, on, state } from "./state.js";
 
-let grid, outputs, strip, stripInfo;
-let gridFor = null;        // "units:version" the grid was built for
-let neuronCells = [];
-let outputRows = [];
-let focused = 0;
-let gridShape = { cols: 1, units: 0 };
+let container, outputsRoot, strip;
+let grids = [];           // one per hidden layer
+let outputs = null;
+let builtFor = null;      // the model version the views were built for
 
 export function setup() {
-  grid = document.getElementById("neuron-grid");
-  outputs = document.getElementById("outputs");
-  strip = document.getElementById("strip");
-  stripInfo = document.getElementById("strip-info");
-  on("model", buildForModel);
-  grid.addEventListener("click", (event) => {
-    const b = event.target.closest(".neuron");
-    if (b) select(Number(b.dataset.neuron));
-  });
-  grid.addEventListener("keydown", (event) => moveFocus(event, gridShape.cols, gridShape.units));
-  grid.addEventListener("focusin", (event) => {     // clicking or tabbing onto a cell makes it the tab stop
-    const b = event.target.closest(".neuron");
-    if (!b || Number(b.dataset.neuron) === focused) return;
-    if (neuronCells[focused]) neuronCells[focused].tabIndex = -1;
-    focused = Number(b.dataset.neuron);
-    b.tabIndex = 0;
-  });
-  grid.addEventListener("mouseover", (event) => {
-    const b = event.target.closest(".neuron");
-    if (b) b.title = neuronTitle(Number(b.dataset.neuron));
-  });
+  // A crop of any shape is shown whole: its longer side fills the box, the shorter one is centred.
+  for (const id of ["prep-cropped", "prep-scaled"]) {
+    const img = document.getElementById(id);
+    img.addEventListener("load", () => {
+      const box = img.parentElement.clientWidth;
+      const scale = box / Math.max(img.naturalWidth, img.naturalHeight);
+      img.style.width = `${img.naturalWidth * scale}px`;
+      img.style.height = `${img.naturalHeight * scale}px`;
+    });
+  }
+  container = document.getElementById("hidden-layers");
+  outputsRoot = document.getElementById("outputs");
+  strip = createStrip(document.getElementById("strip"), document.getElementById("strip-info"),
+    { onPixel: highlightPixel });
+  on("model", build);
   on("prediction", render);
-  strip.addEventListener("mousemove", hoverStrip);
-  strip.addEventListener("mouseleave", () => { stripInfo.textContent = STRIP_TEXT; highlightPixel(null); });
-  window.addEventListener("resize", () => state.prediction && drawStrip(state.prediction.flatten));
 }
 
-function buildForModel(model) {
-  if (!model) { grid.replaceChildren(); outputs.replaceChildren(); return; }
-  const hidden = model.hidden[0];
-  const units = hidden ? hidden.units : 0;
-  const key = `${units}:${model.version}`;
-  if (gridFor === key) return;
-  gridFor = key;
-  const more = model.hidden.length > 1 ? ` (+${model.hidden.length - 1} more hidden layer${model.hidden.length > 2 ? "s" : ""})` : "";
-  document.getElementById("hidden-title").textContent = hidden
-    ? `Hidden layer: ${units} neurons, ${hidden.activation}${more}` : "No hidden layer";
-  const cols = Math.max(1, Math.ceil(Math.sqrt(units)));
-  grid.style.setProperty("--cols", cols);
-  grid.style.setProperty("--pitch", `${Math.max(8, Math.min(44, Math.floor(352 / cols)))}px`);
-  neuronCells = [];
-  for (let j = 0; j < units; j++) {
-    const b = el("button", { class: "neuron", "data-testid": `neuron-${j}`, "data-neuron": j,
-      tabindex: j === 0 ? 0 : -1, "aria-label": `hidden neuron ${j}` });
-    neuronCells.push(b);
-  }
-  grid.replaceChildren(...neuronCells);
-  gridShape = { cols, units };
-  focused = 0;
-
-  outputRows = [];
-  for (let k = 0; k < model.outputs; k++) {
-    const row = el("button", { class: "output-row", "data-output": k, "data-testid": `output-${k}`,
-      "aria-label": `output ${className(k)}`, onclick: () => emit("inspect", { kind: "output", index: k }) },
-      el("span", { class: "digit", text: className(k) }),
-      el("span", { class: "bar" }, el("span")),
-      el("span", { class: "prob", "data-testid": `prob-${k}`, text: "\u2013" }));
-    outputRows.push(row);
-  }
-  outputs.replaceChildren(...outputRows);
+function build(model) {
+  if (!model) { container.replaceChildren(); outputsRoot.replaceChildren(); grids = []; outputs = null; return; }
+  if (builtFor === model.version) return;
+  builtFor = model.version;
+  const hidden = hiddenLayers();
+  document.getElementById("hidden-title").textContent = hidden.length === 0 ? "No hidden layer"
+    : hidden.length === 1 ? `Hidden layer: ${hidden[0].units} neurons, ${hidden[0].activation}`
+    : `${hidden.length} hidden layers: ${hidden.map((h) => `${h.units} ${h.activation}`).join(" \u2192 ")}`;
+  grids = hidden.map((h, k) => {
+    const root = el("div", { class: "layer-block", "data-layer": k });
+    container.append(root);
+    const grid = createLayerGrid(root, { layer: k, units: h.units, activation: h.activation,
+      title: hidden.length === 1 ? `hidden layer ${h.name}: ${h.units} neurons, ${h.activation}` : layerName(k),
+      onSelect: (j) => emit("inspect", { kind: "neuron", layer: k, index: j }) });
+    if (hidden.length === 1) root.querySelector(".layer-title").classList.add("visually-hidden");  // the card's title says it
+    return grid;
+  });
+  container.replaceChildren(...grids.map((g) => g.element.parentElement));
+  outputs = createOutputs(outputsRoot, { names: model.class_names.map((_, k) => className(k)),
+    onSelect: (k) => emit("inspect", { kind: "output", index: k }) });
   if (state.prediction) render(state.prediction);
 }
 
-function select(j) {
-  neuronCells[focused].tabIndex = -1;
-  focused = j;
-  neuronCells[j].tabIndex = 0;
-  emit("inspect", { kind: "neuron", index: j });
-}
-
-function moveFocus(event, cols, units) {
-  const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: cols, ArrowUp: -cols, Home: -focused, End: units - 1 - focused };
-  if (!event.target.closest(".neuron")) return;
-  if (event.key === "Enter" || event.key === " ") { event.preventDefault(); select(focused); return; }
-  if (!(event.key in moves)) return;
-  event.preventDefault();
-  const next = Math.max(0, Math.min(units - 1, focused + moves[event.key]));
-  neuronCells[focused].tabIndex = -1;
-  focused = next;
-  neuronCells[next].tabIndex = 0;
-  neuronCells[next].focus();
-}
-
-function neuronTitle(j) {
-  const p = state.prediction;
-  if (!p || !p.layers.length) return `neuron ${j}`;
-  const layer = p.layers[0];
-  return `neuron ${j}: weighted sum z = ${fixed(layer.z[j])}, activation ${layer.activation_name}(z) = ${fixed(layer.activation[j])}`;
-}
-
-export function markNeurons(up = [], down = [], selected = null) {
-  neuronCells.forEach((b, j) => {
-    b.classList.toggle("push-up", up.includes(j));
-    b.classList.toggle("push-down", down.includes(j));
-    b.classList.toggle("selected", j === selected);
-  });
+// Outline neurons: marks = {layer: {up, down, selected}}; layers not named are cleared.
+export function markNeurons(marks = {}) {
+  grids.forEach((grid, k) => grid.mark(marks[k] || {}));
 }
 
 export function markOutput(k) {
-  outputRows.forEach((row, i) => row.classList.toggle("selected", i === k));
+  if (outputs) outputs.mark(k);
 }
 
 function render(p) {
   const prediction = document.getElementById("prediction");
   const note = document.getElementById("prediction-note");
+  const doubt = document.getElementById("doubt");
+  const final = document.getElementById("prep-final");
   if (!p) {
     prediction.textContent = "?";
     note.textContent = "draw a digit";
-    for (const b of neuronCells) b.style.background = "";
-    outputRows.forEach((row) => {
-      row.classList.remove("top");
-      row.querySelector(".bar span").style.width = "0";
-      row.querySelector(".prob").textContent = "\u2013";
-    });
-    for (const id of ["prep-cropped", "prep-scaled"]) document.getElementById(id).removeAttribute("src");
-    drawGray(document.getElementById("prep-final"), new Array(784).fill(0));
-    drawStrip(null);
+    doubt.hidden = true;
+    for (const grid of grids) grid.render(null);
+    if (outputs) outputs.render(null);
+    showPreparation(null);
+    drawGray(final, new Array(784).fill(0));
+    final.setAttribute("aria-label", "the prepared digit: nothing yet");
+    strip.render(null);
     return;
   }
-  // preparation
+  showPreparation(p);
+  drawGray(final, p.image);
+  final.setAttribute("aria-label", `the prepared digit, 28 by 28 pixels, read as ${p.class_names[p.prediction]}`);
+  strip.render(p.flatten);
+  // every Dense layer but the last is a hidden layer, lit by its activations
+  p.layers.slice(0, -1).forEach((layer, k) => { if (grids[k] && grids[k].units === layer.activation.length) grids[k].render(layer.activation); });
+  if (outputs) outputs.render(p.probabilities, p.prediction);
+  prediction.textContent = p.class_names[p.prediction];
+  prediction.setAttribute("aria-label", `prediction: ${p.class_names[p.prediction]}`);
+  note.replaceChildren(el("b", { text: percent(p.probabilities[p.prediction]) }), el("br"), p.confidence);
+  // another part of digitlens may say the picture does not look like one digit
+  doubt.hidden = !p.doubt;
+  doubt.textContent = p.doubt || "";
+}
+
+// The crop and the scaled crop of a picture; prepared pixels (an MNIST digit) have none, and say why.
+function showPreparation(p) {
   const cropped = document.getElementById("prep-cropped");
   const scaled = document.getElementById("prep-scaled");
-  if (p.steps) { cropped.src = p.steps.cropped; scaled.src = p.steps.scaled; }
-  else { cropped.removeAttribute("src"); scaled.removeAttribute("src"); }
-  drawGray(document.getElementById("prep-final"), p.image);
-  drawStrip(p.flatten);
-
-  // hidden neurons, lit by activation relative to the layer's strongest
-  const layer = p.layers[0];
-  if (layer && p.layers.length > 1 && neuronCells.length === layer.activation.length) {
-    const a = layer.activation;
-    let top = 0;
-    for (const v of a) top = Math.max(top, Math.abs(v));
-    for (let j = 0; j < a.length; j++) neuronCells[j].style.background = lit(top > 0 ? Math.abs(a[j]) / top : 0);
-    document.getElementById("hidden-legend").textContent =
-      `brightness = activation (brightest ${fixed(top, 2)}); ${a.filter((v) => v > 0).length} of ${a.length} active`;
+  const note = document.getElementById("prep-note");
+  const steps = p && p.steps;
+  for (const [img, figure, key] of [[cropped, "prep-crop-figure", "cropped"], [scaled, "prep-scale-figure", "scaled"]]) {
+    document.getElementById(figure).hidden = !!p && !steps;
+    if (steps) { if (img.getAttribute("src") !== steps[key]) img.src = steps[key]; } else img.removeAttribute("src");
   }
-  // outputs
-  const probs = p.probabilities;
-  outputRows.forEach((row, k) => {
-    row.classList.toggle("top", k === p.prediction);
-    row.querySelector(".bar span").style.width = `${Number.isFinite(probs[k]) ? (100 * probs[k]).toFixed(2) : 0}%`;
-    row.querySelector(".prob").textContent = percent(probs[k]);
-  });
-  prediction.textContent = p.class_names[p.prediction];
-  note.replaceChildren(el("b", { text: percent(probs[p.prediction]) }), el("br"), `sure it is ${p.class_names[p.prediction]}`);
-}
-
-// ---- the flatten strip ---------------------------------------------------------------------
-
-const STRIP_TEXT = "row 0 is inputs 0\u201327, row 1 is inputs 28\u201355, \u2026 row 27 is inputs 756\u2013783. Hover to find a pixel.";
-
-function drawStrip(flatten) {
-  const width = Math.max(784, Math.round(strip.clientWidth * (window.devicePixelRatio || 1)));
-  strip.width = width;
-  strip.height = 28;
-  const ctx = strip.getContext("2d");
-  ctx.fillStyle = "#000";
-  ctx.fillRect(0, 0, width, 28);
-  if (!flatten) return;
-  const values = flatten.strip;
-  const n = values.length;
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (!v) continue;
-    const x0 = Math.floor(i * width / n), x1 = Math.floor((i + 1) * width / n);
-    ctx.fillStyle = `rgb(${v},${v},${v})`;
-    ctx.fillRect(x0, 0, Math.max(1, x1 - x0), 28);
-  }
-  // where each row of the image begins
-  ctx.fillStyle = "rgba(99, 102, 241, .75)";
-  for (const start of flatten.starts) ctx.fillRect(Math.floor(start * width / n), 22, 1, 6);
-}
-
-function hoverStrip(event) {
-  const p = state.prediction;
-  if (!p) return;
-  const rect = strip.getBoundingClientRect();
-  const f = p.flatten;
-  const i = Math.min(f.strip.length - 1, Math.max(0, Math.floor((event.clientX - rect.left) / rect.width * f.strip.length)));
-  let row = 0;
-  while (row + 1 < f.starts.length && f.starts[row + 1] <= i) row++;
-  const col = i - f.starts[row];
-  stripInfo.replaceChildren("input ", el("b", { text: String(i) }), ` is pixel (row ${row}, column ${col}) \u2014 value ${f.strip[i]} of 255`);
-  highlightPixel([row, col]);
+  note.hidden = !p || !!steps;
+  note.textContent = p && !steps ? "This digit comes from MNIST, already prepared: cropped, scaled into 20\u00d720 and " +
+    "centred in 28\u00d728 by MNIST's makers, so there is nothing to crop or scale." : "";
 }
 
 function highlightPixel(pixel) {
@@ -208,4 +119,3 @@ function highlightPixel(pixel) {
   ctx.fillStyle = "rgba(99, 102, 241, .95)";
   ctx.fillRect(pixel[1], pixel[0], 1, 1);
 }
-

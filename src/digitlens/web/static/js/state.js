@@ -2,8 +2,13 @@
 //
 //   state.model       /api/status's model info (null without a model)
 //   state.version     the model's version: it changes when training ends, a file is loaded, ...
-//   state.digit       {pixels: 28x28 prepared digit (0-255), source: "your drawing", label?}
+//   state.digit       {pixels: 28x28 prepared digit (0-255), source: "your drawing", label?, id}
+//                     id changes when a new digit is started (cleared, loaded), not with each stroke
 //   state.prediction  the last /api/predict answer
+//
+// Events: "model" (a new model), "prediction" (a new answer, or null when cleared), "digit" (a
+// new digit was started), "inspect" ({kind: "neuron", layer, index} or {kind: "output", index}),
+// "tab", "load-digit", "show-tab", "model-changed".
 
 export const state = { model: null, version: 0, digit: null, prediction: null, training: null };
 
@@ -51,4 +56,21 @@ export function el(tag, attrs = {}, ...children) {
 
 export function blankDigit() {
   return Array.from({ length: 28 }, () => new Array(28).fill(0));
+}
+
+// "1 step", "2 steps": a count and its noun, singular when the count is one.
+export function plural(count, word, many = `${word}s`) {
+  return `${Number(count).toLocaleString()} ${count === 1 ? word : many}`;
+}
+
+// The hidden layers of the current model, from /api/status ([] without a model).
+export function hiddenLayers() {
+  return state.model ? state.model.hidden : [];
+}
+
+// "hidden layer 2 (dense_1, 32 sigmoid)": how the page names a hidden layer for people.
+export function layerName(k, { long = true } = {}) {
+  const h = hiddenLayers()[k];
+  if (!h) return `hidden layer ${k + 1}`;
+  return long ? `hidden layer ${k + 1} (${h.name}, ${h.units} ${h.activation})` : `hidden layer ${k + 1}`;
 }

@@ -2,11 +2,14 @@
 // the network it is about. Numbers in the text come from the API, like everything else.
 
 import { get } from "./api.js";
+import { whenDataShown } from "./modeltab.js";
 import { el, emit, state } from "./state.js";
 
+const NARROW = 700;       // below this width the card sits at the bottom of the screen, full width
 let showTab;
 let index = 0;
 let active = false;
+const resizes = new ResizeObserver(() => active && place());   // the spotlit element changed size
 
 const STEPS = [
   { tab: "draw", target: null, title: "Welcome to digitlens",
@@ -15,7 +18,7 @@ const STEPS = [
       el("p", { text: "The tour walks through its ideas in order \u2014 the data, flatten, dense connections, parameter " +
         "counts, the random start, training and one step of backprop \u2014 each next to the part of the network it is about." }),
       el("p", { class: "muted small", text: "Use Next and Back, or the arrow keys; Esc closes the tour." })] },
-  { tab: "model", target: "#data-card", title: "1. The data",
+  { tab: "model", target: "#data-card", title: "1. The data", ready: whenDataShown,
     html: `<p>MNIST: 70,000 handwritten digits, each a 28&times;28 grid of pixels from 0 (background) to 255 (ink),
       with the right answer as its label. The network learns from the 60,000 training images and is tested on the other 10,000.</p>
       <p>These are some of the test images. Click one to load it into Draw.</p>` },
@@ -28,14 +31,15 @@ const STEPS = [
       image end to end: row 0 becomes inputs 0&ndash;27, row 1 inputs 28&ndash;55, and so on, 784 inputs in all.
       Hover over the strip to find which pixel an input came from.</p>` },
   { tab: "draw", target: "#hidden-card", title: "4. Dense connections",
-    html: `<p>Each hidden neuron is connected to <b>all 784 inputs</b>. It multiplies each pixel by its own weight,
-      adds them up with a bias, <code>z = &Sigma; pixel &times; weight + bias</code>, and passes z through its activation
-      (ReLU: negative becomes 0). Brighter squares are neurons firing more for your digit.</p>
-      <p>Click one to see its 784 weights as a 28&times;28 picture.</p>` },
+    html: `<p>Each neuron of the first hidden layer is connected to <b>all 784 inputs</b>. It multiplies each pixel by its
+      own weight, adds them up with a bias, <code>z = &Sigma; pixel &times; weight + bias</code>, and passes z through its
+      activation (relu: a negative z becomes 0). A neuron of a later hidden layer does the same with the neurons below it.
+      Brighter squares are neurons with larger outputs for your digit.</p>
+      <p>Click one to see what drove it, which pixels, and what it pushes into the next layer.</p>` },
   { tab: "draw", target: "#output-card", title: "5. The outputs",
-    html: `<p>Each of the 10 outputs is connected to every hidden neuron the same way, giving one score per digit.
-      Softmax turns the scores into probabilities that add up to 1; the largest is the prediction.</p>
-      <p>Click an output to see which hidden neurons pushed it up or down.</p>` },
+    html: `<p>Each of the outputs is connected to every neuron of the last hidden layer the same way, giving one score per
+      digit. Softmax turns the scores into probabilities that add up to 1; the largest is the prediction.</p>
+      <p>Click an output to see which neurons pushed it up or down.</p>` },
   { tab: "model", target: "#summary-card", title: "6. Counting the parameters",
     build: async () => {
       const r = await get("/api/model");
@@ -52,19 +56,19 @@ const STEPS = [
     html: `<p>Training shows the network a batch of images, measures how wrong it was (the loss:
       &minus;log of the probability it gave the right answer), and nudges every weight a little in the direction that
       makes the loss smaller. One pass over all training images is an epoch.</p>
-      <p>The light line is each batch, the dots each epoch; orange is the test set the network never trains on.</p>` },
+      <p>The light line is each batch, the dots each epoch; teal is the test set the network never trains on.</p>` },
   { tab: "backprop", target: ".bp-layout", title: "9. One step of backprop",
     html: `<p>Here is a single step, up close. Pick the right answer for your digit and take one step: backpropagation
       works out how much each weight is to blame for the error, and the optimizer moves each one against its blame.</p>
-      <p>For one image, each hidden neuron's change is the image itself, scaled by how much that neuron should have fired
-      more (blue) or less (red). The right answer's probability rises.</p>` },
+      <p>For one image, each first-layer neuron's change is the image itself, scaled by how much that neuron should have
+      fired more (blue) or less (red). The right answer's probability rises; take more steps and watch the loss fall.</p>` },
 ];
 
 function architecture() {
   const m = state.model;
   if (!m) return "784 pixels in, a hidden layer of neurons, 10 outputs";
   return [`${m.input_shape.join("\u00d7")} pixels`, ...m.hidden.map((h) => `${h.units} hidden neurons (${h.activation})`),
-    `${m.outputs} outputs (softmax)`].join(" \u2192 ");
+    `${m.outputs} outputs (${m.layers[m.layers.length - 1].activation || "no activation"})`].join(" \u2192 ");
 }
 
 export function setup(show) {
@@ -102,6 +106,7 @@ export async function open(at = 0) {
 
 function close() {
   active = false;
+  resizes.disconnect();
   document.getElementById("tour").hidden = true;
   document.getElementById("tour-start").focus();
 }
@@ -121,9 +126,18 @@ async function go(i) {
   } catch (error) {
     text.replaceChildren(el("p", { text: error.message }));
   }
-  if (index !== i) return;
+  if (step.ready) {          // the spotlight waits for what it is about (the samples) to be there
+    document.getElementById("tour").dataset.waiting = "true";
+    await step.ready();
+    delete document.getElementById("tour").dataset.waiting;
+  }
+  if (index !== i || !active) return;
   const target = step.target && document.querySelector(step.target);
-  if (target) target.scrollIntoView({ block: "nearest", behavior: "instant" });
+  resizes.disconnect();
+  if (target) {
+    resizes.observe(target);
+    target.scrollIntoView({ block: window.innerWidth < NARROW ? "start" : "nearest", behavior: "instant" });
+  }
   place();
   document.getElementById("tour-next").focus({ preventScroll: true });
 }
@@ -145,6 +159,11 @@ function place() {
   const r = target.getBoundingClientRect();
   const m = 6;
   spot.style.cssText = `left:${r.left - m}px;top:${r.top - m}px;width:${r.width + 2 * m}px;height:${r.height + 2 * m}px`;
+  if (W < NARROW) {           // a phone: the card is a sheet along the bottom, the target above it
+    card.style.left = "8px";
+    card.style.top = `${Math.max(8, H - ch - 8)}px`;
+    return;
+  }
   const gap = 16;
   let left, top;
   if (r.right + gap + cw < W) { left = r.right + gap; top = r.top; }
