@@ -95,10 +95,17 @@ class Timeline(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
+        self.first_step = self.model.optimizer.iterations     # steps trained before this epoch
+
+    def step_boundaries(self, epoch, steps):
+        """The batches after which a snapshot is due: the model must be as that step left it
+        (the fast path may otherwise run several steps in one call)."""
+        start = self.model.optimizer.iterations
+        return [step - start - 1 for step in self.schedule if start < step <= start + steps]
 
     def on_train_batch_end(self, batch, logs=None):
         self.logs = logs or {}
-        step = self.model.optimizer.iterations
+        step = self.first_step + batch + 1
         if step in self.schedule:
             self._snapshot(step, self.epoch + (batch + 1) / max(self.params.get("steps", 1), 1))
 

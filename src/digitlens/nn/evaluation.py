@@ -21,7 +21,7 @@ import contextlib
 
 import numpy as np
 
-from . import metrics
+from . import fast_dense, metrics
 from .callbacks import CallbackList
 from .progbar import ProgressPrinter
 from .threads import batch_threads, prediction_threads
@@ -32,8 +32,12 @@ KERAS_BATCH = 32
 
 def predict(model, x, batch_size=None, verbose=0, callbacks=None):
     """The model's outputs (N, classes) for the images x."""
-    x = model.prepare_inputs(x, "x")
-    if verbose == 0 and not callbacks and batch_size is None:
+    quiet = verbose == 0 and not callbacks and batch_size is None
+    fast = fast_dense.predictor(model) if quiet and model.built else None   # compiled, if it covers the model
+    x = model.prepare_inputs(x, "x", keep_uint8=fast is not None)
+    if fast is not None:
+        return fast(x)
+    if quiet:
         return _predict_quietly(model, x)
     hooks = _hooks(model, callbacks, verbose, len(x), batch_size)
     size = _batch_size(batch_size, _watched(hooks, "on_predict_batch"), model)

@@ -81,8 +81,8 @@ def _compile():
             g = grads[i]
             m_i = m[i] + (g - m[i]) * one_minus_beta_1
             v_i = v[i] + (g * g - v[i]) * one_minus_beta_2
-            m_i = m_i if abs(m_i) >= tiny else np.float32(0.0)    # flush to zero, see TINY
-            v_i = v_i if v_i >= tiny else np.float32(0.0)
+            m_i = np.float32(0.0) if abs(m_i) < tiny else m_i    # flush to zero, see TINY
+            v_i = np.float32(0.0) if v_i < tiny else v_i         # (a NaN stays NaN, as in NumPy)
             m[i] = m_i
             v[i] = v_i
             params[i] -= alpha * m_i / (np.sqrt(v_i) + epsilon)

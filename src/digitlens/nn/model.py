@@ -49,6 +49,7 @@ class Sequential(LayerStack):
         self.timeline = None              # a TrainingTimeline, if training recorded one (nn/timeline.py)
         self.stop_training = False
         self.last_batch = None
+        self.jit_compile = "auto"       # compile(jit_compile=False): always the NumPy reference
         for layer in layers or []:
             self.add(layer, rebuild=False)
         self._rebuild()
@@ -177,8 +178,10 @@ class Sequential(LayerStack):
 
     # ---- training set-up -------------------------------------------------------------------
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
-        """Choose the optimizer, the loss and the metrics (see optimizers.py, losses.py, metrics.py)."""
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, jit_compile="auto"):
+        """Choose the optimizer, the loss and the metrics (see optimizers.py, losses.py, metrics.py).
+        jit_compile=False keeps fit and predict on the NumPy reference (no fast path, fast_dense.py)."""
+        self.jit_compile = jit_compile
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss or "sparse_categorical_crossentropy")
         self.metrics = metric_names.names(metrics, self.loss)

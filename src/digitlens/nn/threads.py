@@ -15,6 +15,11 @@ never compete with the other two for the same cores.
   0.3 ms step became 20 ms on a shared 2-core machine - so everything runs on one core.
 - Prediction (large batches): the batch is cut into pieces that run in parallel threads, each on
   one core, instead of sharing each product (prediction_threads).
+
+The fast path's compiled loops (fast_kernels.py) use no BLAS: they split their own work, one
+slice of the first layer per core. Whether that helps depends on the machine at that moment, so
+a training run simply tries both at the start of every epoch and keeps the faster (`CoreChoice`;
+both give the same numbers, to the bit). Prediction, a single call, asks `compiled_threads`.
 """
 
 import os
@@ -69,16 +74,77 @@ def _take_control():
     OpenBLASController.clear_controlling_thread(force=True)
 
 
+def crowded(cores):
+    """True when other programs clearly keep every core busy: the 1-minute load is more than
+    this program could make by itself with `cores` threads, plus half a core. (Unlike
+    busy, a program's own threads cannot make it true.)"""
+    return hasattr(os, "getloadavg") and os.getloadavg()[0] > cores + 0.5
+
+
+def available_cores():
+    """The cores the compiled loops may use: all of them, or fewer if NUMBA_NUM_THREADS says so."""
+    cores = os.cpu_count() or 1
+    if os.environ.get("NUMBA_NUM_THREADS", "").isdigit():
+        cores = min(cores, int(os.environ["NUMBA_NUM_THREADS"]))
+    return max(cores, 1)
+
+
+def compiled_threads():
+    """How many cores a compiled prediction splits its work over: every available core, or one
+    when other programs crowd them."""
+    cores = available_cores()
+    return 1 if cores <= 1 or crowded(cores) else cores
+
+
+class CoreChoice:
+    """One core or all of them for the compiled training steps, chosen by trying both.
+
+    At the start of each epoch (`reset`), calls of a few steps alternate between the two - one
+    core, all cores, one core, all cores - and the rest of the epoch runs the faster: on a quiet
+    machine, all cores; on a shared one, where a thread waiting for a core holds the others up,
+    often one (a step was seen to take 20x longer). When one kind is twice as slow as the other
+    at the first try, the second is skipped; and when other programs clearly keep every core
+    busy (the 1-minute load exceeds the cores this run could fill itself, plus half a core),
+    nothing is tried: one core. `next()` says which to run and at most how many steps;
+    `record` takes the time."""
+
+    TRIALS = 2          # calls of each kind
+    TRIAL_STEPS = 2     # steps per trial call: few, since the slow kind can be very slow
+
+    def __init__(self, cores):
+        self.cores = cores
+        self.reset()
+
+    def reset(self):
+        self.seconds = {False: [], True: []}       # per step, by "all cores?"
+        self.chosen = None if self.cores > 1 and not crowded(self.cores) else False
+
+    def next(self):
+        """(all cores?, the most steps this call may run: None for no limit)."""
+        if self.chosen is not None:
+            return self.chosen, None
+        return len(self.seconds[False]) > len(self.seconds[True]), self.TRIAL_STEPS
+
+    def record(self, all_cores, seconds, steps):
+        if self.chosen is not None or steps == 0:
+            return
+        self.seconds[all_cores].append(seconds / steps)
+        tries = min(len(times) for times in self.seconds.values())
+        best = {kind: min(times) for kind, times in self.seconds.items() if times}
+        if tries >= self.TRIALS or (tries == 1 and max(best.values()) > 2 * min(best.values())):
+            self.chosen = best[True] < best[False]
+
+
 class training_threads:
     """A context for one training run: sets BLAS threads and the optimizer's, then restores them."""
 
     def __init__(self, batch_size, optimizer):
         self.optimizer = optimizer
         cores = os.cpu_count() or 1
-        crowded = busy(cores)
+        loaded = busy(cores)
         small = batch_size <= 64
-        self.limiter = one_blas_thread() if small or crowded else None   # None: BLAS's own default
-        self.optimizer_on_all_cores = small and not crowded and cores > 1
+        self.limiter = one_blas_thread() if small or loaded else None   # None: BLAS's own default
+        self.optimizer_on_all_cores = small and not loaded and cores > 1
 
     def __enter__(self):
         if self.limiter is not None:
@@ -103,7 +169,7 @@ class prediction_threads:
 
     def __init__(self, batch):
         cores = os.cpu_count() or 1
-        crowded = busy(cores)
+        loaded = busy(cores)
         self.workers = cores if batch >= 64 * cores and cores > 1 and not crowded else 1
         # One BLAS thread for any batch worth it, in parallel or not: the same numbers either way
         # (OpenBLAS sums in another order on more threads).
