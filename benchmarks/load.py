@@ -37,7 +37,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def drawings(count=24):
-    """PNG data URLs of a "7" being drawn, stroke by stroke, as the 336x336 drawing pad sends it."""
+    """PNG data URLs of a "7" being drawn, stroke by stroke, as the drawing pad sends it: drawn on
+    its 336 x 336 board, sent shrunk to 112 x 112 (draw.js's SEND_SIDE)."""
     from PIL import Image, ImageDraw
 
     points = [(80, 70), (250, 70), (180, 180), (150, 280)]
@@ -50,7 +51,7 @@ def drawings(count=24):
         draw.line([(x + shake, y) for x, y in points[:end]] + [points[min(end, len(points) - 1)]],
                   fill=(255, 255, 255, 255), width=24, joint="curve")
         buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
+        image.resize((112, 112), Image.Resampling.BOX).save(buffer, format="PNG")
         frames.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode())
     return frames
 

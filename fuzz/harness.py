@@ -470,6 +470,15 @@ def run_request(path):
     answered_well(response)
     if route == "train" and response.status_code == 202:
         client.post("/api/train/stop")
+        # Wait for the job's thread to end: the next case may switch tracemalloc on or off, which
+        # CPython 3.11 does not survive while another thread is allocating NumPy arrays (a segfault).
+        ends = time.monotonic() + DEADLINE_SECONDS
+        while time.monotonic() < ends:
+            if client.get("/api/train").json().get("state") not in ("queued", "starting", "running", "stopping"):
+                break
+            time.sleep(0.02)
+        else:
+            raise Broken(f"a stopped training job was still running after {DEADLINE_SECONDS} s")
 
 
 def run_cli(path):

@@ -297,3 +297,117 @@ def test_the_next_commands_after_training_run_as_shown(tmp_path, mnist_dir, env)
                              capture_output=True, text=True, env=dict(env, PATH=f"{script.parent}:/usr/bin:/bin"),
                              timeout=600)
     assert "  digitlens evaluate again.keras" in on_path.stdout   # once it is on PATH, the short form
+# ---- convolutional networks ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def trained_cnn(tmp_path_factory, mnist_dir):
+    """The course's CNN trained by `digitlens train --arch cnn --json` for one epoch on real MNIST."""
+    folder = tmp_path_factory.mktemp("cnn")
+    env = dict(os.environ, XDG_STATE_HOME=str(folder / "state"))
+    result = digitlens("train", "--arch", "cnn", "--epochs", "1", "--seed", "3", "--data", mnist_dir, "--json",
+                       "--out", folder / "cnn.keras", env=env)
+    assert result.returncode == 0, result.stderr
+    return folder / "cnn.keras", json.loads(result.stdout), env
+
+
+def test_train_arch_cnn_reads_digits_better_after_one_epoch(trained_cnn):
+    path, report, _ = trained_cnn
+    assert (report["arch"], report["params"]) == ("cnn", 693_962)
+    assert report["test_accuracy"] >= 0.975                   # the lesson's network gets about 96% here
+
+
+def test_every_command_takes_a_cnn_or_says_in_one_line_why_not(trained_cnn, mnist_dir, mnist, tmp_path):
+    path, report, env = trained_cnn
+    summary = digitlens("summary", path, "--json", env=env)
+    assert summary.returncode == 0, summary.stderr
+    facts = json.loads(summary.stdout)
+    assert [row["params"] for row in facts["layers"]] == [320, 0, 0, 692_352, 1_290]
+    assert facts["total_params"] == 693_962 and facts["optimizer_params"] == 2 * 693_962 + 2
+    text = digitlens("summary", path, env=env).stdout
+    assert "3 x 3 kernel x 1 channel x 32 filters = 288 weights + 32 biases = 320" in text
+    evaluation = json.loads(digitlens("evaluate", path, "--data", mnist_dir, "--json", env=env).stdout)
+    assert evaluation["test_accuracy"] == pytest.approx(report["test_accuracy"], abs=1e-6)
+
+    (_, _), (x_test, y_test) = mnist
+    np.save(tmp_path / "digit.npy", x_test[0])
+    predicted = digitlens("predict", path, tmp_path / "digit.npy", "--json", env=env)
+    assert json.loads(predicted.stdout)["predictions"][0]["digit"] == int(y_test[0])
+    for suffix in (".onnx", ".h5"):
+        exported = digitlens("export", path, tmp_path / f"cnn{suffix}", env=env)
+        assert exported.returncode == 0, exported.stderr
+    assert json.loads(digitlens("summary", tmp_path / "cnn.h5", "--json", env=env).stdout)["total_params"] == 693_962
+
+    explained = digitlens("explain", path, "--index", "0", "--data", mnist_dir, "--out", tmp_path / "r.html", env=env)
+    assert explained.returncode == 0, explained.stderr
+    page = (tmp_path / "r.html").read_text()
+    assert "conv2d (Conv2D) slides 32 filters of 3 x 3 x 1 channel" in page      # a note, not a wrong picture
+    assert "Test accuracy" in page and 'id="evaluation"' in page
+    # The lesson's drawing and the web app's pictures need a first Dense layer reading the pixels.
+    assert_one_line_error(digitlens("diagram", path, "--out", tmp_path / "n.svg", env=env),
+                          "needs a first Dense layer that reads the image's pixels", "conv2d (Conv2D)")
+    assert not (tmp_path / "n.svg").exists()
+    assert_one_line_error(digitlens("serve", path, "--port", "8719", env=env), "cnn.keras", "explain work with it")
+
+
+def test_a_learners_cnn_saved_by_real_keras_opens(mnist_dir, env, expected, tmp_path):
+    from conftest import FIXTURES
+
+    path = FIXTURES / "keras_cnn.keras"
+    summary = digitlens("summary", path, env=env)
+    assert summary.returncode == 0, summary.stderr
+    assert "conv2d (Conv2D)                 │ (None, 26, 26, 4)" in summary.stdout
+    evaluation = digitlens("evaluate", path, "--data", mnist_dir, "--json", env=env)
+    assert evaluation.returncode == 0, evaluation.stderr
+    assert 0.5 < json.loads(evaluation.stdout)["test_accuracy"] < 1.0    # 63 Adam steps of a small CNN
+    np.save(tmp_path / "digit.npy", expected["x_uint8"][3])
+    predicted = digitlens("predict", path, tmp_path / "digit.npy", "--json", env=env)
+    assert predicted.returncode == 0, predicted.stderr
+    probabilities = json.loads(predicted.stdout)["predictions"][0]["probabilities"]
+    np.testing.assert_allclose(probabilities, expected["probs_keras_cnn"][3], atol=1e-5)   # what Keras said
+
+
+@pytest.mark.parametrize("arch, rows", [
+    ("cnn", ["conv2d (Conv2D)", "(None, 26, 26, 32)", "692,352", "Total params: 693,962 (2.65 MB)"]),
+    ("conv32x3,pool2,flatten,dense128,dense10", ["max_pooling2d (MaxPooling2D)", "Total params: 693,962"]),
+    ("conv16x5s2same:tanh,bn,avgpool2,gap,dropout0.2,dense10",
+     ["(None, 14, 14, 16)", "batch_normalization", "(None, 7, 7, 16)", "Non-trainable params: 32 (128.00 B)"]),
+    ("reshape784,dense64:tanh,dense10", ["reshape (Reshape)", "(None, 784)", "50,240"]),
+    ("lesson", ["Total params: 203,530 (795.04 KB)"]),
+])
+def test_summary_arch_builds_the_network_from_its_spec(arch, rows, env):
+    result = digitlens("summary", "--arch", arch, env=env)
+    assert result.returncode == 0, result.stderr
+    for row in rows:
+        assert row in result.stdout, row
+
+
+def test_summary_arch_reads_a_keras_json_config(tmp_path, env):
+    from digitlens import nn
+    from digitlens.io.keras_layers import model_config
+
+    config = model_config(nn.cnn_model().build())             # what Keras's model.to_json() gives
+    (tmp_path / "cnn.json").write_text(json.dumps(config))
+    result = digitlens("summary", "--arch", tmp_path / "cnn.json", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["total_params"] == 693_962
+    (tmp_path / "bad.json").write_text("{oops")
+    assert_one_line_error(digitlens("summary", "--arch", tmp_path / "bad.json", env=env), "bad.json", "not a JSON")
+
+
+@pytest.mark.parametrize("arch, fragments", [
+    ("conv32", ["'conv32' is not a layer digitlens knows", "conv32x3"]),
+    ("conv32x3,dense10", ["put a Flatten layer first"]),
+    ("conv32x3,flatten,dense128", ["end it with dense10"]),
+    ("conv32x3:gelu,flatten,dense10", ["unknown activation 'gelu'"]),
+    ("conv32x30,flatten,dense10", ["30x30 kernel does not fit in the 28x28 input"]),
+    ("conv0x3,flatten,dense10", ["filters: expected a positive integer"]),
+    ("", ["expected lesson, cnn"]),
+    ("missing.json", ["missing.json: no such file"]),
+])
+def test_bad_arch_gives_one_line(arch, fragments, env):
+    assert_one_line_error(digitlens("summary", "--arch", arch, env=env), "--arch", *fragments)
+
+
+def test_arch_and_hidden_together_are_refused_before_any_work(env):
+    assert_one_line_error(digitlens("train", "--arch", "cnn", "--hidden", "128:relu", env=env), "--arch", "--hidden")
+    assert "conv32x3" in digitlens("train", "--help", env=env).stdout

@@ -114,7 +114,10 @@ def test_a_model_whose_layers_share_a_name_is_refused_on_loading_and_saving(tmp_
     refused("export", tmp_path / "twins.keras", tmp_path / "out.h5", words=["two layers named 'dense'"])
     from digitlens.nn import Dense, Flatten, Sequential
 
-    model = Sequential([Flatten(input_shape=(28, 28)), Dense(4, name="same"), Dense(10, "softmax", name="same")]).build()
+    with pytest.raises(ValueError, match="should have unique names"):   # as Keras's Sequential refuses
+        Sequential([Flatten(input_shape=(28, 28)), Dense(4, name="same"), Dense(10, "softmax", name="same")])
+    model = Sequential([Flatten(input_shape=(28, 28)), Dense(4, name="same"), Dense(10, "softmax", name="other")])
+    model.layers[2].name = "same"                       # renamed afterwards: the files must still refuse it
     for suffix in (".keras", ".h5"):
         with pytest.raises(DigitlensError, match="two layers named 'same'"):
             save_model(model, tmp_path / f"made{suffix}")

@@ -582,3 +582,42 @@ def test_the_words_follow_the_activation_and_the_numbers():
     assert words.confidence(probs, names) == "sure it is 7"
     probs[7], probs[1] = 0.7, 0.3
     assert words.confidence(probs, names) == "fairly sure it is 7"
+# ---- a convolutional network -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cnn():
+    """A small CNN real Keras trained (tests/fixtures/keras_cnn.keras): Conv2D -> MaxPooling2D -> Flatten -> Dense -> Dense."""
+    from digitlens import io
+
+    return io.load_model(Path(__file__).parent / "fixtures" / "keras_cnn.keras")
+
+
+def test_a_cnn_is_traced_and_its_dense_layers_explained_with_its_own_numbers(cnn, data):
+    _, _, x_test, y_test = data
+    t = explain.trace(cnn, x_test[0])
+    np.testing.assert_allclose(t["probabilities"], cnn.predict(x_test[:1])[0], atol=1e-6)
+    assert [row["type"] for row in t["layers"]] == ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
+    assert len(t["layers"][0]["activation"]) == 26 * 26 * 4 and t["image_shape"] == [28, 28]
+    contributions = explain.output_contributions(cnn, x_test[0], t["prediction"])
+    assert sum(contributions["contributions"]) + contributions["bias"] == pytest.approx(contributions["z"], abs=1e-4)
+    step = explain.backprop_step(cnn, x_test[0], int(y_test[0]))
+    assert step["change_maps"] is None and [row["name"] for row in step["layers"]] == ["dense", "dense_1"]
+    assert step["loss_after"] < step["loss_before"]
+    assert explain.evaluate(cnn, x_test, y_test)["accuracy"] > 0.5
+    assert explain.parameter_table(cnn)["layers"][0]["text"] == (
+        "3 x 3 kernel x 1 channel x 4 filters = 36 weights + 4 biases = 40")
+    json.dumps(explain.explain(cnn, x_test[0], int(y_test[0]), x_test[:100], y_test[:100]).to_json())
+
+
+@pytest.mark.parametrize("view", [
+    lambda m, x: explain.weight_images(m), lambda m, x: explain.output_templates(m),
+    lambda m, x: explain.output_templates(m, x[:10]), lambda m, x: explain.pixel_contributions(m, x[0], 0),
+    lambda m, x: explain.first_layer_contributions(m, x[0]), lambda m, x: explain.neuron_detail(m, x[0], 0),
+], ids=["weight_images", "output_templates", "output_templates on images", "pixel_contributions",
+        "first_layer_contributions", "neuron_detail"])
+def test_views_of_per_pixel_weights_refuse_a_cnn_in_one_sentence(view, cnn, data):
+    with pytest.raises(DigitlensError) as info:
+        view(cnn, data[2])
+    assert str(info.value) == ("this view needs a first Dense layer that reads the image's pixels, but the first "
+                               "Dense layer of model 'sequential', 'dense', reads the 676 outputs of conv2d (Conv2D) "
+                               "-> max_pooling2d (MaxPooling2D) -> flatten (Flatten) instead")

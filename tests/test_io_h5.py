@@ -221,9 +221,9 @@ def edited_copy(tmp_path, edit):
     return path
 
 
-def add_conv(h5):
+def add_lstm(h5):
     config = json.loads(h5.attrs["model_config"])
-    config["config"]["layers"].insert(1, {"class_name": "Conv2D", "config": {"name": "conv2d"}})
+    config["config"]["layers"].insert(1, {"class_name": "LSTM", "config": {"name": "lstm"}})
     h5.attrs["model_config"] = json.dumps(config)
 
 
@@ -239,9 +239,9 @@ def wrong_kernel(h5):
     (lambda p: edited_copy(p.parent, lambda h5: h5["model_weights/dense/sequential/dense"].__delitem__("bias")),
      "is missing the dataset model_weights/dense/sequential/dense/bias"),
     (lambda p: edited_copy(p.parent, wrong_kernel), "layer 'dense' kernel has shape (784, 3) in the file"),
-    (lambda p: edited_copy(p.parent, add_conv), "layer 'conv2d' is a Conv2D; digitlens supports"),
+    (lambda p: edited_copy(p.parent, add_lstm), "layer 'lstm' is a LSTM; digitlens supports"),
     (lambda p: edited_copy(p.parent, lambda h5: h5.attrs.__delitem__("model_config")), "holds weights only"),
-], ids=["random bytes", "text", "truncated", "missing dataset", "wrong shape", "conv layer", "weights only"])
+], ids=["random bytes", "text", "truncated", "missing dataset", "wrong shape", "unsupported layer", "weights only"])
 def test_damaged_or_unsupported_h5_gives_one_line_naming_the_file(make, match, tmp_path):
     path = tmp_path / "model.h5"
     make(path)

@@ -82,9 +82,14 @@ def test_the_lesson_runs(tmp_path, monkeypatch, mnist_dir, capsys):
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`:UserWarning")   # Keras warns too
 def test_the_lesson_reaches_its_accuracy_on_full_mnist(tmp_path, monkeypatch, mnist_dir):
+    # The lesson draws its weights at random: over seeds 0-9 its five epochs ended at 97.50-98.19%
+    # (median 97.87%; Keras's own runs spread as widely), so one fixed seed keeps the test from
+    # failing on an unlucky draw. The lesson's code itself stays unseeded.
+    monkeypatch.setattr(keras.utils, "_seeds", None)       # put back as it was after the test
+    keras.utils.set_random_seed(0)
     lesson = run_lesson(lesson_code(epochs=5), tmp_path, monkeypatch, mnist_dir)
     _, accuracy = lesson["model"].evaluate(lesson["x_test"], lesson["y_test"], verbose=0)
-    assert accuracy >= 0.975
+    assert accuracy >= 0.978                  # 98.19% with seed 0
 
 
 # ---- summary: Keras's text -------------------------------------------------------------------------
@@ -402,6 +407,104 @@ def test_categorical_crossentropy_on_one_hot_labels_trains_as_sparse_on_digits(m
         for a, b in zip(weights, results[0][0]):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(history["accuracy"], results[0][1]["accuracy"])
+# ---- the course's CNN notebook ---------------------------------------------------------------------
+
+# Vadikus/practicalDL, "01 - 02 - MNIST and Convolutional Neural Network.ipynb": its three code cells
+# as the notebook has them, without the Jupyter magics (%%time, %matplotlib inline), which are not Python.
+CNN_NOTEBOOK = '''\
+import tensorflow as tf
+from tensorflow.keras.datasets import mnist
+
+
+class myCallback(tf.keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs={}):
+        if (logs.get('accuracy') >
+                0.998):  # it actually never reaches this hight accuracy
+            print("\\nReached 99.8% accuracy so cancelling training!")
+            self.model.stop_training = True
+
+
+callbacks = myCallback()
+mnist = tf.keras.datasets.mnist
+
+(training_images, training_labels), (test_images,
+                                     test_labels) = mnist.load_data()
+
+training_images = training_images.reshape(60000, 28, 28, 1)
+training_images = training_images / 255.0
+
+test_images = test_images.reshape(10000, 28, 28, 1)
+test_images = test_images / 255.0
+
+model = tf.keras.models.Sequential([
+    tf.keras.layers.Conv2D(32, (3, 3),
+                           activation='relu',
+                           input_shape=(28, 28, 1)),
+    tf.keras.layers.MaxPooling2D(2, 2),
+    tf.keras.layers.Flatten(),
+    tf.keras.layers.Dense(128, activation='relu'),
+    tf.keras.layers.Dense(10, activation='softmax')
+])
+
+model.compile(optimizer='adam',
+              loss='sparse_categorical_crossentropy',
+              metrics=['accuracy'])
+
+model.fit(training_images,
+          training_labels,
+          epochs=10,
+          validation_data=(test_images, test_labels),
+          callbacks=[callbacks])
+import matplotlib.pyplot as plt
+
+history = model.history.history
+
+# Plot training & validation accuracy values
+plt.plot(history['accuracy'])
+plt.plot(history['val_accuracy'])
+plt.title('Model accuracy')
+plt.ylabel('Accuracy')
+plt.xlabel('Epoch')
+plt.legend(['Train', 'Test'], loc='upper left')
+plt.show()
+
+# Plot training & validation loss values
+plt.plot(history['loss'])
+plt.plot(history['val_loss'])
+plt.title('Model loss')
+plt.ylabel('Loss')
+plt.xlabel('Epoch')
+plt.legend(['Train', 'Test'], loc='upper left')
+plt.show()
+model.summary()
+'''
+IMPORTS = {"import tensorflow as tf": "from digitlens import tf",
+           "from tensorflow.keras.datasets import mnist": "from digitlens.keras.datasets import mnist"}
+
+
+def cnn_notebook_code(epochs=10, images=None):
+    """The notebook with digitlens's imports - and fewer epochs or images, if asked."""
+    code = CNN_NOTEBOOK
+    for theirs, ours in IMPORTS.items():
+        code = code.replace(theirs, ours)
+    code = code.replace("epochs=10", f"epochs={epochs}")
+    if images is not None:
+        code = code.replace("training_images = training_images.reshape(60000, 28, 28, 1)",
+                            f"training_images, training_labels = training_images[:{images}], training_labels[:{images}]\n"
+                            f"training_images = training_images.reshape({images}, 28, 28, 1)")
+    return code
+
+
+def run_cnn_notebook(code, folder, monkeypatch, mnist_dir):
+    import matplotlib
+
+    matplotlib.use("Agg")                                   # plt.show() draws nowhere
+    return run_lesson(code, folder, monkeypatch, mnist_dir)
+
+
+def test_only_the_notebooks_tensorflow_imports_change():
+    changed = [(a, b) for a, b in zip(CNN_NOTEBOOK.splitlines(), cnn_notebook_code().splitlines()) if a != b]
+    assert changed == list(IMPORTS.items())
 
 
 @pytest.mark.keras
@@ -468,8 +571,8 @@ def test_what_digitlens_lacks_is_refused_by_name():
 
     model = lesson_model()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    cases = [(lambda: keras.layers.Conv1D, AttributeError, r"keras\.layers\.Conv1D is not in digitlens .*has "
-                                                           r"Dense, Dropout, Flatten"),
+    cases = [(lambda: keras.layers.Conv1D, AttributeError, r"keras\.layers\.Conv1D is not in digitlens .*has .*"
+                                                           r"Conv2D, Dense, Dropout, Flatten"),
              (lambda: keras.optimizers.Adagrad, AttributeError, r"keras\.optimizers\.Adagrad is not in digitlens"),
              (lambda: keras.Model, AttributeError, "digitlens builds Sequential models only"),
              (lambda: keras.callbacks.TensorBoard, AttributeError, "keras.callbacks.TensorBoard is not in digitlens"),
@@ -516,3 +619,27 @@ def test_tf_random_set_seed_repeats_a_run(mnist):
 
     for a, b in zip(run(), run()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_cnn_notebook_runs_and_its_saved_file_predicts_the_same_in_real_keras(
+        tmp_path, monkeypatch, mnist_dir, capsys, real_keras):
+    notebook = run_cnn_notebook(cnn_notebook_code(epochs=1, images=6000), tmp_path, monkeypatch, mnist_dir)
+    out = capsys.readouterr().out
+    model, test_images, test_labels = notebook["model"], notebook["test_images"], notebook["test_labels"]
+    assert "Epoch" not in out                  # one epoch: Keras 3 prints no "Epoch 1/1" line
+    assert SUMMARIES["course_cnn_trained"]["summary"] in out           # the table Keras prints after fit
+    assert set(notebook["history"]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    _, accuracy = model.evaluate(test_images, test_labels, verbose=0)
+    assert accuracy > 0.9                       # 6,000 images, one epoch: real Keras gets 92.3% here too
+    for name in ("cnn.keras", "cnn.h5"):
+        model.save(tmp_path / name)
+        loaded = real_keras.models.load_model(tmp_path / name)
+        np.testing.assert_allclose(loaded.predict(test_images[:500], verbose=0), model.predict(test_images[:500]),
+                                   atol=1e-5)
+
+
+@pytest.mark.slow
+def test_the_cnn_notebook_reaches_98_percent_in_two_epochs(tmp_path, monkeypatch, mnist_dir):
+    notebook = run_cnn_notebook(cnn_notebook_code(epochs=2), tmp_path, monkeypatch, mnist_dir)
+    _, accuracy = notebook["model"].evaluate(notebook["test_images"], notebook["test_labels"], verbose=0)
+    assert accuracy >= 0.98

@@ -23,6 +23,19 @@ def example_models():
         "Flatten": nn.Sequential([nn.Flatten(input_shape=(28, 28)), nn.Dense(3, "softmax")]),
         "Dropout": nn.Sequential([nn.Flatten(input_shape=(28, 28)), nn.Dropout(0.25), nn.Dense(3, "softmax")]),
         "InputLayer": nn.Sequential([nn.Input((28, 28)), nn.Flatten(), nn.Dense(3, "softmax")]),
+        "Conv2D": nn.Sequential([nn.Conv2D(4, 3, strides=2, padding="same", activation="relu",
+                                           input_shape=(28, 28, 1)), nn.Flatten(), nn.Dense(3, "softmax")]),
+        "MaxPooling2D": nn.Sequential([nn.Conv2D(2, 3, input_shape=(28, 28, 1)), nn.MaxPooling2D(2),
+                                       nn.Flatten(), nn.Dense(3, "softmax")]),
+        "AveragePooling2D": nn.Sequential([nn.Reshape((28, 28, 1), input_shape=(28, 28)),
+                                           nn.AveragePooling2D(3, strides=2, padding="same"), nn.Flatten(),
+                                           nn.Dense(3, "softmax")]),
+        "GlobalAveragePooling2D": nn.Sequential([nn.Conv2D(5, 3, input_shape=(28, 28, 1)),
+                                                 nn.GlobalAveragePooling2D(), nn.Dense(3, "softmax")]),
+        "BatchNormalization": nn.Sequential([nn.Conv2D(4, 3, input_shape=(28, 28, 1)), nn.BatchNormalization(),
+                                             nn.Flatten(), nn.Dense(3, "softmax")]),
+        "Reshape": nn.Sequential([nn.Reshape((28, 28, 1), input_shape=(784,)), nn.Conv2D(2, 5),
+                                  nn.Flatten(), nn.Dense(3, "softmax")]),
     }
     found = {}
     for kind, model in models.items():

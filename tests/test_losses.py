@@ -5,26 +5,12 @@ import numpy as np
 import pytest
 
 from digitlens.nn import SGD, Dense, Flatten, Sequential, activations, losses
+from conftest import numerical_gradient
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 LOSSES = [(losses.SparseCategoricalCrossentropy, False), (losses.SparseCategoricalCrossentropy, True),
           (losses.CategoricalCrossentropy, False), (losses.CategoricalCrossentropy, True)]
-
-
-def numerical_gradient(f, x, eps):
-    """Central differences of the scalar f() with respect to every entry of x (changed in place)."""
-    grad = np.zeros_like(x, dtype=np.float64)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        up = f()
-        flat[i] = old - eps
-        down = f()
-        flat[i] = old
-        gflat[i] = (up - down) / (2 * eps)
-    return grad
 
 
 def labels_for(cls, rng, n=6, classes=5, soft=False):

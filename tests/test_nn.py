@@ -7,21 +7,7 @@ import pytest
 from digitlens.errors import DigitlensError
 from digitlens.nn import SGD, Adam, Dense, Dropout, Flatten, Input, RMSprop, Sequential, lesson_model
 from digitlens.nn import activations, fused, losses
-
-
-def numerical_gradient(f, x, eps):
-    """Central differences of the scalar f() with respect to every entry of x (changed in place)."""
-    grad = np.zeros_like(x, dtype=np.float64)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        up = f()
-        flat[i] = old - eps
-        down = f()
-        flat[i] = old
-        gflat[i] = (up - down) / (2 * eps)
-    return grad
+from conftest import numerical_gradient
 
 
 @pytest.mark.parametrize("name", ["linear", "relu", "sigmoid", "tanh", "softmax"])
@@ -292,3 +278,41 @@ def test_summary_is_the_same_text_keras_prints(fixture, hidden, trained):
     ours, arithmetic = lines[0].split("\n\n Where the numbers come from:\n")
     assert ours == keras_text.rstrip("\n")
     assert "inputs x" in arithmetic
+
+
+def test_blas_gets_its_threads_back_whichever_thread_ends_last():
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    from digitlens.nn.threads import one_blas_thread
+
+    def blas_threads():
+        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+    before = blas_threads()
+    inside, release = threading.Event(), threading.Event()
+    seen = {}
+
+    def worker():
+        with one_blas_thread():
+            inside.set()
+            release.wait()
+            seen["worker"] = blas_threads()
+
+    thread = threading.Thread(target=worker)
+    with one_blas_thread():                       # the main thread starts first and ends first
+        seen["main"] = blas_threads()
+        thread.start()
+        inside.wait()
+    release.set()
+    thread.join()
+    assert seen == {"main": [1] * len(before), "worker": [1] * len(before)}
+    assert blas_threads() == before
+    done = {}
+    thread = threading.Thread(target=lambda: done.setdefault("later", (one_blas_thread().__enter__(), blas_threads())))
+    thread.start()
+    thread.join()                                 # a thread that is not the first can still limit it
+    assert done["later"][1] == [1] * len(before)
+    done["later"][0].__exit__(None, None, None)
+    assert blas_threads() == before

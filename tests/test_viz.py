@@ -7,6 +7,7 @@ tests/fixtures.
 """
 
 import base64
+import html
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -494,3 +495,29 @@ def test_pictures_of_few_colours_are_exact_palette_pngs():
     image = Image.open(io.BytesIO(png_bytes(noise)))
     assert image.mode == "RGB"
     np.testing.assert_array_equal(np.asarray(image), noise)
+def test_report_of_a_cnn_draws_what_applies_and_notes_the_rest(data, tmp_path):
+    from digitlens.io import load_model
+
+    model = load_model(FIXTURES / "keras_cnn_bn.keras")           # Reshape, Conv2D, BatchNorm, pooling, Dense
+    _, _, x, y = data
+    page, text = parse(viz.write_report(model, tmp_path / "cnn.html", x_test=x, y_test=y, index=0))
+    text = html.unescape(text)
+    assert set(viz.report.SECTIONS) <= page.ids
+    assert "http" not in text.lower()
+    # No picture of pixels wired to a Dense layer: the layers before it say what they do instead.
+    assert "reshape (Reshape) lays the same 784 numbers out as 28 x 28 x 1" in text
+    assert "conv2d (Conv2D) slides 4 filters of 3 x 3 x 1 channel" in text
+    assert "needs a first Dense layer that reads the image's pixels" in text
+    assert page.svgs == 0 and len(page.images) >= 4    # no diagram; parameters, path, pushes, backprop drawn
+    for phrase in ("4 channels x 2 (gamma, beta) = 8 weights + 4 x 2 moving statistics", "z - max",
+                   "strengthened most", "Confusion matrix"):
+        assert phrase in text, phrase
+    assert not re.search(r"pixel \(\d+, \d+\)", text)              # the Dense's inputs are not pixels
+
+
+def test_diagram_of_a_cnn_is_refused_in_one_sentence(tmp_path):
+    from digitlens.io import load_model
+
+    with pytest.raises(DigitlensError, match="lesson's drawing of the network needs a first Dense layer"):
+        viz.write_diagram(load_model(FIXTURES / "keras_cnn.keras"), tmp_path / "cnn.svg")
+    assert list(tmp_path.iterdir()) == []

@@ -134,7 +134,8 @@ def test_training_jobs_take_turns_with_their_position_shown(app):
     r = bob.post("/api/train", json=SMALL_JOB)
     assert r.status_code == 202 and r.json()["state"] == "queued" and r.json()["position"] == 1
     assert carol.post("/api/train", json=SMALL_JOB).json()["position"] == 2
-    assert bob.get("/api/status").json()["training"] == {"state": "queued", "position": 1, "events": 1}
+    assert bob.get("/api/status").json()["training"] == {"state": "queued", "position": 1, "events": 1,
+                                                         "current": True, "undo": False}
     with bob.stream("GET", "/api/train/events") as stream:         # the page sees its place in line
         first = next(line for line in stream.iter_lines() if line.startswith("data: "))
     assert '"state":"queued"' in first and '"position":1' in first

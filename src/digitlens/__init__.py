@@ -8,11 +8,22 @@
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=5)
 
-Submodules are imported on first use so that `import digitlens` stays fast. In a notebook,
-models and explanations show themselves as pictures (digitlens.notebook).
+Submodules are imported on first use so that `import digitlens` stays fast - also when reached
+as attributes (`digitlens.keras.layers.Conv2D` after `import digitlens`). In a notebook, models
+and explanations show themselves as pictures (digitlens.notebook).
 """
 
+import importlib
+
 __version__ = "0.1.0"
+SUBPACKAGES = ("architectures", "datasets", "explain", "io", "keras", "nn", "notebook", "recipes", "tf", "viz",
+               "web")
+
+
+def __getattr__(name):
+    if name in SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _pictures_in_notebooks():

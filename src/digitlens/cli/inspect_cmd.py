@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .common import (add_data_option, add_json_option, check_model_size, console, literal, load_dataset,
+from .common import (add_data_option, add_json_option, console, literal, load_dataset,
                      load_model, model_path, percent, print_json)
 
 
@@ -15,6 +15,8 @@ def add_parsers(commands):
     summary.add_argument("model", nargs="?", metavar="MODEL", help=".keras or .h5 file")
     summary.add_argument("--hidden", metavar="LAYERS", help="instead of a file, the lesson's network with "
                          "these hidden layers (e.g. 128:relu,64:tanh)")
+    from .train_cmd import add_arch_option
+    add_arch_option(summary)
     add_json_option(summary)
     summary.set_defaults(run=run_summary)
 
@@ -30,16 +32,17 @@ def add_parsers(commands):
 
 def run_summary(args):
     from .. import recipes
-    from ..nn.summary import layer_rows, summary_text
+    from ..nn.summary import totals, summary_text
+    from .train_cmd import build_network
 
-    if args.hidden and args.model:
+    given = args.hidden is not None or args.arch is not None
+    if given and args.model:
         from ..errors import DigitlensError
-        raise DigitlensError("give either MODEL or --hidden, not both")
-    if args.hidden:
-        model = recipes.build_model(recipes.parse_hidden(args.hidden))
-        check_model_size(model, "--hidden")
-        model.build()
-        source = "the lesson's network with hidden layers " + args.hidden
+        raise DigitlensError(f"give either MODEL or {'--arch' if args.arch is not None else '--hidden'}, not both")
+    if given:
+        model, _ = build_network(args, (28, 28), 10)
+        source = (f"the network --arch {args.arch}" if args.arch is not None else
+                  "the lesson's network with hidden layers " + args.hidden) + " (untrained)"
     else:
         path = model_path(args.model, required=False)
         if path is None:
@@ -48,11 +51,12 @@ def run_summary(args):
         else:
             model = load_model(path)
             source = str(path)
-    rows = layer_rows(model)
     if args.json:
-        total = sum(row["params"] for row in rows)
-        print_json({"model": source, "name": model.name, "layers": rows, "total_params": total,
-                    "trainable_params": total, "non_trainable_params": 0})
+        counts = totals(model)
+        print_json({"model": source, "name": model.name, "layers": counts["rows"],
+                    "total_params": counts["trainable"] + counts["non_trainable"],
+                    "trainable_params": counts["trainable"], "non_trainable_params": counts["non_trainable"],
+                    "optimizer_params": counts["optimizer"]})
         return 0
     out = console()
     out.print(f"[dim]{literal(source)}[/dim]")

@@ -1,7 +1,7 @@
 """`digitlens`: every step of the lesson from the command line.
 
     digitlens data                      what MNIST looks like: shapes, pixel range, digits per class
-    digitlens train                     train the lesson's network, show progress, save it
+    digitlens train                     train the lesson's network (or --arch cnn), show progress, save it
     digitlens summary [MODEL]           Keras's summary plus where each parameter count comes from
     digitlens evaluate [MODEL]          test loss and accuracy, per digit
     digitlens predict MODEL IMAGE...    read your own digits

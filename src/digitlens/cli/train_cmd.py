@@ -1,19 +1,24 @@
-"""`digitlens train`: train the lesson's network on MNIST, show progress, report, save."""
+"""`digitlens train`: train the lesson's network (or another, --arch) on MNIST, show progress, report, save."""
 
 import random
 import time
 
-from .common import (DEFAULT_MODEL, add_data_option, add_json_option, check_model_size, check_output, console,
+from .common import (DEFAULT_MODEL, add_data_option, add_json_option, check_output, console,
                      literal, load_dataset, percent, print_json, remember_model)
 
 
 def add_parsers(commands):
+    from ..architectures import SPEC_HELP
+
     parser = commands.add_parser(
-        "train", help="train the lesson's network (Flatten -> Dense(256, relu) -> Dense(10, softmax))",
+        "train", help="train the lesson's network (Flatten -> Dense(256, relu) -> Dense(10, softmax)), or --arch cnn",
         description="Train the lesson's network from random weights on MNIST, with a progress bar per "
         "epoch, then report the test accuracy and save the model as a Keras .keras file. "
         "With no options it uses digitlens's default recipe, which reaches 98% test accuracy; "
-        "--recipe lesson runs the lesson's own (Adam 1e-3, batch 32, 5 epochs).")
+        "--recipe lesson runs the lesson's own (Adam 1e-3, batch 32, 5 epochs). --arch cnn trains the "
+        "course's convolutional network instead, and --arch takes other networks too.",
+        epilog=f"--arch spec words: {SPEC_HELP}. Example: --arch conv32x3,pool2,flatten,dense128,dense10 "
+        "is --arch cnn.")
     parser.add_argument("--recipe", default="default", choices=("default", "lesson", "augment"),
                         help="training recipe (default: default); the options below override its parts")
     parser.add_argument("--epochs", type=positive_int, help="passes over the training set")
@@ -22,9 +27,10 @@ def add_parsers(commands):
     parser.add_argument("--learning-rate", type=positive_float, metavar="RATE", help="step size (peak, if scheduled)")
     parser.add_argument("--momentum", type=fraction, metavar="M",
                         help="with --optimizer sgd: keep a running velocity (e.g. 0.9); default 0, plain SGD")
-    parser.add_argument("--hidden", default="256:relu", metavar="LAYERS",
-                        help="hidden layers as SIZE:ACTIVATION, comma-separated (default: 256:relu; "
-                        "e.g. 128:relu,64:tanh)")
+    add_arch_option(parser)
+    parser.add_argument("--hidden", metavar="LAYERS",
+                        help="the lesson's network with these hidden layers, SIZE:ACTIVATION, comma-separated "
+                        "(default: 256:relu; e.g. 128:relu,64:tanh)")
     parser.add_argument("--augment", action="store_true", default=None,
                         help="train on randomly shifted and rotated digits")
     parser.add_argument("--validation-split", type=fraction, default=0.0, metavar="F",
@@ -40,6 +46,32 @@ def add_parsers(commands):
                         help="do not record the training timeline (snapshots of the weights at steps "
                         "0, 1, 2, 5, 10, ... kept in the model file; see 'digitlens timeline')")
     parser.set_defaults(run=run)
+
+
+def add_arch_option(parser):
+    parser.add_argument("--arch", metavar="ARCH",
+                        help="the network: lesson (the default), cnn (the course's CNN: Conv2D(32, 3x3, relu) -> "
+                        "MaxPooling2D(2) -> Flatten -> Dense(128, relu) -> Dense(10, softmax)), layers as words "
+                        "(e.g. conv32x3,pool2,flatten,dense128,dense10; see the end of --help), or a Keras "
+                        "model config in a .json file (model.to_json())")
+
+
+def build_network(args, input_shape, classes, seed=None):
+    """(the model --arch or --hidden asks for, unbuilt weights drawn fresh; how to name it)."""
+    from .. import architectures, recipes
+    from ..errors import DigitlensError
+
+    if args.arch is not None and args.hidden is not None:
+        raise DigitlensError("give either --arch or --hidden (the lesson's network's hidden layers), not both")
+    if args.arch is not None:
+        return architectures.build(args.arch, input_shape, classes, seed), {"arch": args.arch}
+    hidden = recipes.parse_hidden(args.hidden or "256:relu")
+    # Counted on an unbuilt copy, before anything is allocated (a model given its input shape
+    # builds itself at once, as Keras's does).
+    architectures.check_size(recipes.build_model(hidden, classes=classes, input_shape=None), "--hidden",
+                             input_shape=input_shape)
+    model = recipes.build_model(hidden, classes=classes, input_shape=input_shape, seed=seed).build()
+    return model, {"hidden": [list(h) for h in hidden]}
 
 
 def positive_int(text):
@@ -97,15 +129,13 @@ def run(args):
     recipe = recipes.get_recipe(args.recipe, epochs=args.epochs, batch_size=args.batch_size,
                                 optimizer=args.optimizer, learning_rate=args.learning_rate,
                                 augment=args.augment, momentum=args.momentum)
-    hidden = recipes.parse_hidden(args.hidden)
-    check_model_size(recipes.build_model(hidden), "--hidden")     # before allocating anything
+    build_network(args, (28, 28), 10)                     # a bad --arch or --hidden is refused before the data loads
     seed = args.seed if args.seed is not None else random.randrange(10_000)
     show = console(stderr=args.json)
     quiet = args.quiet or args.json
 
     ds = load_dataset(args)
-    model = recipes.build_model(hidden, classes=len(ds.class_names), input_shape=ds.x_train.shape[1:], seed=seed)
-    model.build()
+    model, network = build_network(args, ds.x_train.shape[1:], len(ds.class_names), seed)
     model.class_names = list(ds.class_names)
     model.dataset = ds.info.name
     if not quiet:
@@ -115,10 +145,15 @@ def run(args):
         show.print(f"\ntraining with recipe {recipe.describe()}, seed {seed}")
     validation = None if args.validation_split else (ds.x_test, ds.y_test)
     callbacks = [] if quiet else [EpochProgress(show)]
-    if args.timeline:
+    from ..explain.common import reads_pixels_first
+
+    if args.timeline and reads_pixels_first(model):
         from ..explain.timeline import Timeline, choose_probes
 
         callbacks.append(Timeline(probes=choose_probes(ds.x_test, ds.y_test)))
+    elif args.timeline and not quiet:
+        show.print("(no timeline: it films the first Dense layer's weights as pictures of pixels, and this "
+                   "network's first Dense layer reads the layers before it instead)")
     history = recipes.train(model, ds.x_train, ds.y_train, recipe, validation_data=validation,
                             validation_split=args.validation_split, callbacks=callbacks)
     test_loss, test_accuracy = model.evaluate(ds.x_test, ds.y_test)
@@ -129,8 +164,8 @@ def run(args):
     if args.json:
         print_json({
             "test_accuracy": test_accuracy, "test_loss": test_loss, "train_seconds": train_seconds,
-            "model": str(out_path), "seed": seed, "recipe": recipe.to_dict(), "hidden": [list(h) for h in hidden],
-            "dataset": ds.info.name,
+            "model": str(out_path), "seed": seed, "recipe": recipe.to_dict(), **network,
+            "params": model.count_params(), "dataset": ds.info.name,
             "epochs": [{"epoch": i + 1, "seconds": history.seconds[i], "loss": history.history["loss"][i],
                         "accuracy": history.history["accuracy"][i],
                         "val_accuracy": history.history.get("val_accuracy", [None] * (i + 1))[i],

@@ -62,10 +62,13 @@ def hidden_index(model, layer=0, argument="layer"):
 def image_shape(model):
     """(height, width) of the model's input images: (28, 28) for MNIST models.
 
-    A model declared with a flat input of 784 values is read as 28 x 28 (any square size works).
+    A model declared with a flat input of 784 values is read as 28 x 28 (any square size works),
+    one declared for (28, 28, 1) - a convolutional network's one channel - as 28 x 28.
     """
     model._require_built()
     shape = tuple(model.input_shape)
+    if len(shape) == 3 and shape[-1] == 1:
+        shape = shape[:2]
     if len(shape) == 2:
         return shape
     side = math.isqrt(shape[0]) if len(shape) == 1 else 0
@@ -121,10 +124,27 @@ def hidden_input(model, x):
 
 def first_dense_input(model, x):
     """The flattened pixels the first Dense layer receives, (N, 784), and that layer."""
-    a, first = dense_input(model, x, 0)
-    if a.shape[1] != math.prod(image_shape(model)):
-        raise DigitlensError("the first Dense layer does not receive the image's pixels directly")
-    return a, first
+    require_pixels_into_first_dense(model)
+    return dense_input(model, x, 0)
+
+
+def reads_pixels_first(model):
+    """True when the model's first Dense layer receives the image's pixels (after Flatten or
+    Reshape only), so that its weights are one per pixel - the lesson's pictures need that."""
+    first_index, first = dense_layers(model)[0]
+    return (first.input_shape[0] == math.prod(image_shape(model))
+            and all(layer.describe().params == {} and layer.rearranges for layer in model.layers[:first_index]))
+
+
+def require_pixels_into_first_dense(model, view="this view"):
+    """Raise a DigitlensError saying what the first Dense layer reads, unless it reads the pixels."""
+    if reads_pixels_first(model):
+        return
+    first_index, first = dense_layers(model)[0]
+    before = " -> ".join(f"{layer.name} ({layer.kind})" for layer in model.layers[:first_index])
+    raise DigitlensError(f"{view} needs a first Dense layer that reads the image's pixels, but the first Dense layer "
+                         f"of model {model.name!r}, {first.name!r}, reads the {first.input_shape[0]:,} outputs of "
+                         f"{before} instead")
 
 
 def check_unit(unit, units, argument):
@@ -168,12 +188,14 @@ def to_json(obj):
     raise TypeError(f"to_json: cannot convert {type(obj).__name__}")
 
 
-def dense_outputs(model, x, layer=0, chunk=10_000):
+def dense_outputs(model, x, layer=0, chunk=None):
     """The weighted sums z and activations a of the `layer`-th Dense layer for a batch of images.
 
     x: images (N, 28, 28) / (N, 784), uint8 or float. Returns (z, a), each (N, units) float32.
+    chunk: images per pass (default: as many as model.predict takes at once).
     """
     x = model.prepare_inputs(x, "x")
+    chunk = chunk or model.predict_chunk()
     position = dense_layers(model)[layer][0]
     zs, outs = [], []
     for start in range(0, len(x), chunk):

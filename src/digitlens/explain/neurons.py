@@ -27,7 +27,8 @@ import numpy as np
 
 from ..errors import DigitlensError
 from . import words
-from .common import check_unit, dense_layer, dense_layers, dense_outputs, hidden_index, image_shape, prepare_one
+from .common import check_unit, dense_layer, dense_layers, dense_outputs, hidden_index, image_shape, prepare_one, \
+    require_pixels_into_first_dense, run_layer
 from .path import pixel_contributions, unit_contributions
 from .sensitivity import gradient_to_first, pixel_weights
 
@@ -43,6 +44,7 @@ def weight_images(model, layer=0):
     """
     dense = dense_layer(model, layer)
     height, width = image_shape(model)
+    require_pixels_into_first_dense(model)
     if dense.kernel.shape[0] != height * width:
         raise DigitlensError(f"layer {layer} ({dense.name}) receives {dense.kernel.shape[0]} values, not "
                              f"the {height}x{width} pixels: only the first Dense layer's weights are images")
@@ -73,8 +75,7 @@ def layer_templates(model, x=None, layer=-1):
     dense = [d for _, d in dense_layers(model)]
     first, target = dense[0], dense[k]
     height, width = image_shape(model)
-    if first.kernel.shape[0] != height * width:
-        raise DigitlensError("the first Dense layer does not receive the pixels: no templates to draw")
+    require_pixels_into_first_dense(model)
     if k == 0:
         return weight_images(model, 0)
     if x is None:

@@ -28,7 +28,7 @@ is refused with a sentence, since these formulas would not describe it.
 import numpy as np
 
 from ..errors import DigitlensError
-from .common import dense_index, dense_layers, image_shape, prepare_one, run_layer
+from .common import dense_index, dense_layers, image_shape, prepare_one, require_pixels_into_first_dense, run_layer
 
 PIECEWISE_LINEAR = ("relu", "linear")     # activations whose slope is constant between kinks
 
@@ -85,8 +85,7 @@ def pixel_weights(model, image, unit, layer=0):
     dense = [d for _, d in dense_layers(model)]
     height, width = image_shape(model)
     first = dense[0]
-    if first.kernel.shape[0] != height * width:
-        raise DigitlensError("the first Dense layer does not receive the image's pixels directly")
+    require_pixels_into_first_dense(model)
     if k == 0:
         return first.kernel[:, unit].reshape(height, width).copy(), True
     x = prepare_one(model, image)

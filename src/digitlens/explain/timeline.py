@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import DigitlensError
 from ..nn.callbacks import Callback
 from ..nn.timeline import MAX_NEURONS, MAX_SNAPSHOTS, TrainingTimeline, log_spaced_steps
-from .common import dense_layers, image_shape
+from .common import dense_layers, image_shape, require_pixels_into_first_dense
 from .neurons import output_templates, weight_images
 
 HARD_PROBES = 5
@@ -71,11 +71,9 @@ class Timeline(Callback):
 
     def on_train_begin(self, logs=None):
         model = self.model
+        require_pixels_into_first_dense(model, "Timeline (a film of the first Dense layer's weights as pixels)")
         height, width = image_shape(model)
         first = dense_layers(model)[0][1]
-        if first.kernel.shape[0] != height * width:
-            raise DigitlensError("Timeline: the first Dense layer does not receive the pixels, so its "
-                                 "weights are not pictures; this model's timeline cannot be recorded")
         existing = getattr(model, "timeline", None)
         if isinstance(existing, TrainingTimeline) and existing.layer == first.name:
             self.timeline = existing
@@ -97,10 +95,17 @@ class Timeline(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
+        self.first_step = self.model.optimizer.iterations     # steps trained before this epoch
+
+    def step_boundaries(self, epoch, steps):
+        """The batches after which a snapshot is due: the model must be as that step left it
+        (the fast path may otherwise run several steps in one call)."""
+        start = self.model.optimizer.iterations
+        return [step - start - 1 for step in self.schedule if start < step <= start + steps]
 
     def on_train_batch_end(self, batch, logs=None):
         self.logs = logs or {}
-        step = self.model.optimizer.iterations
+        step = self.first_step + batch + 1
         if step in self.schedule:
             self._snapshot(step, self.epoch + (batch + 1) / max(self.params.get("steps", 1), 1))
 

@@ -9,8 +9,9 @@ The graph is the lesson's arithmetic, one node per step, in ONNX's standard oper
     Gemm(kernel_1, bias_1)              [N, 10]
     Softmax(axis=-1)                    probs [N, 10]
 
-Each layer type's nodes are its entry in onnx_layers.py. Dropout only acts while training, so it
-has no node. The model's IR version is set explicitly (8, with opset 13): onnx stamps its own
+Each layer type's nodes are its entry in onnx_layers.py, which also turns images channels first
+for ONNX's convolution and pooling and back for Flatten (see there). Dropout only acts while
+training, so it has no node. The model's IR version is set explicitly (8, with opset 13): onnx stamps its own
 newest version otherwise, which older onnxruntime builds refuse. Left out: training.
 """
 
@@ -34,6 +35,7 @@ def build_graph(model, opset=13):
             raise DigitlensError(f"cannot export a {layer.kind} layer to ONNX: expected one of "
                                  f"{', '.join(ONNX_NODES)}")
         current = entry(layer, current, graph)
+    current = graph.channels_last_of(current, "probs")        # the output in Keras's layout too
     nodes = graph.nodes
     if nodes and nodes[-1].output[0] == current:
         nodes[-1].output[0] = "probs"                  # the last step's result is the output

@@ -28,15 +28,16 @@ class Sequential(nn_model.Sequential):
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
                 run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
-        """Keras's compile. run_eagerly, jit_compile and auto_scale_loss change nothing here: digitlens
-        always runs its NumPy code step by step, in float32."""
+        """Keras's compile. run_eagerly and auto_scale_loss change nothing here (digitlens computes in
+        float32); jit_compile=False keeps fit and predict on the NumPy reference, where "auto" lets
+        a stack of Dense layers run through the compiled fast path (nn/fast_dense.py)."""
         _refuse("compile", loss_weights=(loss_weights, None), weighted_metrics=(weighted_metrics, None),
                 steps_per_execution=(steps_per_execution, 1))
         if loss is None:
-            super().compile(optimizer, metrics=None)
+            super().compile(optimizer, metrics=None, jit_compile=jit_compile)
             self.loss, self.metrics = None, _metric_names(metrics)   # fit will ask for a loss, as Keras's
             return
-        super().compile(optimizer, loss, metrics)
+        super().compile(optimizer, loss, metrics, jit_compile=jit_compile)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,

@@ -2,10 +2,23 @@
 
 Everything a learner needs to read to see how the lesson's network computes and learns, in
 NumPy. Nothing here imports the rest of digitlens (data files, pictures, the web app).
+
+    layers.py          Flatten, Dense, Dropout: the lesson's network
+    conv.py            Conv2D                                      } the course's next lesson,
+    pooling.py         MaxPooling2D, AveragePooling2D,             } the convolutional network
+                       GlobalAveragePooling2D                      }
+    normalization.py   BatchNormalization                          }
+    reshaping.py       Reshape                                     }
+    conv_kernels.py    their hot loops compiled (numba), beside the NumPy
+    fusion.py          a Conv2D -> MaxPooling2D pair run as one compiled step
 """
 
 from .layer import LAYERS, Description, Layer, layer_class
 from .layers import Dense, Dropout, Flatten, Input, InputLayer
+from .conv import Conv2D
+from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
+from .normalization import BatchNormalization
+from .reshaping import Reshape
 from .model import Sequential
 from .optimizers import SGD, Adam, RMSprop
 from .callbacks import Callback, History, LambdaCallback
@@ -22,8 +35,16 @@ def lesson_model(hidden=((256, "relu"),), classes=10, input_shape=(28, 28), seed
     return Sequential(layers, seed=seed)
 
 
-__all__ = ["Sequential", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "LAYERS",
+def cnn_model(classes=10, input_shape=(28, 28, 1), seed=None):
+    """The course's convolutional network, 693,962 parameters: Conv2D(32, 3x3, relu) ->
+    MaxPooling2D(2) -> Flatten -> Dense(128, relu) -> Dense(10, softmax)."""
+    return Sequential([Conv2D(32, (3, 3), activation="relu", input_shape=input_shape), MaxPooling2D((2, 2)),
+                       Flatten(), Dense(128, "relu"), Dense(classes, "softmax")], seed=seed)
+
+
+__all__ = ["Sequential", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Conv2D", "MaxPooling2D",
+           "AveragePooling2D", "GlobalAveragePooling2D", "BatchNormalization", "Reshape", "Layer", "LAYERS",
            "Description", "layer_class", "SGD",
            "Adam", "RMSprop", "Callback", "History", "LambdaCallback", "EarlyStopping", "ReduceLROnPlateau",
            "SparseCategoricalCrossentropy", "CategoricalCrossentropy", "CosineDecay", "ExponentialDecay",
-           "lesson_model"]
+           "lesson_model", "cnn_model"]

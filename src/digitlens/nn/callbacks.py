@@ -25,6 +25,11 @@ Also here: History, which every fit returns, and LambdaCallback. EarlyStopping a
 ReduceLROnPlateau are in monitors.py, the progress lines in progbar.py, ModelCheckpoint (which
 writes files) in digitlens.keras.callbacks.
 
+The fast path (fast_dense.py) may run several steps in one compiled call and then call
+on_train_batch_end for each of them, in order, with its own logs. `step_boundaries` is how a
+callback says which steps it must see as they happen, with the model exactly as that step left
+it: by default every step, if it listens to batches at all.
+
 Left out: Keras's asynchronous dispatch of callbacks, and its callbacks for other tools
 (TensorBoard, CSVLogger, BackupAndRestore, ...).
 """
@@ -43,6 +48,15 @@ class Callback:
     def set_params(self, params):
         self.params = params            # {"verbose": ..., "epochs": ..., "steps": ...} as Keras's
                                         # (+ "batch_size", "samples" for digitlens's own callbacks)
+
+    def step_boundaries(self, epoch, steps):
+        """The steps of this epoch (0 .. steps - 1) after which this callback must find the model
+        exactly as that step left it - to read its weights, pause, or stop training at once.
+        None means every step (the default for a callback with its own batch hooks, such as every
+        keras.callbacks.Callback a learner writes); () means none: it only reads the logs, which
+        it gets for every step either way."""
+        listens = _overrides(self, "on_train_batch_end") or _overrides(self, "on_train_batch_begin")
+        return None if listens else ()
 
     def on_train_begin(self, logs=None): pass
     def on_train_end(self, logs=None): pass
@@ -102,6 +116,17 @@ class CallbackList:
             else:
                 method(*args, logs=logs)    # by keyword, as Keras passes it
 
+    def step_boundaries(self, epoch, steps):
+        """The steps after which some callback needs the model as that step left it: a sorted
+        list, or None for every step (see Callback.step_boundaries)."""
+        wanted = set()
+        for callback in self.callbacks:
+            chosen = callback.step_boundaries(epoch, steps)
+            if chosen is None:
+                return None
+            wanted.update(int(s) for s in chosen)
+        return sorted(wanted)
+
     def on_train_begin(self): self.call("on_train_begin")
     def on_train_end(self, logs): self.call("on_train_end", logs=logs)
     def on_epoch_begin(self, epoch): self.call("on_epoch_begin", epoch)
@@ -150,6 +175,9 @@ class History(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+
+    def step_boundaries(self, epoch, steps):
+        return ()                       # only records the logs
 
     def on_train_batch_end(self, batch, logs=None):
         self.batches.append({"epoch": self._epoch, "batch": batch,

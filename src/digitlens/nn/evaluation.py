@@ -5,9 +5,11 @@
 
 Both go through the data in batches of batch_size (32 by default, as in Keras) whenever someone
 is watching - a progress line (verbose) or a callback with batch hooks - calling the same hooks
-Keras calls (callbacks.py). With nobody watching they go in chunks of 10,000 images, which gives
-the same numbers (up to float rounding) in fewer, larger matrix products. A prediction keeps
-nothing on the layers, so two threads may predict with one model at once.
+Keras calls (callbacks.py). With nobody watching they go in chunks of up to 10,000 images (fewer
+when a layer's outputs are large: model.predict_chunk), which gives the same numbers (up to float
+rounding) in fewer, larger matrix products. A prediction keeps nothing on the layers, so two
+threads may predict with one model at once - and a large prediction is cut into pieces that run
+on every core at once (threads.prediction_threads).
 
 The loss is the mean over all images of the loss of each, and accuracy the share of images
 whose most probable class is the true one - also what Keras's running means come to at the end.
@@ -19,23 +21,26 @@ import contextlib
 
 import numpy as np
 
-from . import metrics
+from . import fast_dense, metrics
 from .callbacks import CallbackList
 from .progbar import ProgressPrinter
-from .threads import batch_threads
+from .threads import batch_threads, prediction_threads
 from ..errors import DigitlensError, NotBuiltError
 
 KERAS_BATCH = 32
-CHUNK = 10_000
 
 
 def predict(model, x, batch_size=None, verbose=0, callbacks=None):
     """The model's outputs (N, classes) for the images x."""
-    x = model.prepare_inputs(x, "x")
-    if verbose == 0 and not callbacks and batch_size is None and len(x) <= CHUNK:
-        return model.forward(x)                  # nobody watching: one pass, nothing else
+    quiet = verbose == 0 and not callbacks and batch_size is None
+    fast = fast_dense.predictor(model) if quiet and model.built else None   # compiled, if it covers the model
+    x = model.prepare_inputs(x, "x", keep_uint8=fast is not None)
+    if fast is not None:
+        return fast(x)
+    if quiet:
+        return _predict_quietly(model, x)
     hooks = _hooks(model, callbacks, verbose, len(x), batch_size)
-    size = _batch_size(batch_size, _watched(hooks, "on_predict_batch"))
+    size = _batch_size(batch_size, _watched(hooks, "on_predict_batch"), model)
     hooks.on_predict_begin()
     outputs = []
     with batch_threads(size) if len(x) > size else contextlib.nullcontext():
@@ -47,6 +52,18 @@ def predict(model, x, batch_size=None, verbose=0, callbacks=None):
     if len(outputs) == 1:
         return outputs[0]
     return np.concatenate(outputs) if outputs else np.zeros((0,) + tuple(model.output_shape), np.float32)
+
+
+def _predict_quietly(model, x):
+    """predict with nobody watching: a few images in one pass; many in pieces of at most
+    model.predict_chunk() images and at least one per core, the cores working at once."""
+    if len(x) < 64 and len(x) <= model.predict_chunk():
+        return model.forward(x)
+    with prediction_threads(len(x)) as threads:
+        chunk = min(model.predict_chunk(), -(-len(x) // threads.workers))
+        if len(x) <= chunk:
+            return model.forward(x)
+        return np.concatenate(threads.map(model.forward, [x[i:i + chunk] for i in range(0, len(x), chunk)]))
 
 
 def evaluate(model, x, y, batch_size=None, verbose=0, callbacks=None, return_dict=False, hooks=None):
@@ -61,7 +78,7 @@ def evaluate(model, x, y, batch_size=None, verbose=0, callbacks=None, return_dic
     labels = model.loss.true_classes(y)
     in_fit = hooks is not None
     hooks = hooks or _hooks(model, callbacks, verbose, len(x), batch_size)
-    size = _batch_size(batch_size, _watched(hooks, "on_test_batch", in_fit))
+    size = _batch_size(batch_size, _watched(hooks, "on_test_batch", in_fit), model)
     hooks.on_test_begin()
     total_loss = correct = seen = 0
     with batch_threads(size) if len(x) > size and not in_fit else contextlib.nullcontext():
@@ -96,9 +113,9 @@ def _watched(hooks, prefix, in_fit=False):
     return any(not (in_fit and isinstance(c, ProgressPrinter)) for c in watchers)
 
 
-def _batch_size(batch_size, watched):
+def _batch_size(batch_size, watched, model):
     if batch_size is not None and (isinstance(batch_size, bool) or int(batch_size) < 1):
         raise ValueError(f"batch_size: expected a positive integer, received {batch_size!r}")
     if watched:
         return int(batch_size or KERAS_BATCH)
-    return int(batch_size or CHUNK)
+    return int(batch_size or model.predict_chunk())

@@ -30,8 +30,8 @@ TINY = 1.1754944e-38
 _kernels = None
 _compiling = threading.Lock()
 # numba's fallback thread pool ("workqueue") must not be entered by two threads at once; the web
-# app may take a backprop step while a training run goes on.
-_one_at_a_time = threading.Lock()
+# app may take a backprop step while a training run goes on. conv_kernels.py shares this lock.
+one_parallel_call_at_a_time = threading.Lock()
 
 
 def available():
@@ -50,7 +50,7 @@ def sgd_momentum(all_cores, *args):
 def _run(name, all_cores, args):
     kernel = _load()[name, bool(all_cores)]
     if all_cores:
-        with _one_at_a_time:
+        with one_parallel_call_at_a_time:
             kernel(*args)
     else:
         kernel(*args)
@@ -81,8 +81,8 @@ def _compile():
             g = grads[i]
             m_i = m[i] + (g - m[i]) * one_minus_beta_1
             v_i = v[i] + (g * g - v[i]) * one_minus_beta_2
-            m_i = m_i if abs(m_i) >= tiny else np.float32(0.0)    # flush to zero, see TINY
-            v_i = v_i if v_i >= tiny else np.float32(0.0)
+            m_i = np.float32(0.0) if abs(m_i) < tiny else m_i    # flush to zero, see TINY
+            v_i = np.float32(0.0) if v_i < tiny else v_i         # (a NaN stays NaN, as in NumPy)
             m[i] = m_i
             v[i] = v_i
             params[i] -= alpha * m_i / (np.sqrt(v_i) + epsilon)

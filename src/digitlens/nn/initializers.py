@@ -5,30 +5,44 @@ A fresh network knows nothing, so its weights start random - but not just any ra
 limit = sqrt(6 / (fan_in + fan_out)), which keeps the size of the signal about the same from
 layer to layer. For the lesson's first layer (784 inputs, 256 units) the limit is 0.0760.
 Biases start at zero.
+
+A convolution's kernel (3, 3, channels, filters) counts its fans as Keras does: each filter sees
+3 x 3 x channels inputs (fan_in), and each input reaches 3 x 3 x filters outputs (fan_out). For
+the course's Conv2D(32, 3x3) on one channel: fan_in 9, fan_out 288, limit sqrt(6 / 297) = 0.142.
 """
+
+import math
 
 import numpy as np
 
 
+def fans(shape):
+    """(fan_in, fan_out) of a kernel: (inputs, units), or (kh, kw, channels, filters) as Keras counts."""
+    if len(shape) < 2:
+        return shape[0], shape[0]
+    window = math.prod(shape[:-2])          # 1 for a Dense kernel, kh * kw for a convolution's
+    return shape[-2] * window, shape[-1] * window
+
+
 def glorot_uniform(shape, rng):
-    fan_in, fan_out = shape[0], shape[-1]
+    fan_in, fan_out = fans(shape)
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=shape).astype(np.float32)
 
 
 def glorot_normal(shape, rng):
-    fan_in, fan_out = shape[0], shape[-1]
+    fan_in, fan_out = fans(shape)
     stddev = np.sqrt(2.0 / (fan_in + fan_out))
     return _truncated_normal(shape, stddev, rng)
 
 
 def he_uniform(shape, rng):
-    limit = np.sqrt(6.0 / shape[0])
+    limit = np.sqrt(6.0 / fans(shape)[0])
     return rng.uniform(-limit, limit, size=shape).astype(np.float32)
 
 
 def he_normal(shape, rng):
-    return _truncated_normal(shape, np.sqrt(2.0 / shape[0]), rng)
+    return _truncated_normal(shape, np.sqrt(2.0 / fans(shape)[0]), rng)
 
 
 def zeros(shape, rng=None):

@@ -1,7 +1,8 @@
 """Checking and preparing what a model is given: images in, class labels out.
 
 Images may be uint8 pixels 0-255 (scaled here to 0-1, once) or floats (used as given, as Keras
-does), shaped (N, 28, 28) or (N, 784) - any shape with the right number of pixels per image.
+does), shaped (N, 28, 28) or (N, 784) - any shape with the right number of pixels per image, so a
+convolutional network declared for (28, 28, 1) takes (N, 28, 28) images too.
 Labels are integers 0..classes-1. Anything else is refused with a sentence that names the
 argument, what was expected and what was received.
 """
@@ -50,7 +51,11 @@ def prepare_labels(y, n, classes, argument="y"):
 
 
 def _spellings(shape):
-    """(28, 28) -> [(28, 28), (784,)]: the shapes an input may come in."""
+    """(28, 28) -> [(28, 28), (784,)]; (28, 28, 1) -> [(28, 28, 1), (28, 28), (784,)]: the shapes an
+    input may come in (learners reshape images to one channel and back, so both are taken)."""
     shape = tuple(shape)
+    spellings = [shape]
+    if len(shape) == 3 and shape[-1] == 1:
+        spellings.append(shape[:-1])
     flat = (math.prod(shape),)
-    return [shape] if shape == flat else [shape, flat]
+    return spellings if shape == flat else spellings + [flat]

@@ -103,22 +103,35 @@ class Layer:
     kind = "Layer"                # Keras's class name; set by @register
     trainable = False             # has parameters the optimizer changes
     connectivity = None           # "full" or "local" for layers of units with incoming weights
+    rearranges = False            # only moves values around (Flatten, Reshape) or passes them on
 
     def __init__(self, name=None, input_shape=None):
         self.name = name                  # the model names unnamed layers: dense, dense_1, ...
         self.declared_input_shape = tuple(input_shape) if input_shape is not None else None
         self.input_shape = None           # per example, without the batch: (28, 28)
         self.output_shape = None          # per example: (784,)
+        self.input_layout = None          # the shape its inputs were laid out in (see build)
         self.needs_input_grad = True      # the first weighted layer need not compute dx
         self._buffers = {}
 
     # ---- shapes ----------------------------------------------------------------------------
 
-    def build(self, input_shape):
-        """Fix the input shape (without the batch dimension) and return the output shape."""
+    def build(self, input_shape, layout=None):
+        """Fix the input shape (without the batch dimension) and return the output shape.
+
+        layout: the shape the inputs had before layers that only rearrange values (Flatten,
+        Reshape) - (13, 13, 32) for a Dense after Flatten of 32 feature maps of 13 x 13 - so a
+        layer can say where its inputs come from. The model passes each layer's output_layout on.
+        """
         self.input_shape = tuple(int(d) for d in input_shape)
+        self.input_layout = tuple(layout) if layout is not None else self.input_shape
         self.output_shape = tuple(self.compute_output_shape(self.input_shape))
         return self.output_shape
+
+    @property
+    def output_layout(self):
+        """The shape the outputs' values were laid out in: a rearranging layer keeps its input's."""
+        return self.input_layout if self.rearranges else self.output_shape
 
     @property
     def built(self):

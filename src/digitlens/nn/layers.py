@@ -65,6 +65,8 @@ class Flatten(Layer):
     pixel (0, 0), then those of pixel (0, 1), and so on.
     """
 
+    rearranges = True
+
     def __init__(self, name=None, input_shape=None):
         super().__init__(name=name, input_shape=input_shape)
 
@@ -175,6 +177,11 @@ class Dense(Layer):
     def arithmetic(self):
         n_in, units = self.input_shape[0], self.units
         text = f"{n_in:,} inputs x {units:,} units = {n_in * units:,} weights"
+        layout = self.input_layout
+        if layout is not None and len(layout) >= 3:
+            # Flattened feature maps (height x width x channels): say where the many inputs come
+            # from. A flattened image's 28 x 28 is told by the Flatten row above it.
+            text = f"{shape_text(layout)} = {text}"
         if self.use_bias:
             text += f" + {units:,} biases = {self.count_params():,}"
         return text
@@ -208,6 +215,8 @@ class Dense(Layer):
 class Dropout(Layer):
     """While training, silence a random fraction `rate` of the inputs and scale the rest up by
     1 / (1 - rate), so the expected sum stays the same; at prediction time, do nothing."""
+
+    rearranges = True             # passes its inputs on (scaled): their layout stays
 
     def __init__(self, rate, seed=None, name=None):
         super().__init__(name=name)

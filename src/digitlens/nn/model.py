@@ -27,10 +27,11 @@ import math
 
 import numpy as np
 
-from . import inputs, losses, metrics as metric_names, optimizers
+from . import fusion, inputs, losses, metrics as metric_names, optimizers
 from .stack import LayerStack
 from ..errors import DigitlensError, NotBuiltError
 
+PREDICT_BYTES = 16 * 2**20      # at most this much for any one layer's outputs in one forward pass
 
 class Sequential(LayerStack):
     def __init__(self, layers=None, name="sequential", seed=None):
@@ -48,6 +49,7 @@ class Sequential(LayerStack):
         self.timeline = None              # a TrainingTimeline, if training recorded one (nn/timeline.py)
         self.stop_training = False
         self.last_batch = None
+        self.jit_compile = "auto"       # compile(jit_compile=False): always the NumPy reference
         for layer in layers or []:
             self.add(layer, rebuild=False)
         self._rebuild()
@@ -74,15 +76,21 @@ class Sequential(LayerStack):
             raise DigitlensError("this model has no layers: add some before building it")
         kept = {id(layer): layer.get_weights() for layer in self.layers if layer._bound()}
         self.input_shape = tuple(shape)
+        layout = None
         for layer in self.layers:
-            shape = layer.build(shape)
+            shape = layer.build(shape, layout)
+            layout = layer.output_layout
         self.output_shape = shape
 
         # Two flat arrays hold every number of the model: `params`, which the optimizer trains
         # (with `grads` beside it), and `state`, which layers update themselves (moving averages).
         def allocate(shapes_of):
             total = sum(math.prod(s) for layer in self.layers for s in shapes_of(layer).values())
-            return np.zeros(total, dtype=np.float32)
+            try:
+                return np.zeros(total, dtype=np.float32)
+            except MemoryError:
+                raise DigitlensError(f"this network has {total:,} parameters ({4 * total / 2**30:,.1f} GB "
+                                     "as float32): more than this machine's memory can hold") from None
 
         self.params, self.grads = allocate(_params), allocate(_params)   # every weight, dL/d(weight)
         self.state = allocate(_state)
@@ -107,6 +115,9 @@ class Sequential(LayerStack):
                     weights[key][...] = value
             layer.needs_input_grad = learned_before   # dx is only needed if something earlier learns
             learned_before = learned_before or layer.trainable
+        # The layers as forward and backward run them: each one, but a Conv2D -> MaxPooling2D
+        # pair as one compiled step (fusion.py), which computes the same numbers faster.
+        self.steps = fusion.steps(self.layers)
         self.built = True
         if self.optimizer is not None:
             self.optimizer.build(self.params.size)
@@ -167,8 +178,10 @@ class Sequential(LayerStack):
 
     # ---- training set-up -------------------------------------------------------------------
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
-        """Choose the optimizer, the loss and the metrics (see optimizers.py, losses.py, metrics.py)."""
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, jit_compile="auto"):
+        """Choose the optimizer, the loss and the metrics (see optimizers.py, losses.py, metrics.py).
+        jit_compile=False keeps fit and predict on the NumPy reference (no fast path, fast_dense.py)."""
+        self.jit_compile = jit_compile
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss or "sparse_categorical_crossentropy")
         self.metrics = metric_names.names(metrics, self.loss)
@@ -189,13 +202,13 @@ class Sequential(LayerStack):
 
     def forward(self, x, training=False):
         """Run a prepared batch through every layer; returns the last layer's output."""
-        for layer in self.layers:
+        for layer in self.steps:          # self.layers, with a few neighbours run as one (fusion.py)
             x = layer.forward(x, training=training)
         return x
 
     def backward(self, probs, y):
         """Fill `grads` with dL/d(every weight): the forward pass run in reverse."""
-        last, *earlier = reversed(self.layers)
+        last, *earlier = reversed(self.steps)
         if self.softmax_cross_entropy:
             grad = last.backward_linear(self.loss.logits_gradient(probs, y))
         else:
@@ -229,6 +242,15 @@ class Sequential(LayerStack):
         from .evaluation import predict
 
         return predict(self, x, batch_size=batch_size, verbose=verbose, callbacks=callbacks)
+
+    def predict_chunk(self, most=10_000):
+        """How many images one forward pass takes when nobody watches batches: `most`, fewer when a
+        layer's outputs are large - the course's CNN makes 26 x 26 x 32 numbers per image, 865 MB
+        for 10,000 images at once, so it predicts 193 at a time (16 MB, which stays in the core's
+        cache between one layer and the next: faster than larger pieces)."""
+        self._require_built()
+        widest = max([math.prod(layer.output_shape) for layer in self.layers] + [math.prod(self.input_shape)])
+        return max(1, min(most, PREDICT_BYTES // (4 * widest)))
 
     def evaluate(self, x, y, batch_size=None, verbose=0, callbacks=None, return_dict=False):
         """Mean loss (and metrics): [loss, accuracy] as Keras returns, or a dict (evaluation.py)."""

@@ -30,8 +30,12 @@ class Optimizer:
         self.all_cores = False                  # split the fused update over every core (threads.py)
 
     def current_learning_rate(self):
+        return self.learning_rate_at(self.iterations)
+
+    def learning_rate_at(self, step):
+        """The learning rate of step `step` (counted from 0): a number, or the schedule's value."""
         if callable(self.learning_rate):
-            return float(self.learning_rate(self.iterations))
+            return float(self.learning_rate(step))
         return float(self.learning_rate)
 
     def build(self, size):
@@ -131,9 +135,10 @@ class Adam(Optimizer):
         self.m = np.zeros(size, dtype=np.float32)   # running mean of the gradients
         self.v = np.zeros(size, dtype=np.float32)   # running mean of the squared gradients
 
-    def step_size(self, lr):
-        """lr_t: the learning rate with Adam's correction for m and v starting at zero."""
-        t = self.iterations + 1
+    def step_size(self, lr, step=None):
+        """lr_t: the learning rate with Adam's correction for m and v starting at zero, for step
+        `step` (counted from 0; by default the next one)."""
+        t = (self.iterations if step is None else step) + 1
         return lr * np.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)
 
     def _update(self, params, grads, lr):

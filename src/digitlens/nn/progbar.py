@@ -49,6 +49,9 @@ class ProgressPrinter(Callback):
         if self.epochs > 1:
             self._stream().write(f"Epoch {epoch + 1}/{self.epochs}\n")
 
+    def step_boundaries(self, epoch, steps):
+        return ()                       # only draws the logs: the fast path may run many steps per call
+
     def on_train_batch_end(self, batch, logs=None):
         self.bar.update(batch + 1, logs)
 

@@ -51,6 +51,20 @@ def totals(model):
             "total": trainable + non_trainable + (optimizer or 0), "rows": rows}
 
 
+def wrap(text, width):
+    """Lines of at most `width` characters, broken at spaces; a word too long for a line is cut
+    short with "…" (Keras lays its table out with rich, which does both)."""
+    lines = []
+    for word in text.split(" "):
+        if len(word) > width:
+            word = word[:width - 1] + "…"
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
 def summary_text(model):
     counts = totals(model)
     rows = counts["rows"]
@@ -60,9 +74,13 @@ def summary_text(model):
         return left + mid.join(fill * w for w in widths) + right
 
     def line(cells, edge):
-        name, shape, params = cells
-        return (f"{edge} {name:<{widths[0] - 2}} {edge} {shape:<{widths[1] - 2}} "
-                f"{edge} {params:>{widths[2] - 2}} {edge}")
+        # A cell too narrow for its text wraps at spaces onto more lines, as Keras's table does.
+        name, shape, params = (wrap(text, w - 2) for text, w in zip(cells, widths))
+        lines = []
+        for k in range(max(len(name), len(shape), len(params))):
+            a, b, c = (part[k] if k < len(part) else "" for part in (name, shape, params))
+            lines.append(f"{edge} {a:<{widths[0] - 2}} {edge} {b:<{widths[1] - 2}} {edge} {c:>{widths[2] - 2}} {edge}")
+        return "\n".join(lines)
 
     out = [f'Model: "{model.name}"', rule("┏", "━", "┳", "┓"),
            line(("Layer (type)", "Output Shape", "Param #"), "┃"), rule("┡", "━", "╇", "┩")]

@@ -11,6 +11,9 @@ callbacks how it went. At the end of the epoch the validation data, if any, is s
 - the callbacks are called as Keras calls them (callbacks.py), History and the progress line
   (progbar.py, verbose=1 or 2) after the ones given; the logs are the epoch's running means.
 
+The steps come from `ReferenceSteps` below (model.train_step on each batch) or, when it covers
+the model, from the compiled fast path (fast_dense.py), which computes the same numbers.
+
 Left out: everything the step itself does (model.py), how the cores are shared (threads.py), and
 Keras's class_weight, sample_weight, steps_per_epoch and validation_freq.
 """
@@ -20,7 +23,7 @@ import time
 
 import numpy as np
 
-from . import metrics
+from . import fast_dense, metrics
 from .callbacks import CallbackList, History
 from .evaluation import evaluate
 from .progbar import ProgressPrinter
@@ -58,8 +61,10 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
     model.stop_training = False
     hooks.on_train_begin()
 
-    x_batch = np.empty((batch_size,) + x.shape[1:], dtype=np.float32)
-    xb = yb = None
+    # The steps themselves: the compiled fast path when it covers the model, else the reference.
+    steps_of = fast_dense.steps_for(model, x, y, batch_size, hooks, augment) or \
+        ReferenceSteps(model, x, y, labels, batch_size, augment)
+    before = hooks.on_train_batch_begin if starts_batch else None   # (most runs have no such callback)
     logs = {}
     with training_threads(batch_size, model.optimizer):
         for epoch in range(initial_epoch, epochs):
@@ -67,25 +72,12 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
             order = model.rng.permutation(n) if shuffle else np.arange(n)
             total_loss = total_correct = seen = 0.0
             started = time.perf_counter()
-            for step in range(steps):
-                if starts_batch:                  # (most runs have no such callback: skip the call)
-                    hooks.on_train_batch_begin(step)
-                idx = order[step * batch_size:(step + 1) * batch_size]
-                xb = x_batch[:len(idx)]
-                if x.dtype == np.uint8:
-                    np.multiply(x[idx], np.float32(1.0 / 255.0), out=xb)   # pixels 0-255 -> 0-1
-                else:
-                    np.take(x, idx, axis=0, out=xb)
-                yb = y[idx]
-                if augment is not None:
-                    xb = augment(xb, model.rng)
-                loss, probs = model.train_step(xb, yb)
-                correct = int(np.count_nonzero(probs.argmax(axis=1) == (yb if labels is y else labels[idx])))
-                total_loss += loss * len(idx)
+            for step, size, loss, correct in steps_of.run(epoch, order, before):
+                total_loss += loss * size
                 total_correct += correct
-                seen += len(idx)
+                seen += size
                 logs = metrics.logs(model.metrics, total_loss / seen, total_correct / seen)
-                logs["batch_loss"], logs["batch_accuracy"] = loss, correct / len(idx)
+                logs["batch_loss"], logs["batch_accuracy"] = loss, correct / size
                 hooks.on_train_batch_end(step, logs)
                 if model.stop_training:
                     break
@@ -98,10 +90,45 @@ def fit(model, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None, 
             hooks.on_epoch_end(epoch, logs)
             if model.stop_training:
                 break
-    if xb is not None:
-        model.last_batch = {"x": xb.copy(), "y": yb.copy()}   # for explaining after training
+    last = steps_of.last_batch()
+    if last is not None:
+        model.last_batch = last                 # for explaining after training
     hooks.on_train_end(logs)
     return model.history
+
+
+class ReferenceSteps:
+    """An epoch's training steps the readable way: take each batch, scale its pixels to 0-1, and
+    run the model's four-line train_step on it. `run(epoch, order, before)` calls before(step),
+    if given, ahead of each step and yields (step, batch size, loss, right answers) after it;
+    fast_dense.FastSteps does the same, compiled. labels: each image's right class (y itself,
+    or the class of each one-hot row)."""
+
+    def __init__(self, model, x, y, labels, batch_size, augment=None):
+        self.model, self.x, self.y, self.labels = model, x, y, labels
+        self.batch_size, self.augment = batch_size, augment
+        self.x_batch = np.empty((batch_size,) + x.shape[1:], dtype=np.float32)
+        self.xb = self.yb = None
+
+    def run(self, epoch, order, before=None):
+        for step in range(math.ceil(len(order) / self.batch_size)):
+            if before is not None:
+                before(step)
+            idx = order[step * self.batch_size:(step + 1) * self.batch_size]
+            xb = self.x_batch[:len(idx)]
+            if self.x.dtype == np.uint8:
+                np.multiply(self.x[idx], np.float32(1.0 / 255.0), out=xb)   # pixels 0-255 -> 0-1
+            else:
+                np.take(self.x, idx, axis=0, out=xb)
+            yb = self.y[idx]
+            if self.augment is not None:
+                xb = self.augment(xb, self.model.rng)
+            loss, probs = self.model.train_step(xb, yb)
+            self.xb, self.yb = xb, yb
+            yield step, len(idx), loss, int(np.count_nonzero(probs.argmax(axis=1) == self.labels[idx]))
+
+    def last_batch(self):
+        return None if self.xb is None else {"x": self.xb.copy(), "y": self.yb.copy()}
 
 
 def split_validation(x, y, fraction):

@@ -23,8 +23,12 @@ def backprop_figure(step, image, class_names=None, maps=6, width=12.0):
     how every hidden -> output connection changed, and how the busiest hidden neurons' 784
     incoming weights changed."""
     names = class_names or [str(k) for k in range(len(step["probs_before"]))]
-    fig = new_figure(width, 10.2)
-    top, middle, bottom = fig.subfigures(3, 1, height_ratios=[1.15, 1.0, 1.05])
+    if step["change_maps"] is None:        # the first Dense layer does not read the pixels (a CNN)
+        fig = new_figure(width, 10.2 * 2.15 / 3.2)
+        top, middle = fig.subfigures(2, 1, height_ratios=[1.15, 1.0])
+    else:
+        fig = new_figure(width, 10.2)
+        top, middle, bottom = fig.subfigures(3, 1, height_ratios=[1.15, 1.0, 1.05])
     left, right = top.subplots(1, 2, width_ratios=[1, 3.2])
     shape = step["change_maps"].shape[1:] if step["change_maps"] is not None else (28, 28)
     left.imshow(ink(np.asarray(image).reshape(shape)))

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DigitlensError
-from ..explain.common import dense_layers, image_shape, is_fully_connected
+from ..explain.common import dense_layers, image_shape, is_fully_connected, require_pixels_into_first_dense
 from ..explain.parameters import parameter_table
 from ..explain.path import first_layer_contributions, layer_contributions, trace
 from .output import save, write_atomic
@@ -40,6 +40,7 @@ def diagram_scene(model=None, image=None, seed=0):
         from ..nn import lesson_model
 
         model = lesson_model(seed=seed).build()
+    require_pixels_into_first_dense(model, "the lesson's drawing of the network")
     table = parameter_table(model)
     height, width = image_shape(model)
     t = trace(model, image) if image is not None and weighted else None

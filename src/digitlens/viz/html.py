@@ -18,9 +18,10 @@ h1 { font-size: 26px; margin: 12px 0 4px; }
 h2 { font-size: 20px; margin: 34px 0 6px; border-bottom: 2px solid #e0e0e0; padding-bottom: 4px; }
 h3 { font-size: 15px; margin: 18px 0 6px; }
 p, li { line-height: 1.45; max-width: 1000px; }
+nav { display: flex; flex-wrap: wrap; row-gap: 4px; }
 nav a { margin-right: 14px; color: #2166ac; text-decoration: none; }
 img, svg.diagram { max-width: 100%; height: auto; display: block; margin: 8px 0; }
-table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
+table { border-collapse: collapse; margin: 8px 0; font-size: 13px; display: block; max-width: 100%; overflow-x: auto; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 th { background: #f2f2f2; }
 td.text, th.text { text-align: left; }

@@ -14,6 +14,7 @@ import textwrap
 
 import numpy as np
 
+from ..explain.common import reads_pixels_first
 from ..explain.path import output_contributions, pixel_contributions, trace
 from .style import (DIVERGING, HIGHLIGHT, NEGATIVE, NEUTRAL, POSITIVE, RIGHT, TEXT, diverging_colorbar,
                     drawn_in_house_style, image_axes, ink, new_figure, symmetric_limit)
@@ -131,24 +132,27 @@ def contributions_figure(model, image, output=None, top=7, maps=4, class_names=N
     c = output_contributions(model, image, output, top)
     names = class_names or [str(k) for k in range(model.output_shape[-1])]
     rows = c["top_up"] + c["top_down"][::-1]
-    fig = new_figure(width, 3.4 + 2.4)
-    grid = fig.add_gridspec(2, max(maps, 1), height_ratios=[1.4, 1])
+    if not reads_pixels_first(model) or c["from_layer"] is None:
+        maps = 0                  # its first Dense layer does not read the pixels, or it is the first
+    fig = new_figure(width, 3.4 + (2.4 if maps else 0))
+    grid = fig.add_gridspec(2 if maps else 1, max(maps, 1), height_ratios=[1.4, 1] if maps else [1])
     ax = fig.add_subplot(grid[0, :])
     values = [r["contribution"] for r in rows]
     labels = [f"#{r['neuron']}\n{r['activation']:.2f}\nx {r['weight']:+.2f}" for r in rows]
     ax.bar(range(len(rows)), values, color=[POSITIVE if v > 0 else NEGATIVE for v in values])
     ax.axhline(0, color="#555555", lw=0.8)
     ax.set_xticks(range(len(rows)), labels, fontsize=7.5)
-    layer = c["from_layer_name"]
+    layer = c["from_layer_name"] or "its inputs"      # no Dense layer below: what the layers before it give
     ax.set_ylabel("push = activation x weight")
     ax.set_xlabel(f"neuron of {layer}: its activation x its weight to this output", fontsize=8.5)
     silent = sum(1 for a in c["activations"] if a == 0)
+    pushers = (f"neurons of {layer}, the last hidden layer" if c["from_layer_name"] else "inputs it reads")
     ax.set_title(textwrap.fill(
         f"Why output {names[output]} scored z = {c['z']:.2f}: its bias ({c['bias']:+.2f}) plus one push from "
-        f"each of the {len(c['activations'])} neurons of {layer}, the last hidden layer. The "
+        f"each of the {len(c['activations'])} {pushers}. The "
         f"{len(c['top_up'])} strongest pushes up (blue) and down (red) are shown"
         + (f"; the {silent} silent neurons push 0." if silent else "."), 130), loc="left", fontsize=10)
-    deeper = c["from_layer"] > 0
+    deeper = c["from_layer"] is not None and c["from_layer"] > 0
     chosen = c["top_up"][:maps]
     pictures = [pixel_contributions(model, image, r["neuron"], layer=c["from_layer"]) for r in chosen]
     limit = symmetric_limit(np.stack(pictures)) if pictures else 1.0    # one scale: their pushes compare

@@ -19,8 +19,10 @@ Sections (each an element with this id, in this order):
                 and a slider through every recorded snapshot
 
 A section without what it needs (no image, no test set, no history, no timeline) says what to
-pass. The page has no external references: pictures are inline SVG or base64 PNG, the style
-sheet is inline, the slider's script is inline. It is written atomically (a temporary file, then
+pass, and one this model cannot have - the lesson's drawing and per-pixel weights, for a network
+whose first layer is a convolution rather than a Dense reading the pixels - says so in a note.
+The page has no external references: pictures are inline SVG or base64 PNG, the style sheet is
+inline, the slider's script is inline. It is written atomically (a temporary file, then
 os.replace).
 
 Where the time goes (the lesson's network, on a 2-core machine): about a second starting Python
@@ -39,7 +41,7 @@ import numpy as np
 from .. import explain
 from ..errors import DigitlensError
 from ..explain import words
-from ..explain.common import dense_layers, image_shape
+from ..explain.common import dense_layers, image_shape, reads_pixels_first, require_pixels_into_first_dense
 from . import html as h
 from .backprop import backprop_figure
 from .curves import curves_figure
@@ -97,13 +99,16 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
     title = title or f"digitlens: inside {model.name}"
     # The sections with figures first: their figures start drawing (in worker processes, where
     # there are cores) while this process makes the rest - the diagram, the tiles, the tables.
-    # The maps first: they take the longest (two SVDs, then a figure of 4,000 points).
-    drawn = {"hidden-space": _hidden_space(pics, e), "flatten": _flatten(pics, e),
-             "parameters": _parameters(pics, e), "path": _path(pics, e), "backprop": _backprop(pics, e, picked),
-             "training": _training(pics, e)}
+    # The maps first: they take the longest (two SVDs, then a figure of 4,000 points). A section
+    # this model lacks what it shows for is one line saying why (_or_note).
+    drawing = {"hidden-space": (_hidden_space, pics, e), "flatten": (_flatten, pics, e),
+               "parameters": (_parameters, pics, e), "path": (_path, pics, e),
+               "backprop": (_backprop, pics, e, picked), "training": (_training, pics, e)}
+    drawn = {name: _or_note(name, *call) for name, call in drawing.items()}
     pics.start()
-    made = {"network": _network(e), "neurons": _neurons(e, seen), "evaluation": _evaluation(e, data_name),
-            "timeline": _timeline(e)}
+    making = {"network": (_network, e), "neurons": (_neurons, e, seen), "evaluation": (_evaluation, e, data_name),
+              "timeline": (_timeline, e)}
+    made = {name: _or_note(name, *call) for name, call in making.items()}
     body = [f"<h1>{escape(title)}</h1>", _summary(e, image_name, data_name, picked, doubt),
             "<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in SECTIONS) + "</nav>"]
     body += [{**drawn, **made}[name] for name in SECTIONS]
@@ -126,10 +131,32 @@ def section_html(e, name, seen=None, data_name=None):
                 "hidden-space": lambda e: _hidden_space(pics, e), "timeline": _timeline}
     if name not in builders:
         raise DigitlensError(f"section: expected one of {', '.join(SECTIONS)}, received {name!r}")
-    return pics.fill(builders[name](e))
+    return pics.fill(_or_note(name, builders[name], e))
 
 
 # ---- sections -----------------------------------------------------------------------------------
+
+TITLES = {"network": "The network", "flatten": "Flatten", "parameters": "Parameters", "path": "One image's path",
+          "neurons": "What each neuron looks for", "hidden-space": "The hidden space", "backprop": "One step of learning",
+          "evaluation": "How it does on the test set", "training": "Training curves", "timeline": "How it learned"}
+
+
+def _or_note(section_id, build, *args):
+    """The section, or, if this model lacks what it shows, the section with one line saying why."""
+    try:
+        return build(*args)
+    except DigitlensError as error:
+        return h.section(section_id, TITLES[section_id], h.para(escape(str(error)), "note"))
+
+
+def _first_layers(model, only_rearranging=False):
+    """What the layers before the first Dense do, one sentence each (from their descriptions);
+    only those that just lay the values out anew (Flatten, Reshape), if asked."""
+    first_index = dense_layers(model)[0][0]
+    return " ".join(f"{escape(layer.name)} ({escape(layer.kind)}) {escape(layer.describe().what)}."
+                    for layer in model.layers[:first_index]
+                    if layer.rearranges or not only_rearranging)
+
 
 def _summary(e, image_name, data_name, picked=None, doubt=None):
     p = e.parameters
@@ -158,6 +185,11 @@ def _summary(e, image_name, data_name, picked=None, doubt=None):
 
 
 def _network(e):
+    if not reads_pixels_first(e.model):
+        return h.section("network", "The network", h.para(
+            "The lesson's drawing shows every pixel wired to every neuron of a first Dense layer; this network "
+            f"reads the image another way first: {_first_layers(e.model)} Its layers, shapes and counts are in "
+            "the parameters section; pictures of its filters and feature maps come in a later digitlens.", "note"))
     return h.section("network", "The network", h.para(
         "The lesson's drawing of this network. Every pixel of the image feeds every neuron of the first "
         "layer, and every neuron of each layer feeds every unit of the next, up to the outputs. There are far "
@@ -166,6 +198,11 @@ def _network(e):
 
 
 def _flatten(pics, e):
+    if not reads_pixels_first(e.model):
+        return h.section("flatten", "Flatten", h.para(
+            "This network does not flatten the image itself, so its first layers still know which pixels are "
+            "neighbours (see above). Its layers that only lay values out anew: "
+            + (_first_layers(e.model, True) or "none"), "note"))
     height, width = image_shape(e.model)
     examples = [0, width - 1, width, width * (height // 2) + width // 2, height * width - 1]
     rows = [(i, f"({r}, {c})", f"{width} x {r} + {c} = {explain.pixel_to_index(r, c, width)}")
@@ -224,7 +261,8 @@ def _path(pics, e):
     parts.append("<h3>Who pushed the prediction</h3>")
     parts.append(pics.img(lambda: contributions_figure(model, e.image, t["prediction"], class_names=names),
                        "the neurons of the last hidden layer that pushed the prediction up and down"))
-    parts.extend(_chain(pics, e, names))
+    if reads_pixels_first(model):
+        parts.extend(_chain(pics, e, names))
     return h.section("path", "One image's path through the network", *parts)
 
 
@@ -255,6 +293,7 @@ def _chain(pics, e, names):
 
 def _neurons(e, x):
     model = e.model
+    require_pixels_into_first_dense(model, "The pictures of what each neuron looks for")
     hidden = [layer for _, layer in dense_layers(model)][:-1]
     parts = [h.para("A first-layer neuron has one weight per pixel, so its weights can be drawn as an image: "
                     "blue where ink makes it fire more, red where ink holds it back. Training starts from "
@@ -320,9 +359,11 @@ def _backprop(pics, e, picked=None):
         layer, i, j, delta = connection
         position = layer_names.index(layer)
         last = position == len(layer_names) - 1
-        if position == 0:
+        if position == 0 and reads_pixels_first(e.model):
             r, c = explain.index_to_pixel(i, width)
             source = f"pixel ({r}, {c}) [input {i}]"
+        elif position == 0:
+            source = f"input {i}"
         else:
             source = f"{layer_names[position - 1]} neuron {i}"
         target = f"output {names[j]}" if last else f"{layer} neuron {j}"

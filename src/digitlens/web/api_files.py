@@ -50,7 +50,8 @@ def check_fits_app(model, name):
     except Exception as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise ModelFileError(f"{name}: this app shows networks of Flatten and Dense layers that read 28x28 images; "
-                             f"this model does not fit ({reason})") from None
+                             f"this model does not fit ({reason}); digitlens summary, evaluate, predict, export "
+                             "and explain work with it") from None
 
 
 def read_upload(file, name, suffix):

@@ -112,7 +112,7 @@ def stop(request: Request):
 @router.post("/accept", summary="Load the model the last job trained, if it did not replace the current one",
              responses=errors(409))
 def accept(request: Request):
-    session = session_of(request, create=True)
+    session = session_of(request)        # a job, and so a model to accept, only lives in a kept session
     job = current_job(session)
     model = job.unclaimed
     if model is None:
@@ -164,7 +164,7 @@ async def events(request: Request, since: int = Query(0, ge=0, le=2**31 - 1)):
 def undo(request: Request):
     """Every tab goes back to the model that was there before the job's (a new version); the job's
     model is dropped. 409 if the job's model is no longer the current one or was kept."""
-    session = session_of(request, create=True)
+    session = session_of(request)
     job = current_job(session)
     with session.changes:
         current = session.current
@@ -183,7 +183,7 @@ def undo(request: Request):
 @router.post("/keep", summary="Keep the finished job's model", responses=errors(409))
 def keep(request: Request):
     """The job's model stays and the one before it is forgotten (undo is no longer possible)."""
-    session = session_of(request, create=True)
+    session = session_of(request)
     job = current_job(session)
     with session.changes:
         job.keep()

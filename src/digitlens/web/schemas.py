@@ -93,7 +93,10 @@ class BackpropStep(PreparedDigit):
     label: Whole = Field(..., ge=0, description="the right answer for this digit")
     optimizer: Literal["model", "sgd", "adam", "rmsprop"] = Field(
         "model", description="model: the model's own optimizer and its state (plain SGD if it has none)")
-    learning_rate: Optional[Number] = Field(None, gt=0, le=10, description="overrides the optimizer's rate")
+    # An optional number's bounds go on the number itself, before its validator, or the schema
+    # would carry pydantic's own "ge"/"le" words, which JSON Schema does not know.
+    learning_rate: Optional[Annotated[float, Field(gt=0, le=10), BeforeValidator(_json_number)]] = Field(
+        None, description="overrides the optimizer's rate")
     steps: Whole = Field(1, ge=1, le=200, description="steps in a row on this digit; the answer is about the last")
 
 
@@ -122,4 +125,5 @@ class TrainSettings(BaseModel):
     learning_rate: Number = Field(0.001, gt=0, le=10)
     momentum: Number = Field(0.0, ge=0, lt=1, description="sgd only: 0 is plain SGD, as in Keras")
     samples: Whole = Field(60000, ge=100, le=60000, description="how many training images to use, from the first")
-    seed: Optional[Whole] = Field(None, ge=0, le=2**31 - 1, description="random seed; none picks one")
+    seed: Optional[Annotated[int, Field(ge=0, le=2**31 - 1), BeforeValidator(_json_number)]] = Field(
+        None, description="random seed; none picks one")

@@ -84,7 +84,11 @@ def get_model(model_path, data_dir):
     from ..io import load_model
 
     if model_path is not None:
-        return load_model(model_path), f"loaded from {Path(model_path).name}", None
+        from .api_files import check_fits_app
+
+        model = load_model(model_path)
+        check_fits_app(model, str(model_path))    # as for an upload: one line if its pictures cannot be drawn
+        return model, f"loaded from {Path(model_path).name}", None
     kept = saved_model_path()
     if kept.is_file():
         try:

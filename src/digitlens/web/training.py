@@ -325,9 +325,9 @@ class LiveProgress(Callback):
         # fit times the epoch from its first step to its last; time spent paused is not training
         paused = self.job.paused_seconds - self.paused_before_epoch
         seconds = max(0.0, float(logs.get("seconds", 0.0)) - paused)
-        history = getattr(self.model, "history", None)
-        if history is not None and history.seconds and history.epoch[-1] == epoch:
-            history.seconds[-1] = seconds          # the model's History too: what it keeps is honest
+        # The logs of digitlens's own callbacks are one dict, and History reads it after this one
+        # (Keras's order): so the model's History keeps the honest time too.
+        logs["seconds"] = seconds
         partial = self.epoch_steps < self.steps    # a stop cut the epoch short
         self.job.publish({"type": "epoch", "epoch": epoch, "step": self.done,
                           **{key: float(value) for key, value in logs.items()}, "seconds": seconds,

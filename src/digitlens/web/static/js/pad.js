@@ -3,7 +3,7 @@
 // whoever made it decides what to do (the Draw tab sends it to /api/predict).
 //
 //   const pad = createPad(canvas, { cursor, hint, onChange, onClear });
-//   pad.clear(); pad.showPixels(rows28x28); await pad.showPicture(url); pad.toDataURL(); pad.kind
+//   pad.clear(); pad.showPixels(rows28x28); await pad.showPicture(url); pad.toDataURL(side); pad.kind
 //
 // onChange(final) is called while drawing (final false) and when a stroke ends (final true).
 // Keyboard: arrow keys move the pen (Shift: bigger steps), Space or Enter puts it down or lifts
@@ -211,10 +211,23 @@ export function createPad(canvas, { cursor = null, hint = null, onChange = () =>
     if (hint && saved.hint !== null) hint.hidden = saved.hint;
   }
 
+  // The board as a PNG; with `side`, shrunk to side x side first (the browser averages the pixels,
+  // so every stroke stays, fainter where it was thin).
+  function toDataURL(side) {
+    if (!side || side >= canvas.width) return canvas.toDataURL("image/png");
+    const small = document.createElement("canvas");
+    small.width = small.height = side;
+    const context = small.getContext("2d");
+    context.imageSmoothingEnabled = true;
+    context.imageSmoothingQuality = "high";
+    context.drawImage(canvas, 0, 0, side, side);
+    return small.toDataURL("image/png");
+  }
+
   clear();
   return {
     clear, showPicture, showPixels, snapshot, restore,
-    toDataURL: () => canvas.toDataURL("image/png"),
+    toDataURL,
     get kind() { return kind; },
     set kind(value) { kind = value; },
   };

@@ -1,0 +1,195 @@
+"""scikit-learn peer benchmark: the lesson's network as MLPClassifier(hidden_layer_sizes=(256,)).
+
+Run with the peer venv (benchmarks/setup_peers.sh), one process per measurement set:
+
+    benchmarks/.venv-peers/bin/python benchmarks/peers/sklearn_peer.py --data DIR [--seed 0]
+        [--parts epoch,target,infer] [--epochs-timing 3] [--epochs-target 30]
+        [--batch-target auto] [--slice N] [--quick]
+
+MLPClassifier(hidden_layer_sizes=(256,), activation="relu", solver="adam",
+learning_rate_init=1e-3, random_state=seed) is the same network (784 -> 256 relu -> 10 softmax,
+cross-entropy, Adam); scikit-learn adds its default L2 penalty alpha=1e-4 and initialises with
+Glorot's uniform rule as Keras does. The images go in as float32 (N, 784) /255, made once before
+any timing; scikit-learn keeps float32 all the way (coefs_ are float32). `partial_fit` runs
+exactly one epoch (a fresh shuffle, then every batch, the last one smaller), so each epoch is
+one partial_fit call, timed, with the test accuracy measured between calls - how scikit-learn's
+own documentation watches an MLP learn. The matrix products run in the BLAS library numpy
+uses, with its default threads (all cores).
+
+Parts (--parts, comma-separated):
+  epoch   seconds per epoch at batch_size 32 and 128 (--epochs-timing partial_fit calls each on
+          a fresh classifier, Adam 1e-3 as for every framework).
+  target  scikit-learn's own recipe - its defaults: batch_size "auto" = 200, Adam 1e-3 - until
+          test accuracy >= 98.0% or --epochs-target epochs; the per-epoch test evaluation
+          (clf.score) is NOT counted: "seconds" is training time only.
+  infer   clf.predict (the labels) for the 10,000 test images in one call (median of
+          --infer-runs runs after a warm-up), and for one image per call (median over
+          --single-calls calls), each image a (1, 784) NumPy row.
+
+--slice N uses only the first N training images (a smoke run); --quick cuts every count down
+(1 timing epoch, at most 2 target epochs, 3 batch and 50 single inference runs).
+
+Prints one JSON object to stdout, with the keys of peers/torch_peer.py ("framework": "sklearn",
+"version": sklearn.__version__, "dtype": the classifier's weight dtype).
+"""
+
+import time
+
+_t0 = time.perf_counter()
+from sklearn.neural_network import MLPClassifier  # noqa: E402
+
+IMPORT_SECONDS = time.perf_counter() - _t0
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import sklearn  # noqa: E402
+
+import mnist_files  # noqa: E402  (beside this script)
+
+GOAL = 0.98
+CLASSES = np.arange(10)
+
+
+def make_classifier(seed, batch_size):
+    return MLPClassifier(hidden_layer_sizes=(256,), activation="relu", solver="adam",
+                         learning_rate_init=1e-3, batch_size=batch_size, shuffle=True,
+                         random_state=seed)
+
+
+def timed_epoch(clf, x, y):
+    start = time.perf_counter()
+    clf.partial_fit(x, y, classes=CLASSES)
+    return time.perf_counter() - start
+
+
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KB
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="scikit-learn peer benchmark (see module docstring).")
+    p.add_argument("--data", required=True, help="folder with the four MNIST IDX .gz files")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--parts", default="epoch,target,infer")
+    p.add_argument("--epochs-timing", type=int, default=3)
+    p.add_argument("--epochs-target", type=int, default=30)
+    p.add_argument("--batch-target", default="auto", help='"auto" (scikit-learn\'s 200) or a size')
+    p.add_argument("--infer-runs", type=int, default=10)
+    p.add_argument("--single-calls", type=int, default=500)
+    p.add_argument("--slice", type=int, default=None, help="use the first N training images")
+    p.add_argument("--quick", action="store_true", help="smoke run: cut every count down")
+    args = p.parse_args(argv)
+    parts = [s.strip() for s in args.parts.split(",") if s.strip()]
+    unknown = set(parts) - {"epoch", "target", "infer"}
+    if unknown:
+        p.error(f"--parts: expected a comma list of epoch,target,infer, received {args.parts!r}")
+    missing = mnist_files.missing_files(args.data)
+    if missing:
+        p.error(f"--data: expected a folder with the four MNIST IDX .gz files, "
+                f"{args.data!r} lacks {', '.join(missing)}")
+    batch_target = args.batch_target if args.batch_target == "auto" else int(args.batch_target)
+    if args.quick:
+        args.epochs_timing = 1
+        args.epochs_target = min(args.epochs_target, 2)
+        args.infer_runs = 3
+        args.single_calls = 50
+
+    json_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    warnings.simplefilter("ignore")   # ConvergenceWarning would go to stderr anyway
+
+    x_train, y_train, x_test, y_test = mnist_files.load_mnist(args.data, args.slice)
+    x_train, x_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
+    result = {
+        "framework": "sklearn",
+        "version": sklearn.__version__,
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "seed": args.seed,
+        "train_images": int(x_train.shape[0]),
+        "test_images": int(x_test.shape[0]),
+        "parts": parts,
+        "quick": args.quick,
+        "loadavg_start": [round(v, 2) for v in os.getloadavg()],
+        "import_seconds": round(IMPORT_SECONDS, 3),
+    }
+
+    if "epoch" in parts:
+        result["epoch_seconds"] = {}
+        for batch_size in (32, 128):
+            clf = make_classifier(args.seed, batch_size)
+            times = [timed_epoch(clf, x_train, y_train) for _ in range(args.epochs_timing)]
+            result["epoch_seconds"][str(batch_size)] = [round(t, 4) for t in times]
+        result["dtype"] = str(clf.coefs_[0].dtype)
+        result["epoch_seconds_median"] = {
+            k: round(statistics.median(v), 4) for k, v in result["epoch_seconds"].items()}
+
+    clf = None
+    if "target" in parts:
+        clf = make_classifier(args.seed, batch_target)
+        epoch_times, accs, reached_at = [], [], None
+        for epoch in range(1, args.epochs_target + 1):
+            epoch_times.append(timed_epoch(clf, x_train, y_train))
+            accs.append(float(clf.score(x_test, y_test)))   # not timed
+            if accs[-1] >= GOAL:
+                reached_at = epoch
+                break
+        result["dtype"] = str(clf.coefs_[0].dtype)
+        result["target"] = {
+            "goal": GOAL,
+            "batch_size": batch_target,
+            "max_epochs": args.epochs_target,
+            "reached": reached_at is not None,
+            "epoch": reached_at,
+            "seconds": round(sum(epoch_times), 3),
+            "epoch_seconds": [round(t, 4) for t in epoch_times],
+            "test_accuracy": [round(a, 4) for a in accs],
+            "timing": "training only; per-epoch test evaluation excluded",
+        }
+    result["peak_rss_mb_after_training"] = round(rss_mb(), 1)
+
+    if "infer" in parts:
+        if clf is None:
+            clf = make_classifier(args.seed, "auto")
+            clf.partial_fit(x_train[:1000], y_train[:1000], classes=CLASSES)
+        clf.predict(x_test)   # warm-up
+        batch = []
+        for _ in range(args.infer_runs):
+            start = time.perf_counter()
+            clf.predict(x_test)
+            batch.append(time.perf_counter() - start)
+        singles = []
+        for i in range(args.single_calls):
+            x1 = x_test[i % len(x_test)][None]   # (1, 784)
+            start = time.perf_counter()
+            clf.predict(x1)
+            singles.append(time.perf_counter() - start)
+        singles.sort()
+        result["infer"] = {
+            "batch_10000_ms": round(1000 * statistics.median(batch), 3),
+            "batch_runs": args.infer_runs,
+            "single_ms_median": round(1000 * statistics.median(singles), 4),
+            "single_ms_p90": round(1000 * singles[int(0.9 * (len(singles) - 1))], 4),
+            "single_calls": args.single_calls,
+            "method": "clf.predict(x)",
+        }
+
+    result["peak_rss_mb"] = round(rss_mb(), 1)
+    result["loadavg_end"] = [round(v, 2) for v in os.getloadavg()]
+    json.dump(result, json_out)
+    json_out.write("\n")
+    json_out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

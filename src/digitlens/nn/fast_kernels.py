@@ -1,0 +1,687 @@
+"""The compiled loops of the fast path: whole training steps, and prediction, for Dense stacks.
+
+layers.py, activations.py, losses.py and optimizers.py are the reference - the NumPy a learner
+reads. The loops below compute the same numbers (tests/test_fast_dense.py holds them equal to
+float32 tolerance) in a way the CPU likes better; fast_dense.py decides when they may run and
+drives them. What makes them fast, as the profile of the reference asked for it:
+
+- One compiled call runs whole training steps: no NumPy call per operation, no temporary
+  arrays, no Python between the forward pass, the backward pass and the optimizer.
+- The first layer reads only the pixels that are not zero. About 19% of an MNIST image is ink,
+  so x @ kernel and the kernel's gradient x.T @ dz are ~5x less arithmetic when the zeros are
+  skipped: z[i] = sum over the ink pixels p of x[i, p] * kernel[p]. A fit lists every training
+  image's ink once (list_ink); prediction finds it as it goes (gather_ink). Later layers skip
+  the zeros relu and dropout leave in their inputs in the same way. uint8 pixels are scaled by
+  1/255 as they are read, so no float copy of the images is ever made.
+- The bias and the activation are applied to each row while it is in the cache.
+- The first kernel's gradient is computed one row at a time (one pixel: the images of the batch
+  with ink there) and the optimizer updates that row at once, while it is in the cache, instead
+  of in a second pass over all 203,530 numbers.
+- With two or more cores, the first layer's work is cut into one part per core: its forward
+  pass by images, its gradient and update by units - each core then always updates the same
+  slice of the kernel and of the optimizer's state, which stays in that core's own cache. The
+  rest of the network is small and runs on one core. The parts are summed in the same order
+  either way, so one core and all of them give the same numbers to the bit.
+
+Arrays are flat and the model's layout is a small integer table (fast_dense.py builds it): row l
+of `table` says where layer l's kernel and bias are in `params` (the same array whose views the
+layers call `kernel` and `bias`), how many inputs and units it has, its activation, where its
+input and output live in the step's work arrays, and which dropout masks apply to its input.
+A matrix (N, units) is stored row by row.
+
+numba is imported with this module, which fast_dense.py imports only when a model first trains
+or predicts. Compiled code is cached on disk.
+"""
+
+import sys
+import types
+
+import numba
+import numpy as np
+
+# Activation codes (ACTIVATION_CODES in fast_dense.py).
+LINEAR, RELU, SIGMOID, TANH, SOFTMAX = 0, 1, 2, 3, 4
+# Optimizer codes.
+ADAM, SGD, MOMENTUM, RMSPROP = 0, 1, 2, 3
+# Columns of the layer table.
+N_IN, N_OUT, KERNEL, BIAS, ACT, OUT, IN, DROP_FIRST, DROP_COUNT, KERNEL_T = range(10)
+ROWS = 8       # rows of the first kernel whose gradient is made before the optimizer updates them
+NARROW = 16    # a later layer with fewer units works on its kernel transposed (see dense_forward)
+
+LITTLE_ENDIAN = sys.byteorder == "little"   # byte b of a uint64 word is pixel 8 * word + b
+ONE = np.float32(1.0)
+EPSILON = np.float32(1e-7)          # losses.EPSILON: probabilities are clipped to [1e-7, 1 - 1e-7]
+TINY = np.float32(1.1754944e-38)    # fused.TINY: Adam's state is flushed to zero below it
+
+# Fast-math lets the compiler reorder sums (and so vectorize them), but not assume that no
+# number is NaN or infinite: a run that diverges must still report NaN, as the reference does.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+njit = numba.njit(fastmath=FASTMATH, error_model="numpy", cache=True, nogil=True)
+
+
+# ---- the forward pass ----------------------------------------------------------------------
+
+@njit
+def matrix(flat, offset, rows, cols):
+    """flat[offset:offset + rows * cols] seen as a (rows, cols) matrix."""
+    return flat[offset:offset + rows * cols].reshape((rows, cols))
+
+
+@njit
+def gather_ink(data, lo, n, scale, begin, end, idx, val):
+    """Images data[lo:lo + n] as lists of their non-zero values, scaled (x = data * scale): image
+    i's positions are idx[begin[i]:end[i]], their values val[...] (begin[i] = i * width)."""
+    width = data.shape[1]
+    words = width // 8
+    by_words = data.itemsize == 1 and LITTLE_ENDIAN
+    for i in range(n):
+        row = data[lo + i]
+        k = i * width
+        done = 0
+        if by_words:
+            # uint8 pixels eight at a time: most 8-pixel stretches of a digit are blank and are
+            # skipped in one test; in the others, each pixel is stored and kept only if not 0
+            # (a store is cheaper than a branch the CPU cannot predict).
+            bits = row[:words * 8].view(np.uint64)
+            for w in range(words):
+                word = bits[w]
+                if word != 0:
+                    for b in range(8):
+                        pixel = (word >> np.uint64(8 * b)) & np.uint64(255)
+                        idx[k] = w * 8 + b
+                        val[k] = np.float32(pixel) * scale
+                        k += pixel != 0
+            done = words * 8
+        for p in range(done, width):
+            v = np.float32(row[p]) * scale
+            if v != 0.0:
+                idx[k] = p
+                val[k] = v
+                k += 1
+        begin[i], end[i] = i * width, k
+
+
+@njit
+def count_ink(data, starts):
+    """Where each image's list of non-zero inputs starts (see list_ink); returns their total."""
+    k = 0
+    for r in range(data.shape[0]):
+        starts[r] = k
+        row = data[r]
+        for p in range(data.shape[1]):
+            if row[p] != 0:
+                k += 1
+    starts[data.shape[0]] = k
+    return k
+
+
+@njit
+def list_ink(data, starts, positions, values):
+    """Every image's non-zero inputs, found once per fit: image r's positions are
+    positions[starts[r]:starts[r + 1]] and its raw values (uint8 pixels, or floats) values[...]."""
+    for r in range(data.shape[0]):
+        row = data[r]
+        k = starts[r]
+        for p in range(data.shape[1]):
+            if row[p] != 0:
+                positions[k] = p
+                values[k] = row[p]
+                k += 1
+
+
+@njit
+def take_ink(rows, i0, i1, width, starts, positions, values, scale, drop_first, drop_count, rates, scales,
+             noise, noise_at, begin, end, idx, val):
+    """The lists of gather_ink for images i0 .. i1 - 1 of a training batch (rows[i] of the data),
+    taken from those list_ink made: their values scaled, and dropped out if a Dropout comes
+    first, as the reference does (x = data * scale, then x *= mask for each Dropout)."""
+    for i in range(i0, i1):
+        k = i * width
+        for e in range(starts[rows[i]], starts[rows[i] + 1]):
+            p = positions[e]
+            v = np.float32(values[e]) * scale
+            for d in range(drop_first, drop_first + drop_count):
+                keep = noise[noise_at[d] + i * width + p] >= rates[d]
+                v = v * (scales[d] if keep else np.float32(0.0))
+            if v != 0.0:
+                idx[k] = p
+                val[k] = v
+                k += 1
+        begin[i], end[i] = i * width, k
+
+
+@njit
+def first_forward(i0, i1, begin, end, idx, val, scale, kernel, bias, has_bias, z, c0, c1):
+    """z[i, c0:c1] = x[i] @ kernel[:, c0:c1] + bias[c0:c1] for images i0 .. i1 - 1, reading only
+    the non-zero values of x: x[i, idx[k]] = val[k] * scale for k in begin[i] .. end[i] - 1 (the
+    lists of gather_ink or take_ink, scale 1; or list_ink's raw pixels themselves)."""
+    # (Loops run over views from 0: numba then knows no index is negative, and vectorizes.)
+    for i in range(i0, i1):
+        zi = z[i, c0:c1]
+        zi[:] = 0.0
+        k, last = begin[i], end[i]
+        while k + 8 <= last:               # eight inputs at a time: one pass over zi for eight rows
+            v0, v1 = np.float32(val[k]) * scale, np.float32(val[k + 1]) * scale
+            v2, v3 = np.float32(val[k + 2]) * scale, np.float32(val[k + 3]) * scale
+            v4, v5 = np.float32(val[k + 4]) * scale, np.float32(val[k + 5]) * scale
+            v6, v7 = np.float32(val[k + 6]) * scale, np.float32(val[k + 7]) * scale
+            w0, w1 = kernel[idx[k], c0:c1], kernel[idx[k + 1], c0:c1]
+            w2, w3 = kernel[idx[k + 2], c0:c1], kernel[idx[k + 3], c0:c1]
+            w4, w5 = kernel[idx[k + 4], c0:c1], kernel[idx[k + 5], c0:c1]
+            w6, w7 = kernel[idx[k + 6], c0:c1], kernel[idx[k + 7], c0:c1]
+            for j in range(zi.shape[0]):
+                zi[j] += ((v0 * w0[j] + v1 * w1[j]) + (v2 * w2[j] + v3 * w3[j])
+                          + (v4 * w4[j] + v5 * w5[j]) + (v6 * w6[j] + v7 * w7[j]))
+            k += 8
+        while k < last:
+            v, w = np.float32(val[k]) * scale, kernel[idx[k], c0:c1]
+            for j in range(zi.shape[0]):
+                zi[j] += v * w[j]
+            k += 1
+        if has_bias:
+            b = bias[c0:c1]
+            for j in range(zi.shape[0]):
+                zi[j] += b[j]
+
+
+@njit
+def dense_forward(n, x, kernel, bias, has_bias, z, kernel_t):
+    """z = x @ kernel + bias for an input x (n, inputs) stored whole.
+
+    With many units, row by row: z[i] += x[i, p] * kernel[p] for each non-zero x[i, p] (relu and
+    dropout leave many zeros). With few (the 10 outputs), a row of 10 is too short to compute
+    on fast, so each z[i, j] is the dot product of x[i] with column j of the kernel, read from
+    kernel_t: the kernel transposed (units, inputs), made by `transpose` beforehand."""
+    inputs, units = kernel.shape
+    if units < NARROW:
+        for i in range(n):                 # (N, inputs) @ (inputs, units) -> (N, units)
+            xi = x[i]
+            for j in range(units):
+                column = kernel_t[j]
+                total = np.float32(0.0)
+                for p in range(inputs):
+                    total += xi[p] * column[p]
+                z[i, j] = total + bias[j] if has_bias else total
+        return
+    for i in range(n):
+        zi, xi = z[i], x[i]
+        zi[:] = 0.0
+        for p in range(inputs):            # (N, inputs) @ (inputs, units) -> (N, units), by rows
+            v = xi[p]
+            if v != 0.0:
+                w = kernel[p]
+                for j in range(units):
+                    zi[j] += v * w[j]
+        if has_bias:
+            for j in range(units):
+                zi[j] += bias[j]
+
+
+@njit
+def transpose(table, params, kernels_t):
+    """Each narrow layer's kernel (inputs, units) transposed into kernels_t (units, inputs)."""
+    for l in range(1, table.shape[0]):
+        n_in, n_out = table[l, N_IN], table[l, N_OUT]
+        if n_out < NARROW:
+            kernel = matrix(params, table[l, KERNEL], n_in, n_out)
+            kernel_t = matrix(kernels_t, table[l, KERNEL_T], n_out, n_in)
+            for p in range(n_in):
+                for j in range(n_out):
+                    kernel_t[j, p] = kernel[p, j]
+
+
+@njit
+def activate(i0, i1, z, act, c0, c1):
+    """a = f(z) in place on rows i0 .. i1 - 1 of z, units c0:c1 (softmax: always whole rows)."""
+    for i in range(i0, i1):
+        zi = z[i, c0:c1]
+        units = zi.shape[0]
+        if act == RELU:
+            for j in range(units):
+                zi[j] = max(zi[j], np.float32(0.0))
+        elif act == SIGMOID:               # 0.5 * (1 + tanh(z / 2)), as activations.py computes it
+            for j in range(units):
+                zi[j] = (np.tanh(zi[j] * np.float32(0.5)) + np.float32(1.0)) * np.float32(0.5)
+        elif act == TANH:
+            for j in range(units):
+                zi[j] = np.tanh(zi[j])
+        elif act == SOFTMAX:               # subtract the row's largest score, exp, divide by the sum
+            top = zi[0]
+            for j in range(units):
+                top = max(top, zi[j])
+            total = np.float32(0.0)
+            for j in range(units):
+                zi[j] = np.exp(zi[j] - top)
+                total += zi[j]
+            for j in range(units):
+                zi[j] /= total
+
+
+@njit
+def dropped(n, a, out, drop_first, drop_count, rates, scales, noise, noise_at):
+    """out = a * mask for each Dropout in turn (mask = (noise >= rate) / (1 - rate)); a plain
+    copy when there is none."""
+    width = a.shape[1]
+    for i in range(n):
+        for p in range(width):
+            v = a[i, p]
+            for d in range(drop_first, drop_first + drop_count):
+                keep = noise[noise_at[d] + i * width + p] >= rates[d]
+                v = v * (scales[d] if keep else np.float32(0.0))
+            out[i, p] = v
+
+
+@njit
+def layer_input(n, table, l, acts, inputs):
+    """Layer l's input (l > 0): the previous layer's output, or, after Dropout, a copy masked."""
+    if table[l, DROP_COUNT]:
+        return matrix(inputs, table[l, IN], n, table[l, N_IN])
+    return matrix(acts, table[l - 1, OUT], n, table[l, N_IN])
+
+
+@njit
+def forward_rest(n, table, params, acts, inputs, kernels_t, rates, scales, noise, noise_at):
+    """Every layer after the first, for a training step (their inputs kept for backward);
+    returns the last layer's output."""
+    transpose(table, params, kernels_t)
+    a = matrix(acts, table[0, OUT], n, table[0, N_OUT])
+    for l in range(1, table.shape[0]):
+        n_in, n_out, b = table[l, N_IN], table[l, N_OUT], table[l, BIAS]
+        x = layer_input(n, table, l, acts, inputs)
+        if table[l, DROP_COUNT]:
+            dropped(n, a, x, table[l, DROP_FIRST], table[l, DROP_COUNT], rates, scales, noise, noise_at)
+        z = matrix(acts, table[l, OUT], n, n_out)
+        dense_forward(n, x, matrix(params, table[l, KERNEL], n_in, n_out),
+                      params[max(b, 0):max(b, 0) + n_out], b >= 0, z, matrix(kernels_t, table[l, KERNEL_T], n_out, n_in))
+        activate(0, n, z, table[l, ACT], 0, n_out)
+        a = z
+    return a
+
+
+@njit
+def score(n, probs, labels):
+    """(summed cross-entropy, number of right answers): losses.per_example and argmax."""
+    loss = 0.0
+    right = 0
+    for i in range(n):
+        y = labels[i]
+        total = np.float32(0.0)                 # the outputs made to sum to 1, as Keras does
+        for j in range(probs.shape[1]):
+            total += probs[i, j]
+        loss -= np.log(min(max(probs[i, y] / total, EPSILON), np.float32(1.0) - EPSILON))
+        best = 0
+        for j in range(1, probs.shape[1]):
+            if probs[i, j] > probs[i, best]:
+                best = j
+        if best == y:
+            right += 1
+    return loss, right
+
+
+# ---- the backward pass ---------------------------------------------------------------------
+
+@njit
+def output_gradient(n, probs, labels, act, dz):
+    """dL/dz of the last layer for the mean cross-entropy: (probs - onehot) / n for a softmax
+    (losses.logits_gradient); otherwise dL/dprobs (losses.gradient) through f'(z)."""
+    classes = probs.shape[1]
+    for i in range(n):
+        y = labels[i]
+        if act == SOFTMAX:
+            for j in range(classes):
+                dz[i, j] = probs[i, j]
+            dz[i, y] -= np.float32(1.0)
+            for j in range(classes):
+                dz[i, j] *= np.float32(1.0 / n)
+        else:
+            # p = outputs / S, S the row's sum; inside the clip dL/d(outputs_k) = 1/S - [k = y] / outputs_y
+            total = np.float32(0.0)
+            for j in range(classes):
+                total += probs[i, j]
+            p = probs[i, y] / total
+            inside = p > EPSILON and p < np.float32(1.0) - EPSILON
+            for j in range(classes):
+                dz[i, j] = np.float32(1.0) / (total * np.float32(n)) if inside else np.float32(0.0)
+            if inside:
+                dz[i, y] -= np.float32(1.0) / (np.float32(n) * probs[i, y])
+    if act != SOFTMAX:
+        activation_gradient(n, dz, probs, act)
+
+
+@njit
+def activation_gradient(n, da, a, act):
+    """dz = da * f'(z) in place on da[:n], from the activation's output a (activations.py)."""
+    for i in range(n):
+        di, ai = da[i], a[i]
+        if act == RELU:
+            for j in range(di.shape[0]):
+                di[j] = di[j] if ai[j] > 0.0 else np.float32(0.0)
+        elif act == SIGMOID:
+            for j in range(di.shape[0]):
+                di[j] = di[j] * (ai[j] * (np.float32(1.0) - ai[j]))
+        elif act == TANH:
+            for j in range(di.shape[0]):
+                di[j] = di[j] * (np.float32(1.0) - ai[j] * ai[j])
+        elif act == SOFTMAX:
+            weighted = np.float32(0.0)
+            for j in range(di.shape[0]):
+                weighted += di[j] * ai[j]
+            for j in range(di.shape[0]):
+                di[j] = (di[j] - weighted) * ai[j]
+
+
+@njit
+def dense_backward(n, x, dz, kernel, dkernel, dbias, has_bias, dx, kernel_t):
+    """dkernel = x.T @ dz, dbias = dz summed over the batch, dx = dz @ kernel.T (the kernel as it
+    was before this step's update: kernel_t holds it transposed for a layer of few units)."""
+    inputs, units = kernel.shape
+    if has_bias:
+        dbias[:] = 0.0
+        for i in range(n):
+            for j in range(units):
+                dbias[j] += dz[i, j]
+    if units < NARROW:                     # along the inputs, as in dense_forward
+        for i in range(n):                 # (N, units) @ (units, inputs) -> (N, inputs)
+            dxi, di = dx[i], dz[i]
+            dxi[:] = 0.0
+            for j in range(units):
+                d, column = di[j], kernel_t[j]
+                for p in range(inputs):
+                    dxi[p] += d * column[p]
+        for j in range(units):             # dkernel[:, j] = x.T @ dz[:, j], made in kernel_t[j]
+            column = kernel_t[j]           # (no longer needed: dx is done)
+            column[:] = 0.0
+            for i in range(n):
+                d, xi = dz[i, j], x[i]
+                for p in range(inputs):
+                    column[p] += d * xi[p]
+        for p in range(inputs):
+            for j in range(units):
+                dkernel[p, j] = kernel_t[j, p]
+        return
+    dkernel[:, :] = 0.0
+    for i in range(n):                     # (inputs, N) @ (N, units): only where x is not 0
+        xi, di = x[i], dz[i]
+        for p in range(inputs):
+            v = xi[p]
+            if v != 0.0:
+                g = dkernel[p]
+                for j in range(units):
+                    g[j] += v * di[j]
+    for i in range(n):                     # (N, units) @ (units, inputs) -> (N, inputs)
+        di = dz[i]
+        for p in range(inputs):
+            w = kernel[p]
+            total = np.float32(0.0)
+            for j in range(units):
+                total += di[j] * w[j]
+            dx[i, p] = total
+
+
+@njit
+def backward_rest(n, labels, table, params, grads, slot1, slot2, opt, hyper, rate, acts, inputs,
+                  dacts, dinputs, kernels_t, rates, scales, noise, noise_at):
+    """The backward pass from the loss down to the first layer's dz, which it returns; each
+    layer after the first is updated by the optimizer as soon as its dx is known."""
+    last = table.shape[0] - 1
+    dz = matrix(dacts, table[last, OUT], n, table[last, N_OUT])
+    output_gradient(n, matrix(acts, table[last, OUT], n, table[last, N_OUT]), labels, table[last, ACT], dz)
+    for l in range(last, 0, -1):
+        n_in, n_out, k, b = table[l, N_IN], table[l, N_OUT], table[l, KERNEL], table[l, BIAS]
+        below = table[l - 1, N_OUT]
+        da = matrix(dacts, table[l - 1, OUT], n, below)
+        dx = matrix(dinputs, table[l, IN], n, n_in) if table[l, DROP_COUNT] else da
+        dense_backward(n, layer_input(n, table, l, acts, inputs), dz, matrix(params, k, n_in, n_out),
+                       matrix(grads, k, n_in, n_out), grads[max(b, 0):max(b, 0) + n_out], b >= 0, dx,
+                       matrix(kernels_t, table[l, KERNEL_T], n_out, n_in))
+        update(params, grads[k:k + n_in * n_out], slot1, slot2, k, opt, hyper, rate)
+        if b >= 0:
+            update(params, grads[b:b + n_out], slot1, slot2, b, opt, hyper, rate)
+        # back through this layer's Dropouts (the same masks), then the previous activation
+        if table[l, DROP_COUNT]:
+            dropped(n, dx, da, table[l, DROP_FIRST], table[l, DROP_COUNT], rates, scales, noise, noise_at)
+        activation_gradient(n, da, matrix(acts, table[l - 1, OUT], n, below), table[l - 1, ACT])
+        dz = da
+    return dz
+
+
+@njit
+def pixel_lists(i0, i1, width, begin, end, idx, val, scale, count, cimg, cval):
+    """The non-zero inputs of images i0 .. i1 - 1 again (as first_forward reads them), by
+    position: the images with a value at input p are cimg[i0 * width + p * (i1 - i0):][:count[p]],
+    in order, with the values cval[...]."""
+    group = i1 - i0
+    count[:] = 0
+    for i in range(i0, i1):
+        for k in range(begin[i], end[i]):
+            p = idx[k]
+            at = i0 * width + p * group + count[p]
+            cimg[at] = i
+            cval[at] = np.float32(val[k]) * scale
+            count[p] += 1
+
+
+@njit
+def accumulate(g, dz, cimg, cval, e, count, c0, c1):
+    """g += sum of cval[e + k] * dz[cimg[e + k], c0:c1] over k < count: one row of x.T @ dz."""
+    end = e + count
+    while e + 8 <= end:                    # eight images at a time, as in first_forward
+        v0, v1, v2, v3 = cval[e], cval[e + 1], cval[e + 2], cval[e + 3]
+        v4, v5, v6, v7 = cval[e + 4], cval[e + 5], cval[e + 6], cval[e + 7]
+        d0, d1 = dz[cimg[e], c0:c1], dz[cimg[e + 1], c0:c1]
+        d2, d3 = dz[cimg[e + 2], c0:c1], dz[cimg[e + 3], c0:c1]
+        d4, d5 = dz[cimg[e + 4], c0:c1], dz[cimg[e + 5], c0:c1]
+        d6, d7 = dz[cimg[e + 6], c0:c1], dz[cimg[e + 7], c0:c1]
+        for j in range(g.shape[0]):
+            g[j] += ((v0 * d0[j] + v1 * d1[j]) + (v2 * d2[j] + v3 * d3[j])
+                     + (v4 * d4[j] + v5 * d5[j]) + (v6 * d6[j] + v7 * d7[j]))
+        e += 8
+    while e < end:
+        v, d = cval[e], dz[cimg[e], c0:c1]
+        for j in range(g.shape[0]):
+            g[j] += v * d[j]
+        e += 1
+
+
+@njit
+def first_backward(n, dz, groups, counts, cimg, cval, params, grads, slot1, slot2, k0, b0, units,
+                   width, opt, hyper, rate, c0, c1, keep):
+    """The first layer's gradient for units c0:c1, by row - dkernel[p] = sum over the images i
+    with a value at input p of x[i, p] * dz[i] - a few rows at a time, each few updated by the
+    optimizer while they are in the cache; then the bias (dbias = dz summed over the batch).
+    The rows are stored in `grads` only if `keep` (the last step of a call: what model.grads
+    holds after the reference's step); otherwise a few rows of scratch, which spares the memory
+    traffic."""
+    whole = c0 == 0 and c1 == units       # whole rows: a few are one stretch of params
+    rows = ROWS if whole else 1
+    scratch = np.empty(rows * (c1 - c0), dtype=np.float32)
+    images = np.empty(n, dtype=np.int32)
+    values = np.empty(n, dtype=np.float32)
+    for p0 in range(0, width, rows):
+        p1 = min(p0 + rows, width)
+        start = k0 + p0 * units + c0
+        block = grads[start:start + (p1 - p0) * (c1 - c0)] if keep else scratch[:(p1 - p0) * (c1 - c0)]
+        block[:] = 0.0
+        for p in range(p0, p1):
+            # The images with a value at p, gathered from every group's list in order: the sum
+            # is then taken in the same order however many groups there are (the same numbers
+            # to the bit on one core or on all of them).
+            m = 0
+            for t in range(groups.shape[0] - 1):
+                base = groups[t] * width + p * (groups[t + 1] - groups[t])
+                for e in range(base, base + counts[t, p]):
+                    images[m] = cimg[e]
+                    values[m] = cval[e]
+                    m += 1
+            g = block[(p - p0) * (c1 - c0):(p - p0 + 1) * (c1 - c0)]
+            accumulate(g, dz, images, values, 0, m, c0, c1)
+        update(params, block, slot1, slot2, start, opt, hyper, rate)
+    if b0 >= 0:
+        db = grads[b0 + c0:b0 + c1]
+        db[:] = 0.0
+        for i in range(n):
+            d = dz[i, c0:c1]
+            for j in range(db.shape[0]):
+                db[j] += d[j]
+        update(params, db, slot1, slot2, b0 + c0, opt, hyper, rate)
+
+
+# ---- the optimizers: optimizers.py's (and fused.py's) arithmetic on params[lo:hi] ----------
+
+@njit
+def update(params, g, slot1, slot2, lo, opt, hyper, rate):
+    """One optimizer step on params[lo:lo + len(g)], whose gradient is g; `rate` is Adam's lr_t,
+    else the learning rate."""
+    hi = lo + g.shape[0]
+    w = params[lo:hi]
+    if opt == ADAM:
+        one_minus_beta_1, one_minus_beta_2, epsilon = hyper[0], hyper[1], hyper[2]
+        m, v = slot1[lo:hi], slot2[lo:hi]
+        for i in range(w.shape[0]):
+            m_i = m[i] + (g[i] - m[i]) * one_minus_beta_1
+            v_i = v[i] + (g[i] * g[i] - v[i]) * one_minus_beta_2
+            m_i = np.float32(0.0) if abs(m_i) < TINY else m_i     # flush to zero: see fused.TINY
+            v_i = np.float32(0.0) if v_i < TINY else v_i          # (a NaN stays NaN)
+            m[i] = m_i
+            v[i] = v_i
+            w[i] -= rate * m_i / (np.sqrt(v_i) + epsilon)
+    elif opt == SGD:
+        for i in range(w.shape[0]):
+            w[i] -= rate * g[i]
+    elif opt == MOMENTUM:
+        momentum, nesterov = hyper[0], hyper[1] != 0.0
+        velocity = slot1[lo:hi]
+        for i in range(w.shape[0]):
+            vel = momentum * velocity[i] - rate * g[i]
+            velocity[i] = vel
+            if nesterov:
+                w[i] += momentum * vel - rate * g[i]
+            else:
+                w[i] += vel
+    else:   # RMSPROP
+        rho, one_minus_rho, epsilon = hyper[0], hyper[1], hyper[2]
+        velocity = slot1[lo:hi]
+        for i in range(w.shape[0]):
+            vel = velocity[i] * rho + one_minus_rho * (g[i] * g[i])
+            velocity[i] = vel
+            w[i] -= rate * g[i] / np.sqrt(vel + epsilon)
+
+
+# ---- whole steps, and prediction: the two entry points (one-core and all-core variants) ----
+
+def train_steps(starts, positions, values, order, labels, first, count, batch, scale, table, rates, scales,
+                noise, noise_at,
+                params, grads, slot1, slot2, opt, hyper, step_rates, cores,
+                begin, end, idx, val, counts, cimg, cval, acts, inputs, dacts, dinputs, kernels_t, losses, rights):
+    """Training steps first .. first + count - 1 of an epoch whose images come in `order`,
+    `batch` at a time (the last batch may be smaller): each one the reference's train_step -
+    forward, loss, backward, optimizer. losses[s] and rights[s] receive step s's summed loss and
+    number of right answers, before its update; noise_at[s] holds the offsets of its dropout
+    noise in `noise`, step_rates[s] its learning rate (Adam: lr_t). The images are given by
+    their non-zero inputs (list_ink). The first layer's work is cut into `cores` parts: its
+    forward pass by images, its gradient and update by units."""
+    total = order.shape[0]
+    width, units = table[0, N_IN], table[0, N_OUT]
+    k0, b0 = table[0, KERNEL], table[0, BIAS]
+    kernel0 = matrix(params, k0, width, units)
+    bias0 = params[max(b0, 0):max(b0, 0) + units]
+    slices = np.empty(cores + 1, dtype=np.int64)    # units c0:c1 of each part, whole cache lines
+    for t in range(cores + 1):
+        slices[t] = min(units, 16 * ((units * t // cores + 8) // 16)) if t < cores else units
+    groups = np.empty(cores + 1, dtype=np.int64)     # images i0:i1 of each part
+    for s in range(count):
+        start = (first + s) * batch
+        rows = order[start:min(start + batch, total)]
+        n = rows.shape[0]
+        y = labels[rows]
+        at, rate = noise_at[s], step_rates[s]
+        z0 = matrix(acts, table[0, OUT], n, units)
+        for t in range(cores + 1):
+            groups[t] = n * t // cores
+        # 1. predict: the first layer from the non-zero inputs alone, a group of images per core,
+        #    which also lists its inputs by position for step 3
+        for t in numba.prange(cores):
+            i0, i1 = groups[t], groups[t + 1]
+            if table[0, DROP_COUNT] == 0:      # straight from the lists made for the whole fit
+                for i in range(i0, i1):
+                    begin[i], end[i] = starts[rows[i]], starts[rows[i] + 1]
+                first_forward(i0, i1, begin, end, positions, values, scale, kernel0, bias0, b0 >= 0, z0, 0,
+                              units)
+                pixel_lists(i0, i1, width, begin, end, positions, values, scale, counts[t], cimg, cval)
+            else:                              # dropped out first, into lists of this step's own
+                take_ink(rows, i0, i1, width, starts, positions, values, scale, table[0, DROP_FIRST],
+                         table[0, DROP_COUNT], rates, scales, noise, at, begin, end, idx, val)
+                first_forward(i0, i1, begin, end, idx, val, ONE, kernel0, bias0, b0 >= 0, z0, 0, units)
+                pixel_lists(i0, i1, width, begin, end, idx, val, ONE, counts[t], cimg, cval)
+            if table[0, ACT] != SOFTMAX:
+                activate(i0, i1, z0, table[0, ACT], 0, units)
+        if table[0, ACT] == SOFTMAX:
+            activate(0, n, z0, SOFTMAX, 0, units)
+        probs = forward_rest(n, table, params, acts, inputs, kernels_t, rates, scales, noise, at)
+        # 2. measure how wrong
+        losses[s], rights[s] = score(n, probs, y)
+        # 3. and 4. blame every weight and nudge it: the later layers, then the first by rows of
+        #    its kernel, a slice of its units per core
+        dz0 = backward_rest(n, y, table, params, grads, slot1, slot2, opt, hyper, rate, acts, inputs,
+                            dacts, dinputs, kernels_t, rates, scales, noise, at)
+        for t in numba.prange(cores):
+            first_backward(n, dz0, groups, counts, cimg, cval, params, grads, slot1, slot2, k0, b0, units,
+                           width, opt, hyper, rate, slices[t], slices[t + 1], s == count - 1)
+
+
+def predict(data, scale, table, params, kernels_t, out, block):
+    """out[i] = the model's output for image data[i], `block` images at a time (the cores take
+    whole blocks). Reads params; writes only `out` and kernels_t, which the caller makes for
+    this call: no side effects."""
+    total = data.shape[0]
+    width, units = table[0, N_IN], table[0, N_OUT]
+    k0, b0 = table[0, KERNEL], table[0, BIAS]
+    kernel0 = matrix(params, k0, width, units)
+    bias0 = params[max(b0, 0):max(b0, 0) + units]
+    transpose(table, params, kernels_t)
+    for start in numba.prange((total + block - 1) // block):
+        lo = start * block
+        n = min(block, total - lo)
+        begin = np.empty(n, dtype=np.int64)
+        end = np.empty(n, dtype=np.int64)
+        idx = np.empty(n * width, dtype=np.int32)
+        val = np.empty(n * width, dtype=np.float32)
+        gather_ink(data, lo, n, scale, begin, end, idx, val)     # (Dropout does nothing at prediction)
+        a = np.empty((n, units), dtype=np.float32)
+        first_forward(0, n, begin, end, idx, val, ONE, kernel0, bias0, b0 >= 0, a, 0, units)
+        activate(0, n, a, table[0, ACT], 0, units)
+        for l in range(1, table.shape[0]):
+            n_in, n_out, b = table[l, N_IN], table[l, N_OUT], table[l, BIAS]
+            z = np.empty((n, n_out), dtype=np.float32)
+            dense_forward(n, a, matrix(params, table[l, KERNEL], n_in, n_out),
+                          params[max(b, 0):max(b, 0) + n_out], b >= 0, z,
+                          matrix(kernels_t, table[l, KERNEL_T], n_out, n_in))
+            activate(0, n, z, table[l, ACT], 0, n_out)
+            a = z
+        out[lo:lo + n] = a
+
+
+def _variant(function, parallel):
+    # numba names its disk cache after the function: each variant gets a name of its own, or the
+    # one-core variant would load the all-core one from the cache (as in fused.py).
+    name = f"{function.__name__}_{'all_cores' if parallel else 'one_core'}"
+    copy = types.FunctionType(function.__code__, function.__globals__, name, function.__defaults__)
+    copy.__qualname__ = name
+    return numba.njit(copy, parallel=parallel, fastmath=FASTMATH, error_model="numpy", cache=True, nogil=True)
+
+
+KERNELS = {(name, parallel): _variant(function, parallel)
+           for name, function in (("train_steps", train_steps), ("predict", predict))
+           for parallel in (False, True)}
+KERNELS["count_ink"], KERNELS["list_ink"] = count_ink, list_ink
+
+
+def one_at_a_time(kernel, *args):
+    """Run an all-core kernel with its loop handed out one iteration at a time, each to the next
+    core that is free (numba's default cuts it in equal shares up front, and a core that is
+    held up then holds up the whole call)."""
+    previous = numba.set_parallel_chunksize(1)
+    try:
+        kernel(*args)
+    finally:
+        numba.set_parallel_chunksize(previous)
