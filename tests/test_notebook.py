@@ -11,7 +11,6 @@ import os
 import queue
 import signal
 import time
-from pathlib import Path
 
 import nbformat
 import numpy as np

@@ -7,7 +7,6 @@ model predicts for the probe images. A job the app trains records a timeline tha
 and that goes with the model into the .keras file; "timeline": false records none.
 """
 
-import io
 import time
 
 import numpy as np

@@ -60,10 +60,8 @@ import jax  # noqa: E402
 IMPORT_SECONDS = time.perf_counter() - _t0
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
-import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 
@@ -72,6 +70,7 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
 import mnist_files  # noqa: E402  (beside this script)
+from record import finish, rss_mb, single_latencies  # noqa: E402  (beside it too)
 
 GOAL = 0.98
 UNROLL = 4   # lax.scan unroll: the fastest of 1, 2, 4, 8, 16 here (1.25 -> 0.83 s per epoch at batch 32)
@@ -160,9 +159,6 @@ def recipe_optimizer(name, steps_per_epoch, epochs=6):
 def accuracy(params, x, y):
     return float((np.asarray(predict(params, x)) == y).mean())
 
-
-def rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KB
 
 
 def median_ms(fn, runs):
@@ -280,18 +276,12 @@ def main(argv=None):
         result["infer"] = {
             "batch_10000_ms": round(batch_ms, 3),
             "batch_runs": args.infer_runs,
-            "single_ms_median": round(1000 * statistics.median(singles), 4),
-            "single_ms_p90": round(1000 * singles[int(0.9 * (len(singles) - 1))], 4),
+            **single_latencies(singles),
             "single_calls": args.single_calls,
             "method": "jit(argmax(logits(params, x))) on a NumPy array, np.asarray of the answer",
         }
 
-    result["peak_rss_mb"] = round(rss_mb(), 1)
-    result["loadavg_end"] = [round(v, 2) for v in os.getloadavg()]
-    json.dump(result, json_out)
-    json_out.write("\n")
-    json_out.flush()
-    return 0
+    return finish(result, json_out)
 
 
 if __name__ == "__main__":

@@ -38,15 +38,14 @@ import keras  # noqa: E402
 IMPORT_SECONDS = time.perf_counter() - _t0
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
-import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import mnist_files  # noqa: E402  (beside this script)
+from record import finish, rss_mb  # noqa: E402  (beside it too)
 
 
 def make_model(seed):
@@ -82,9 +81,6 @@ class EpochClock(keras.callbacks.Callback):
             probs = np.asarray(self.model.predict_on_batch(self.x_test))
             self.first_accuracy = float((probs.argmax(axis=1) == self.y_test).mean())
 
-
-def rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KB
 
 
 def main(argv=None):
@@ -139,12 +135,7 @@ def main(argv=None):
         batch.append(time.perf_counter() - start)
     result["infer"] = {"batch_10000_ms": round(1000 * statistics.median(batch), 3), "batch_runs": args.infer_runs,
                        "method": "model.predict_on_batch(x).argmax(1)"}
-    result["peak_rss_mb"] = round(rss_mb(), 1)
-    result["loadavg_end"] = [round(v, 2) for v in os.getloadavg()]
-    json.dump(result, json_out)
-    json_out.write("\n")
-    json_out.flush()
-    return 0
+    return finish(result, json_out)
 
 
 if __name__ == "__main__":

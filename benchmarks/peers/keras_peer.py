@@ -79,9 +79,7 @@ import keras  # noqa: E402
 IMPORT_SECONDS = time.perf_counter() - _t0
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
-import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 
@@ -91,6 +89,7 @@ GOAL = 0.98
 
 
 import mnist_files  # noqa: E402  (beside this script)
+from record import finish, rss_mb, single_latencies  # noqa: E402  (beside it too)
 from mnist_files import load_mnist  # noqa: E402
 
 
@@ -138,9 +137,6 @@ def median_ms(fn, arg, runs):
         times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times), sorted(times)
 
-
-def rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KB
 
 
 def main(argv=None):
@@ -266,8 +262,7 @@ def main(argv=None):
             "batch_method": "model.predict_on_batch(x).argmax(1)",
             "call_10000_ms": round(call_ms, 3),
             "predict_10000_ms": round(predict_ms, 3),
-            "single_ms_median": round(1000 * statistics.median(singles), 4),
-            "single_ms_p90": round(1000 * singles[int(0.9 * (len(singles) - 1))], 4),
+            **single_latencies(singles),
             "single_calls": args.single_calls,
             "single_method": "model.predict_on_batch(x1).argmax(1)",
             "single_call_ms_median": round(single_call_ms, 4),
@@ -275,12 +270,7 @@ def main(argv=None):
             "single_predict_calls": args.single_predict_calls,
         }
 
-    result["peak_rss_mb"] = round(rss_mb(), 1)
-    result["loadavg_end"] = [round(v, 2) for v in os.getloadavg()]
-    json.dump(result, json_out)
-    json_out.write("\n")
-    json_out.flush()
-    return 0
+    return finish(result, json_out)
 
 
 if __name__ == "__main__":

@@ -41,10 +41,8 @@ from sklearn.neural_network import MLPClassifier  # noqa: E402
 IMPORT_SECONDS = time.perf_counter() - _t0
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
-import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import warnings  # noqa: E402
@@ -53,6 +51,7 @@ import numpy as np  # noqa: E402
 import sklearn  # noqa: E402
 
 import mnist_files  # noqa: E402  (beside this script)
+from record import finish, rss_mb, single_latencies  # noqa: E402  (beside it too)
 
 GOAL = 0.98
 CLASSES = np.arange(10)
@@ -69,9 +68,6 @@ def timed_epoch(clf, x, y):
     clf.partial_fit(x, y, classes=CLASSES)
     return time.perf_counter() - start
 
-
-def rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KB
 
 
 def main(argv=None):
@@ -177,18 +173,12 @@ def main(argv=None):
         result["infer"] = {
             "batch_10000_ms": round(1000 * statistics.median(batch), 3),
             "batch_runs": args.infer_runs,
-            "single_ms_median": round(1000 * statistics.median(singles), 4),
-            "single_ms_p90": round(1000 * singles[int(0.9 * (len(singles) - 1))], 4),
+            **single_latencies(singles),
             "single_calls": args.single_calls,
             "method": "clf.predict(x)",
         }
 
-    result["peak_rss_mb"] = round(rss_mb(), 1)
-    result["loadavg_end"] = [round(v, 2) for v in os.getloadavg()]
-    json.dump(result, json_out)
-    json_out.write("\n")
-    json_out.flush()
-    return 0
+    return finish(result, json_out)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ a script still learns that something was wrong. When a picture does not look lik
 dot, a line, the page's shadow taken for ink...), the prediction comes with a line saying so.
 """
 
-from .common import add_json_option, console, literal, load_model, print_json
+from .common import add_json_option, console, load_model, print_json
 
 
 def add_parsers(commands):

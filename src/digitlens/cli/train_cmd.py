@@ -1,7 +1,6 @@
 """`digitlens train`: train the lesson's network (or another, --arch) on MNIST, show progress, report, save."""
 
 import random
-import time
 
 from .common import (DEFAULT_MODEL, add_data_option, add_json_option, check_output, console,
                      literal, load_dataset, percent, print_json, remember_model)

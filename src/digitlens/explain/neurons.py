@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import DigitlensError
 from . import words
 from .common import check_unit, dense_layer, dense_layers, dense_outputs, hidden_index, image_shape, prepare_one, \
-    require_pixels_into_first_dense, run_layer
+    require_pixels_into_first_dense
 from .path import pixel_contributions, unit_contributions
 from .sensitivity import gradient_to_first, pixel_weights
 

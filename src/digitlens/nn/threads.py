@@ -170,7 +170,7 @@ class prediction_threads:
     def __init__(self, batch):
         cores = os.cpu_count() or 1
         loaded = busy(cores)
-        self.workers = cores if batch >= 64 * cores and cores > 1 and not crowded else 1
+        self.workers = cores if batch >= 64 * cores and cores > 1 and not loaded else 1
         # One BLAS thread for any batch worth it, in parallel or not: the same numbers either way
         # (OpenBLAS sums in another order on more threads).
         self.limiter = one_blas_thread() if batch >= 64 else None

@@ -82,7 +82,6 @@ def weight_grid(model, x=None, by="output", neurons=None, columns=16, width=12.0
     usage = numbers.pixel_usage(model, x) if x is not None else None
     gap = 9
     mosaic = weight_mosaic(model, order, columns, gap, dead, usage)
-    rows = -(-len(order) // columns)
     fig = new_figure(width, width * mosaic.shape[0] / mosaic.shape[1] + 1.9)
     ax = fig.add_subplot()
     ax.imshow(mosaic, extent=(0, mosaic.shape[1], mosaic.shape[0], 0))
