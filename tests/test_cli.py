@@ -342,6 +342,9 @@ def test_every_command_takes_a_cnn_or_says_in_one_line_why_not(trained_cnn, mnis
     page = (tmp_path / "r.html").read_text()
     assert "conv2d (Conv2D) slides 32 filters of 3 x 3 x 1 channel" in page      # a note, not a wrong picture
     assert "Test accuracy" in page and 'id="evaluation"' in page
+    for section in ("filters", "feature-maps", "pooling", "receptive-field"):        # what a CNN has
+        assert f'id="{section}"' in page, section
+    assert 'id="batch-norm"' not in page and "conv2d: what each of its 32 filters finds in the image" in page
     # The lesson's drawing and the web app's pictures need a first Dense layer reading the pixels.
     assert_one_line_error(digitlens("diagram", path, "--out", tmp_path / "n.svg", env=env),
                           "needs a first Dense layer that reads the image's pixels", "conv2d (Conv2D)")

@@ -183,6 +183,7 @@ def test_report_has_every_section_and_nothing_external(model, data, tmp_path):
                            data_name="MNIST test set")
     page, text = parse(out)
     assert set(viz.report.SECTIONS) <= page.ids
+    assert not set(viz.report.CNN_SECTIONS) & page.ids         # the lesson's network has no convolution
     assert "http" not in text.lower()                          # no address to fetch, anywhere
     assert all(not v.startswith(("//", "http")) for tag, k, v in page.attributes if k in ("src", "href"))
     assert page.svgs >= 1 and len(page.images) >= 7
@@ -385,6 +386,59 @@ def test_report_of_a_cnn_draws_what_applies_and_notes_the_rest(data, tmp_path):
                    "strengthened most", "Confusion matrix"):
         assert phrase in text, phrase
     assert not re.search(r"pixel \(\d+, \d+\)", text)              # the Dense's inputs are not pixels
+
+
+def section_text(document, section_id):
+    """The text of one <section> of a report page, its tags removed."""
+    body = re.search(rf'<section id="{section_id}">(.*?)</section>', document, re.S).group(1)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def test_report_of_a_cnn_shows_its_filters_maps_pooling_fields_and_batch_norm(data, tmp_path):
+    from digitlens.io import load_model
+    from digitlens.explain import conv
+
+    model = load_model(FIXTURES / "keras_cnn_bn.keras")
+    _, _, x, y = data
+    path = viz.write_report(model, tmp_path / "cnn.html", x_test=x, y_test=y, index=4)
+    page, _ = parse(path)
+    document = path.read_text()
+    assert viz.report.sections_for(model) == ("network", "flatten", "parameters", "filters", "feature-maps",
+                                              "pooling", "receptive-field", "batch-norm", "path", "neurons",
+                                              "backprop", "evaluation", "training")
+    assert set(viz.report.CNN_SECTIONS) <= page.ids
+    nav = re.search(r"<nav>(.*?)</nav>", document).group(1)
+    assert re.findall(r'href="#([\w-]+)"', nav) == list(viz.report.sections_for(model))
+    # every weight of the first convolution, in the order of its filters, rows and columns
+    kernel, bias = model.layers[1].get_weights()
+    shown = re.findall(r"[+-]\d\.\d\d", section_text(document, "filters"))
+    expected = [f"{v:+.2f}" for k in range(4) for v in list(kernel[:, :, 0, k].ravel()) + [bias[k]]]
+    assert shown[:len(expected)] == expected
+    maps = conv.feature_maps(model, x[4])
+    best = maps["strongest"][maps["order"][0]][0]
+    assert (f"Filter {maps['order'][0]} responds most: {best['value']:.3f} at ({best['row']}, {best['col']})"
+            in section_text(document, "feature-maps"))
+    pooling = section_text(document, "pooling")
+    assert "average_pooling2d cuts each map into 2 x 2 windows" in pooling
+    assert "global_average_pooling2d averages each whole 5 x 5 map to one number" in pooling
+    fields = section_text(document, "receptive-field")
+    assert re.search(r"conv2d_1\s+\(2, 2\)\s+8-20\s+8-20\s+13 x 13 = 169", fields)   # 4r .. 4r + 12
+    stats = conv.batch_norm_statistics(model, x[:256])
+    norm = section_text(document, "batch-norm")
+    assert "a batch of 256 images (50,176 values per channel)" in norm
+    assert f"{stats['mean'][0]:.4f}" in norm and f"{stats['moving_variance'][3]:.4f}" in norm
+    assert len(page.sprites) >= 4            # feature maps (2 layers), pooling, the second layer's kernels
+
+
+def test_report_sections_of_a_cnn_one_at_a_time(data):
+    from digitlens.io import load_model
+
+    model = load_model(FIXTURES / "keras_cnn.keras")              # no BatchNormalization
+    e = explain.explain(model, data[2][0], int(data[3][0]))
+    assert "max_pooling2d cuts each map" in viz.report.section_html(e, "pooling")
+    with pytest.raises(DigitlensError, match="section: expected one of network, flatten, parameters, filters, "
+                                              "feature-maps, pooling, receptive-field, path"):
+        viz.report.section_html(e, "batch-norm")
 
 
 def test_diagram_of_a_cnn_is_refused_in_one_sentence(tmp_path):

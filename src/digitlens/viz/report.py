@@ -6,6 +6,12 @@ Sections (each an element with this id, in this order):
     network     the lesson's drawing of this network (and of the image's path through it)
     flatten     the image cut into rows and laid end to end
     parameters  every layer's kernel and bias, counted and drawn
+  and, only for a model with such layers (CNN_SECTIONS):
+    filters          each convolution's kernels, as tiny coloured tables of their numbers
+    feature-maps     what each filter finds in the image, its strongest responses boxed
+    pooling          which value of each window survives and where it was (or each window's mean)
+    receptive-field  the pixels one unit of each layer reads, boxed on the image
+    batch-norm       each BatchNormalization's mean, variance, scale and shift for a batch
     path        one image through every layer, the softmax step by step, who pushed the prediction
     neurons     what each hidden neuron looks for, each output's template, dead neurons
     backprop    one real training step on the image: the loss, and how every weight changed
@@ -34,9 +40,12 @@ import numpy as np
 from .. import explain
 from ..errors import DigitlensError
 from ..explain import words
+from ..explain import conv as inside
 from ..explain.common import dense_layers, image_shape, reads_pixels_first, require_pixels_into_first_dense
 from . import html as h
 from .backprop import backprop_figure
+from .conv import CSS as CNN_CSS, batch_norm_html, feature_maps_html, filters_html, pooling_html, \
+    receptive_fields_html
 from .curves import curves_figure
 from .diagram import diagram_svg
 from .flatten import flatten_figure
@@ -49,6 +58,23 @@ from .render import Pictures
 from .path import contributions_figure, path_figure
 
 SECTIONS = ("network", "flatten", "parameters", "path", "neurons", "backprop", "evaluation", "training")
+CNN_SECTIONS = ("filters", "feature-maps", "pooling", "receptive-field", "batch-norm")
+
+
+def sections_for(model):
+    """The report's sections for `model`, in order: SECTIONS, with the CNN_SECTIONS it has layers
+    for (read from the layers' descriptions) after "parameters"; the lesson's network has none."""
+    has = {"filters": bool(inside.local_layers(model)), "feature-maps": bool(inside.local_layers(model)),
+           "pooling": bool(inside.pooling_layers(model)), "receptive-field": bool(_spatial_layers(model)),
+           "batch-norm": bool(inside.normalization_layers(model))}
+    cut = SECTIONS.index("parameters") + 1
+    return SECTIONS[:cut] + tuple(name for name in CNN_SECTIONS if has[name]) + SECTIONS[cut:]
+
+
+def _spatial_layers(model):
+    """The layers with a window whose output is still laid out as an image (a unit has a place)."""
+    return [layer for layer in model.layers
+            if layer.describe().window is not None and len(layer.describe().output_shape) == 3]
 
 
 def write_report(model, path, image=None, label=None, x_test=None, y_test=None, x_train=None, index=None,
@@ -94,11 +120,15 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
                "backprop": (_backprop, pics, e, picked), "training": (_training, pics, e)}
     drawn = {name: _or_note(name, *call) for name, call in drawing.items()}
     pics.start()
-    making = {"network": (_network, e), "neurons": (_neurons, e, seen), "evaluation": (_evaluation, e, data_name)}
+    sections = sections_for(model)
+    making = {"network": (_network, e), "neurons": (_neurons, e, seen), "evaluation": (_evaluation, e, data_name),
+              **{name: (CNN_BUILDERS[name], e, seen) for name in sections if name in CNN_SECTIONS}}
     made = {name: _or_note(name, *call) for name, call in making.items()}
     body = [f"<h1>{escape(title)}</h1>", _summary(e, image_name, data_name, picked, doubt),
-            "<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in SECTIONS) + "</nav>"]
-    body += [{**drawn, **made}[name] for name in SECTIONS]
+            "<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in sections) + "</nav>"]
+    if len(sections) > len(SECTIONS):
+        body.append(CNN_CSS)
+    body += [{**drawn, **made}[name] for name in sections]
     document = pics.fill(h.page(title, "\n".join(body)))
     path = Path(path)
     write_atomic(path, document.encode("utf-8"))
@@ -114,16 +144,24 @@ def section_html(e, name, seen=None, data_name=None):
     builders = {"network": _network, "flatten": lambda e: _flatten(pics, e),
                 "parameters": lambda e: _parameters(pics, e), "path": lambda e: _path(pics, e),
                 "neurons": lambda e: _neurons(e, seen), "backprop": lambda e: _backprop(pics, e),
-                "evaluation": lambda e: _evaluation(e, data_name), "training": lambda e: _training(pics, e)}
-    if name not in builders:
-        raise DigitlensError(f"section: expected one of {', '.join(SECTIONS)}, received {name!r}")
+                "evaluation": lambda e: _evaluation(e, data_name), "training": lambda e: _training(pics, e),
+                **{cnn: lambda e, cnn=cnn: _with_css(CNN_BUILDERS[cnn](e, seen)) for cnn in CNN_SECTIONS}}
+    sections = sections_for(e.model)
+    if name not in builders or name not in sections:
+        raise DigitlensError(f"section: expected one of {', '.join(sections)}, received {name!r}")
     return pics.fill(_or_note(name, builders[name], e))
+
+
+def _with_css(section):
+    return CNN_CSS + section
 
 
 # ---- sections -----------------------------------------------------------------------------------
 
-TITLES = dict(zip(SECTIONS, ("The network", "Flatten", "Parameters", "One image's path", "What each neuron looks for",
-                             "One step of learning", "How it does on the test set", "Training curves")))
+TITLES = dict(zip(SECTIONS + CNN_SECTIONS, (
+    "The network", "Flatten", "Parameters", "One image's path", "What each neuron looks for", "One step of learning",
+    "How it does on the test set", "Training curves", "Filters", "Feature maps", "Pooling", "Receptive fields",
+    "Batch normalisation")))
 
 
 def _or_note(section_id, build, *args):
@@ -174,7 +212,7 @@ def _network(e):
         return h.section("network", "The network", h.para(
             "The lesson's drawing shows every pixel wired to every neuron of a first Dense layer; this network "
             f"reads the image another way first: {_first_layers(e.model)} Its layers, shapes and counts are in "
-            "the parameters section; pictures of its filters and feature maps come in a later digitlens.", "note"))
+            "the parameters section, and what its filters are and find in the sections after it.", "note"))
     return h.section("network", "The network", h.para(
         "The lesson's drawing of this network. Every pixel of the image feeds every neuron of the first "
         "layer, and every neuron of each layer feeds every unit of the next, up to the outputs. There are far "
@@ -365,6 +403,57 @@ def _backprop(pics, e, picked=None):
         parts.append(h.details(f"{row['name']}: its 5 largest increases and decreases", h.table(
             headers, per_layer, text_columns=(0, 1, 2))))
     return h.section("backprop", "One step of learning (backpropagation)", *parts)
+
+
+def _filters(e, x=None):
+    parts = [h.para("A convolution's filter is a small kernel of weights - 3 x 3 pixels, say - slid across the "
+                    "image: at each position it multiplies the window under it by its weights and adds them up. The "
+                    "same few weights serve every position, which is why a convolution has so few parameters, and "
+                    "why a pattern is found wherever it is in the image.")]
+    parts += [filters_html(inside.filters(e.model, k)) for k in range(len(inside.local_layers(e.model)))]
+    return h.section("filters", "Filters: what each convolution looks for", *parts)
+
+
+def _feature_maps(e, x=None):
+    if e.image is None:
+        return h.section("feature-maps", TITLES["feature-maps"], h.para(
+            "Give an image (or a test set and an index) to see what each filter finds in it.", "note"))
+    parts = [feature_maps_html(inside.feature_maps(e.model, e.image, k), first=k == 0)
+             for k in range(len(inside.local_layers(e.model)))]
+    return h.section("feature-maps", "Feature maps: what each filter finds in this image", *parts)
+
+
+def _pooling(e, x=None):
+    if e.image is None:
+        return h.section("pooling", TITLES["pooling"], h.para(
+            "Give an image (or a test set and an index) to see its feature maps pooled.", "note"))
+    parts = [pooling_html(inside.pooling_step(e.model, e.image, k))
+             for k in range(len(inside.pooling_layers(e.model)))]
+    return h.section("pooling", "Pooling: which values survive", *parts)
+
+
+def _receptive_field(e, x=None):
+    if e.image is None:
+        return h.section("receptive-field", TITLES["receptive-field"], h.para(
+            "Give an image (or a test set and an index) to see the pixels each layer's units read.", "note"))
+    fields = [inside.receptive_field(e.model, layer.name, layer.output_shape[0] // 2, layer.output_shape[1] // 2)
+              for layer in _spatial_layers(e.model)]
+    pixels = inside.layer_outputs(e.model, e.image)[0].reshape(image_shape(e.model))
+    return h.section("receptive-field", "Receptive fields: the pixels one unit reads",
+                     receptive_fields_html(fields, pixels))
+
+
+def _batch_norm(e, x=None):
+    if x is None:
+        return h.section("batch-norm", TITLES["batch-norm"], h.para(
+            "Give a test set (or training images) to see a batch's statistics.", "note"))
+    parts = [batch_norm_html(inside.batch_norm_statistics(e.model, x[:256], k))
+             for k in range(len(inside.normalization_layers(e.model)))]
+    return h.section("batch-norm", "Batch normalisation: one batch's statistics", *parts)
+
+
+CNN_BUILDERS = {"filters": _filters, "feature-maps": _feature_maps, "pooling": _pooling,
+                "receptive-field": _receptive_field, "batch-norm": _batch_norm}
 
 
 def _evaluation(e, data_name):

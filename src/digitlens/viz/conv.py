@@ -1,0 +1,266 @@
+"""Pictures of a convolutional network's insides, as HTML: filters, feature maps, pooling, fields, BatchNorm.
+
+    filters_html(f)                a convolution's kernels, each a tiny coloured table of its numbers
+                                   (one input channel), or a tile per filter and channel (more)
+    feature_maps_html(fm, image)   one image's feature maps, the strongest responses boxed
+    pooling_html(step)             which value of each window survives and where it was (max), or
+                                   each window's mean, with one window worked out in numbers
+    receptive_fields_html(fields)  the pixels one unit of each layer reads, boxed on the image
+    batch_norm_html(stats)         mean, variance, gamma, beta and the moving averages per channel
+
+The numbers come from digitlens.explain.conv; this module only lays them out. Tiles are one PNG
+each (tiles.py), enlarged a few times in NumPy so that a box can be drawn around a single value.
+Colours are viz.style's: values on the red-white-blue scale centred on zero, pixels as ink, and
+purple for what a picture follows (the strongest responses, the surviving values).
+"""
+
+from html import escape
+
+import numpy as np
+
+from .output import data_uri
+from .style import FOCUS, NEGATIVE, POSITIVE, TEST_SET, colorize, ink, symmetric_limit
+from .tiles import gradient_legend, tile_grid
+
+# The CNN sections' own few rules, carried in the section (so the lesson's page is unchanged).
+CSS = """<style>
+.kernels { display: flex; flex-wrap: wrap; gap: 10px 14px; margin: 8px 0; }
+.kernels figure { margin: 0; }
+.kernels figcaption { font-size: 11px; text-align: center; }
+table.kernel { border-collapse: collapse; margin: 0; display: table; font-size: 10px; }
+table.kernel td { width: 34px; height: 22px; padding: 0; text-align: center; border: 1px solid #fff; }
+table.window td.won { outline: 3px solid #6a3d9a; font-weight: bold; }
+.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: middle; }
+</style>"""
+
+FIELD_COLOURS = (FOCUS, TEST_SET, POSITIVE, NEGATIVE, "#7f7f00", "#8c510a")
+
+
+def _rgb(hex_colour):
+    return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], np.uint8)
+
+
+def enlarge(rgb, k):
+    """(h, w, 3) -> (h * k, w * k, 3): each value a k x k block, so a box can go round one."""
+    return np.repeat(np.repeat(rgb, k, axis=0), k, axis=1)
+
+
+def box(rgb, rows, cols, k, colour, width=1):
+    """Outline, on a picture enlarged k times, the values rows[0]..rows[1] x cols[0]..cols[1]."""
+    top, bottom = rows[0] * k, (rows[1] + 1) * k
+    left, right = cols[0] * k, (cols[1] + 1) * k
+    c = _rgb(colour)
+    rgb[top:top + width, left:right] = c
+    rgb[bottom - width:bottom, left:right] = c
+    rgb[top:bottom, left:left + width] = c
+    rgb[top:bottom, right - width:right] = c
+    return rgb
+
+
+def ring(rgb, row, col, k, colour, shape):
+    """A box one value wider than (row, col) on every side, on a picture enlarged k times: it marks
+    the value without hiding it. shape: (rows, cols) of the values, to stay inside."""
+    rows = (max(row - 1, 0), min(row + 1, shape[0] - 1))
+    cols = (max(col - 1, 0), min(col + 1, shape[1] - 1))
+    return box(rgb, rows, cols, k, colour, width=2)
+
+
+def fade(rgb, keep, k, amount=0.75):
+    """Blend the values not in `keep` ((h, w) bools) towards white, on a picture enlarged k times."""
+    keep = np.repeat(np.repeat(keep, k, axis=0), k, axis=1)
+    out = rgb.astype(np.float64)
+    out[~keep] = (1 - amount) * out[~keep] + amount * 255
+    return out.astype(np.uint8)
+
+
+def _scale(limit):
+    return gradient_legend(colorize(np.linspace(-1.0, 1.0, 17), 1.0), (f"-{limit:.2g}", "0", f"+{limit:.2g}"))
+
+
+def kernel_table(values, limit, cls="kernel", won=None):
+    """A small grid of numbers, each on its colour (the red-white-blue scale of +-limit)."""
+    colours = colorize(values, limit)
+    rows = []
+    for r in range(values.shape[0]):
+        cells = []
+        for c in range(values.shape[1]):
+            red, green, blue = (int(v) for v in colours[r, c])
+            text = "#fff" if 0.299 * red + 0.587 * green + 0.114 * blue < 128 else "#222"
+            mark = ' class="won"' if won == (r, c) else ""
+            cells.append(f'<td{mark} style="background: rgb({red},{green},{blue}); color: {text}">'
+                         f"{values[r, c]:+.2f}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table class="{cls}">' + "".join(rows) + "</table>"
+
+
+def filters_html(f):
+    """The kernels of one convolution (explain.conv.filters)."""
+    kernel, bias, limit = f["kernel"], f["bias"], f["limit"] or 1.0       # (F, KH, KW, C)
+    count, kh, kw, channels = kernel.shape
+    text = (f"{escape(f['name'])}: {count} filters of {kh} x {kw} x {channels} weights. Each is laid on every "
+            f"position of its input in turn; its output there is the sum of window x kernel, plus its bias, then "
+            f"{escape(f['activation'] or 'linear')}. Blue weights reward ink (or a strong input) under them, red "
+            "ones punish it: a filter with a blue row above a red row finds tops of strokes.")
+    if channels == 1 and count <= 64:
+        cells = [f"<figure>{kernel_table(kernel[k, :, :, 0], limit)}<figcaption>filter {k}, bias {bias[k]:+.2f}"
+                 "</figcaption></figure>" for k in range(count)]
+        return f'<p class="caption">{text}</p><div class="kernels">' + "".join(cells) + "</div>" + _scale(limit)
+    tiles = enlarge_all(colorize(np.moveaxis(kernel, -1, 1).reshape(-1, kh, kw), limit), 6)   # filter-major
+    captions = [f"{k}:{c}" for k in range(count) for c in range(channels)]
+    text += (f" One tile per filter and input channel (caption filter:channel), {count * channels:,} in all, "
+             "on one colour scale.")
+    return (f'<p class="caption">{text}</p>' + tile_grid(tiles, captions, columns=channels * max(1, 16 // channels), size=36,
+                                                            label=f"the kernels of {f['name']}") + _scale(limit))
+
+
+def enlarge_all(tiles, k):
+    return np.repeat(np.repeat(tiles, k, axis=1), k, axis=2)
+
+
+def feature_maps_html(fm, strongest=3, first=False):
+    """One image's feature maps of one convolution (explain.conv.feature_maps), each on its own
+    scale, its `strongest` responses boxed in purple; with the image it reads (first=True: the pixels)."""
+    maps = fm["maps"]
+    k = max(1, 104 // maps.shape[1])                         # enlarged to about 104 pixels wide
+    tiles, captions = [], []
+    for j, values in enumerate(maps):
+        rgb = enlarge(colorize(values, symmetric_limit(values)), k)
+        for b in fm["strongest"][j][:strongest]:
+            if b["value"] <= 0:
+                continue                                      # a silent map has no strongest response
+            if min(values.shape) >= 12:
+                ring(rgb, b["row"], b["col"], k, FOCUS, values.shape)
+            else:                                             # a small map: box the value itself
+                box(rgb, (b["row"], b["row"]), (b["col"], b["col"]), k, FOCUS, width=2)
+        tiles.append(rgb)
+        captions.append(f"{j}: peak {fm['peak'][j]:.2f}")
+    best = fm["order"][0]
+    top = fm["strongest"][best][0]
+    text = (f"{escape(fm['name'])}: what each of its {len(maps)} filters finds in the image - its feature map, "
+            f"{maps.shape[1]} x {maps.shape[2]} values, one per position the filter was laid on; each on its own "
+            f"scale (blue: the filter matched there), its {strongest} strongest responses ringed in purple. Filter "
+            f"{best} responds most: {top['value']:.3f} at ({top['row']}, {top['col']}), where it reads input rows "
+            f"{top['rows'][0]}-{top['rows'][1]}, columns {top['cols'][0]}-{top['cols'][1]}.")
+    parts = [f'<p class="caption">{text}</p>']
+    if first:
+        image = fm["input"][0]
+        rgb = enlarge(ink(image), 6)
+        box(rgb, top["rows"], top["cols"], 6, FOCUS, width=2)
+        parts.append(f'<figure style="margin: 0"><img src="{data_uri(rgb)}" alt="the image, with the window of the strongest '
+                     f'response boxed" style="width: 168px; image-rendering: pixelated; margin: 4px 0"><figcaption class="caption">'
+                     f"the image; boxed: the window that gave filter {best} its peak</figcaption></figure>")
+    parts.append(tile_grid(np.stack(tiles), captions, columns=8, size=104,
+                           label=f"the feature maps of {fm['name']}"))
+    rows = "".join(f"<tr><td>{j}</td><td>{fm['peak'][j]:.3f}</td><td>{fm['active'][j]:.0%}</td><td class=\"text\">"
+                   + ", ".join(f"{b['value']:.3f} at ({b['row']}, {b['col']})" for b in fm["strongest"][j])
+                   + "</td></tr>" for j in range(len(maps)))
+    parts.append("<details><summary>every filter's strongest responses</summary><table><tr><th>filter</th>"
+                 "<th>peak</th><th>above 0</th><th class=\"text\">strongest (row, col)</th></tr>"
+                 f"{rows}</table></details>")
+    return "\n".join(parts)
+
+
+def pooling_html(step, show=4):
+    """A pooling layer on one image (explain.conv.pooling_step): the `show` strongest maps before and
+    after, the surviving positions boxed (max pooling), and one window worked out in numbers."""
+    before, after = step["input"], step["output"]
+    channels, height, width = before.shape
+    (ph, pw), (sh, sw) = step["window"], step["strides"]
+    whole = after.shape[1:] == (1, 1) and (ph, pw) == (height, width)
+    name = escape(step["name"])
+    if whole:                                                 # a global pooling: one number per map
+        rows = "".join(f"<tr><td>{c}</td><td>{after[c, 0, 0]:.4f}</td><td>{before[c].max():.4f}</td></tr>"
+                       for c in range(channels))
+        return (f'<p class="caption">{name} averages each whole {height} x {width} map to one number: where '
+                "in the image a filter matched no longer matters, only how much.</p>"
+                f"<table><tr><th>map</th><th>mean (kept)</th><th>its largest value</th></tr>{rows}</table>")
+    order = np.argsort(-after.reshape(channels, -1).max(axis=1), kind="stable")[:show]
+    k = max(1, 104 // width)
+    tiles, captions = [], []
+    for c in order:
+        limit = symmetric_limit(before[c])
+        rgb = enlarge(colorize(before[c], limit), k)
+        if step["winner_rows"] is not None:                   # the values that did not survive, faded
+            survived = np.zeros((height, width), bool)
+            survived[step["winner_rows"][c], step["winner_cols"][c]] = True
+            rgb = fade(rgb, survived, k)
+        tiles.append(rgb)
+        captions.append(f"map {c}: before, {height} x {width}")
+        small = enlarge(colorize(after[c], limit), k * sh)
+        padded = np.full_like(rgb, 255)
+        padded[:small.shape[0], :small.shape[1]] = small[:rgb.shape[0], :rgb.shape[1]]
+        tiles.append(padded)
+        captions.append(f"after, {after.shape[1]} x {after.shape[2]}")
+    kept = "the largest value" if step["pooling"] == "max" else "the mean"
+    text = (f"{name} cuts each map into {ph} x {pw} windows (moving {sh} x {sw}) and keeps {kept} of each: "
+            f"{height} x {width} -> {after.shape[1]} x {after.shape[2]}, {step['kept']:.0%} of the values. Shown: "
+            f"the {len(order)} maps with the strongest values, before and after, on one scale per map"
+            + (": in the map before, every value that did not survive is faded, so the ones left at full colour "
+               "are the ones kept, where they were." if step["winner_rows"] is not None else "."))
+    parts = [f'<p class="caption">{text}</p>',
+             tile_grid(np.stack(tiles), captions, columns=4, size=110, label=f"{step['name']}: before and after")]
+    c = int(order[0])                                         # one window, in numbers: the best map's peak
+    r, col = np.unravel_index(int(np.argmax(after[c])), after[c].shape)
+    (top, _), (left, _) = step["padding"]
+    r0, c0 = max(r * sh - top, 0), max(col * sw - left, 0)            # a padded position is no value
+    window = before[c, r0:r * sh - top + ph, c0:col * sw - left + pw]
+    won = None
+    if step["winner_rows"] is not None:
+        wr, wc = int(step["winner_rows"][c, r, col]), int(step["winner_cols"][c, r, col])
+        won = (wr - r0, wc - c0)
+        said = f"keeps {after[c, r, col]:.4f}, the value at ({wr}, {wc}) of the map; the others are dropped"
+    else:
+        said = f"keeps their mean, {after[c, r, col]:.4f}"
+    parts.append(h3_window(name, c, r, col, r0, c0, window, won, said))
+    return "\n".join(parts)
+
+
+def h3_window(name, c, r, col, r0, c0, window, won, said):
+    limit = symmetric_limit(window)
+    return (f'<p class="caption">One window worked out: output ({r}, {col}) of map {c} reads rows {r0}-'
+            f"{r0 + window.shape[0] - 1}, columns {c0}-{c0 + window.shape[1] - 1} of {name}'s input, and "
+            f"{escape(said)}.</p>" + kernel_table(window, limit, cls="kernel window", won=won))
+
+
+def receptive_fields_html(fields, image):
+    """The pixels one unit of each layer reads (explain.conv.receptive_field results), boxed on the
+    image in one colour per layer, with a table of their sizes."""
+    k = 6
+    rgb = enlarge(ink(image), k)
+    rows = []
+    for i, field in enumerate(fields):
+        colour = FIELD_COLOURS[i % len(FIELD_COLOURS)]
+        box(rgb, field["rows"], field["cols"], k, colour, width=2)
+        h, w = field["size"]
+        rows.append(f'<tr><td class="text"><span class="swatch" style="background: {colour}"></span> '
+                    f"{escape(field['name'])}</td><td>({field['row']}, {field['col']})</td>"
+                    f"<td>{field['rows'][0]}-{field['rows'][1]}</td><td>{field['cols'][0]}-{field['cols'][1]}</td>"
+                    f"<td>{h} x {w} = {h * w:,}</td></tr>")
+    text = ("A Dense unit reads every pixel; a unit of a convolution or a pooling reads only a window of the layer "
+            "below, and each window of that layer reads a window of the one below it. Traced back to the pixels, "
+            "the windows grow: the deeper the layer, the more of the image one of its units can see. Boxed: the "
+            "pixels the unit in the middle of each layer's output reads.")
+    return (f'<p class="caption">{text}</p><img src="{data_uri(rgb)}" alt="the image with the receptive field '
+            f'of one unit per layer boxed" style="width: 336px; image-rendering: pixelated">'
+            "<table><tr><th class=\"text\">layer</th><th>unit (row, col)</th><th>pixel rows</th><th>pixel columns"
+            f"</th><th>pixels it reads</th></tr>{''.join(rows)}</table>")
+
+
+def batch_norm_html(stats):
+    """One normalisation layer's numbers for a batch (explain.conv.batch_norm_statistics), per channel."""
+    s = stats
+    rows = [[c, f"{s['mean'][c]:.4f}", f"{s['variance'][c]:.4f}", f"{s['gamma'][c]:.4f}", f"{s['beta'][c]:.4f}",
+             f"{s['output_mean'][c]:+.4f}", f"{s['output_std'][c]:.4f}", f"{s['moving_mean'][c]:.4f}",
+             f"{s['moving_variance'][c]:.4f}", f"{s['prediction_scale'][c]:.4f}", f"{s['prediction_shift'][c]:+.4f}"]
+            for c in range(s["channels"])]
+    head = ["channel", "batch mean", "batch variance", "gamma (scale)", "beta (shift)", "output mean",
+            "output std", "moving mean", "moving variance", "prediction: x times", "prediction: plus"]
+    cells = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in rows)
+    text = (f"{escape(s['name'])} on a batch of {s['images']:,} images ({s['count']:,} values per channel): while "
+            "training, each channel's values have the batch's mean subtracted and are divided by sqrt(variance + "
+            f"{s['epsilon']:g}), so they come out with mean 0 and variance 1; then gamma scales them and beta shifts "
+            "them (both learnt), so the output's mean is beta and its spread |gamma|. At prediction the layer uses "
+            f"its moving averages instead (each training step moves them {1 - s['momentum']:.0%} of the way to the "
+            "batch's): y = x times gamma / sqrt(moving variance + epsilon), plus beta - moving mean times that.")
+    return (f'<p class="caption">{text}</p><table><tr>' + "".join(f"<th>{escape(x)}</th>" for x in head)
+            + f"</tr>{cells}</table>")
