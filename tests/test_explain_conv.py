@@ -187,3 +187,37 @@ def test_a_dense_model_has_none_of_these_and_says_so(cnn):
         conv.batch_norm_statistics(cnn, np.zeros((2, 28, 28)))
     with pytest.raises(DigitlensError, match="layer: expected a number from 0 to 0 for the model's pooling layers"):
         conv.pooling_step(cnn, np.zeros((28, 28)), layer=1)
+
+
+def test_backprop_step_says_what_changed_in_each_filter(cnn, digits):
+    from digitlens.explain import backprop_step, make_twin
+    from digitlens.nn import losses
+
+    image, label = digits[0][0], int(digits[1][0])
+    step = backprop_step(cnn, image, label, optimizer="sgd", learning_rate=0.05)
+    (row,) = step["filters"]
+    assert row["name"] == "conv2d" and row["kernel_shape"] == [3, 3, 1, 4]
+    np.testing.assert_array_equal(row["before"], cnn.layers[0].get_weights()[0])
+    np.testing.assert_allclose(row["delta"]["kernel"], -0.05 * row["gradient"]["kernel"], atol=1e-7)   # plain SGD
+    np.testing.assert_allclose(row["change"], np.sqrt((row["delta"]["kernel"] ** 2).sum(axis=(0, 1, 2))), rtol=1e-5)
+    assert row["order"][0] == int(np.argmax(row["change"]))
+    # the gradient is the loss's slope: central differences on a twin's kernel agree
+    twin, _ = make_twin(cnn, "sgd")
+    x = prepare_one(cnn, image)
+    loss = losses.get("sparse_categorical_crossentropy")
+    kernel = twin.layers[0].kernel
+
+    def at():
+        return float(loss(twin.predict(x), np.array([label])))
+
+    numeric = np.zeros(kernel.shape)            # a small step: relu and max pooling have kinks a big one crosses
+    for index in np.ndindex(kernel.shape):
+        old = float(kernel[index])
+        kernel[index] = old + 2e-4
+        up = at()
+        kernel[index] = old - 2e-4
+        down = at()
+        kernel[index] = old
+        numeric[index] = (up - down) / 4e-4
+    np.testing.assert_allclose(row["gradient"]["kernel"], numeric, atol=2e-3, rtol=0.05)
+    assert backprop_step(lesson_model(seed=0).build(), image, label)["filters"] == []

@@ -137,9 +137,10 @@ class ExplanationView:
 
     @property
     def sections(self):
-        from ..viz.report import SECTIONS
+        """The report's sections this model has (a CNN has filters, feature-maps, ... too)."""
+        from ..viz.report import sections_for
 
-        return list(SECTIONS)
+        return list(sections_for(self.data.model))
 
     def _repr_html_(self):
         e = self.data
@@ -153,7 +154,7 @@ class ExplanationView:
         body = "\n".join(self.section(name).html for name in self.sections)
         return (f'<div class="{REPORT_CLASS}">{_style()}{head}'
                 f'<p class="note">Each section is also there on its own: '
-                f'{", ".join("." + n for n in self.sections)}.</p>{body}</div>')
+                f'{", ".join(_accessor(n) for n in self.sections)}.</p>{body}</div>')
 
     def __repr__(self):
         return f"<digitlens explanation of {self.data.model.name!r}: sections {', '.join(self.sections)}>"
@@ -177,17 +178,26 @@ def explain(model, image=None, label=None, x=None, y=None, class_names=None, x_t
 
 # ---- HTML helpers -------------------------------------------------------------------------------
 
+def _accessor(name):
+    """How a notebook asks for section `name`: .path, or .section("feature-maps") for a name that
+    is no Python attribute."""
+    return f".{name}" if name.isidentifier() else f'.section("{name}")'
+
+
 def _unique(html):
     """The report's sections carry page ids (id="path"); in a notebook many can be shown at once."""
     return re.sub(r'<section id="', '<section data-section="', html)
 
 
 def _style():
-    """viz.html's style sheet, each rule confined to the report's box (a notebook is not a page)."""
+    """viz.html's style sheet and viz.conv's (the CNN sections'), each rule confined to the report's
+    box (a notebook is not a page)."""
+    from ..viz.conv import CSS as CNN_CSS
     from ..viz.html import CSS
 
     rules = []
-    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", CSS):
+    sheet = CSS + CNN_CSS.replace("<style>", "").replace("</style>", "")
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", sheet):
         scoped = []
         for selector in selectors.split(","):
             selector = selector.strip()

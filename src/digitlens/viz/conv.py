@@ -7,6 +7,7 @@
                                    each window's mean, with one window worked out in numbers
     receptive_fields_html(fields)  the pixels one unit of each layer reads, boxed on the image
     batch_norm_html(stats)         mean, variance, gamma, beta and the moving averages per channel
+    filter_changes_html(row)       what one step of learning did to each filter of a convolution
 
 The numbers come from digitlens.explain.conv; this module only lays them out. Tiles are one PNG
 each (tiles.py), enlarged a few times in NumPy so that a box can be drawn around a single value.
@@ -29,6 +30,8 @@ CSS = """<style>
 .kernels figcaption { font-size: 11px; text-align: center; }
 table.kernel { border-collapse: collapse; margin: 0; display: table; font-size: 10px; }
 table.kernel td { width: 34px; height: 22px; padding: 0; text-align: center; border: 1px solid #fff; }
+table.kernel.change td { width: 50px; }
+.kernel-step { display: flex; gap: 4px; padding: 4px; border: 1px solid #e0e0e0; border-radius: 4px; }
 table.window td.won { outline: 3px solid #6a3d9a; font-weight: bold; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: middle; }
 </style>"""
@@ -77,8 +80,9 @@ def _scale(limit):
     return gradient_legend(colorize(np.linspace(-1.0, 1.0, 17), 1.0), (f"-{limit:.2g}", "0", f"+{limit:.2g}"))
 
 
-def kernel_table(values, limit, cls="kernel", won=None):
-    """A small grid of numbers, each on its colour (the red-white-blue scale of +-limit)."""
+def kernel_table(values, limit, cls="kernel", won=None, number="{:+.2f}"):
+    """A small grid of numbers, each on its colour (the red-white-blue scale of +-limit), written
+    with the format `number`."""
     colours = colorize(values, limit)
     rows = []
     for r in range(values.shape[0]):
@@ -88,7 +92,7 @@ def kernel_table(values, limit, cls="kernel", won=None):
             text = "#fff" if 0.299 * red + 0.587 * green + 0.114 * blue < 128 else "#222"
             mark = ' class="won"' if won == (r, c) else ""
             cells.append(f'<td{mark} style="background: rgb({red},{green},{blue}); color: {text}">'
-                         f"{values[r, c]:+.2f}</td>")
+                         f"{number.format(values[r, c])}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f'<table class="{cls}">' + "".join(rows) + "</table>"
 
@@ -264,3 +268,32 @@ def batch_norm_html(stats):
             "batch's): y = x times gamma / sqrt(moving variance + epsilon), plus beta - moving mean times that.")
     return (f'<p class="caption">{text}</p><table><tr>' + "".join(f"<th>{escape(x)}</th>" for x in head)
             + f"</tr>{cells}</table>")
+
+
+def filter_changes_html(row, show=4):
+    """One convolution's filters before and after one training step (a row of explain.backprop_step's
+    "filters"): the `show` most changed, as before / change / after tables, and every filter's size of change."""
+    before, delta = np.moveaxis(row["before"], -1, 0), np.moveaxis(row["delta"]["kernel"], -1, 0)   # (F, KH, KW, C)
+    count, kh, kw, channels = before.shape
+    order = row["order"][:show]
+    text = (f"{escape(row['name'])}: what the step did to its filters. The {len(order)} that changed most, each "
+            "as it was, the change (on its own colour scale: blue = the weight grew), and as it is after; the "
+            "change's size is the square root of the sum of its squared weight changes.")
+    parts = [f'<p class="caption">{text}</p>']
+    if channels == 1:
+        limit = float(np.abs(before).max()) or 1.0
+        cells = []
+        for k in order:
+            change = delta[k, :, :, 0]
+            cells.append(f'<div class="kernel-step"><figure>{kernel_table(before[k, :, :, 0], limit)}<figcaption>'
+                         f"filter {k} before</figcaption></figure><figure>"
+                         f'{kernel_table(change, symmetric_limit(change), "kernel change", number="{:+.1e}")}'
+                         f"<figcaption>change, size {row['change'][k]:.3g}</figcaption></figure>"
+                         f"<figure>{kernel_table(before[k, :, :, 0] + change, limit)}<figcaption>after"
+                         "</figcaption></figure></div>")
+        parts.append('<div class="kernels">' + "".join(cells) + "</div>")
+    rows = "".join(f"<tr><td>{k}</td><td>{row['change'][k]:.4g}</td><td>{row['delta']['bias'][k]:+.4g}</td></tr>"
+                   for k in row["order"])
+    parts.append("<details><summary>every filter's change, largest first</summary><table><tr><th>filter</th>"
+                 f"<th>size of its kernel's change</th><th>bias change</th></tr>{rows}</table></details>")
+    return "\n".join(parts)

@@ -44,8 +44,8 @@ from ..explain import conv as inside
 from ..explain.common import dense_layers, image_shape, reads_pixels_first, require_pixels_into_first_dense
 from . import html as h
 from .backprop import backprop_figure
-from .conv import CSS as CNN_CSS, batch_norm_html, feature_maps_html, filters_html, pooling_html, \
-    receptive_fields_html
+from .conv import CSS as CNN_CSS, batch_norm_html, feature_maps_html, filter_changes_html, filters_html, \
+    pooling_html, receptive_fields_html
 from .curves import curves_figure
 from .diagram import diagram_svg
 from .flatten import flatten_figure
@@ -136,8 +136,9 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
 
 
 def section_html(e, name, seen=None, data_name=None):
-    """Section `name` (one of SECTIONS) of the report for the Explanation `e`, as HTML: the same
-    section write_report puts on the page, for showing one at a time (digitlens.notebook).
+    """Section `name` (one of sections_for(e.model)) of the report for the Explanation `e`, as HTML:
+    the same section write_report puts on the page, for showing one at a time (digitlens.notebook,
+    which adds the style sheets: viz.html's CSS and, for the CNN sections, viz.conv's).
     seen: the images dead neurons and templates are measured on (neurons); data_name: words for
     the test set (evaluation)."""
     pics = Pictures(workers=1)            # drawn here, in turn: a notebook's kernel is not forked
@@ -145,15 +146,12 @@ def section_html(e, name, seen=None, data_name=None):
                 "parameters": lambda e: _parameters(pics, e), "path": lambda e: _path(pics, e),
                 "neurons": lambda e: _neurons(e, seen), "backprop": lambda e: _backprop(pics, e),
                 "evaluation": lambda e: _evaluation(e, data_name), "training": lambda e: _training(pics, e),
-                **{cnn: lambda e, cnn=cnn: _with_css(CNN_BUILDERS[cnn](e, seen)) for cnn in CNN_SECTIONS}}
+                **{cnn: lambda e, cnn=cnn: CNN_BUILDERS[cnn](e, seen) for cnn in CNN_SECTIONS}}
     sections = sections_for(e.model)
     if name not in builders or name not in sections:
         raise DigitlensError(f"section: expected one of {', '.join(sections)}, received {name!r}")
     return pics.fill(_or_note(name, builders[name], e))
 
-
-def _with_css(section):
-    return CNN_CSS + section
 
 
 # ---- sections -----------------------------------------------------------------------------------
@@ -402,6 +400,9 @@ def _backprop(pics, e, picked=None):
         per_layer = [describe(c) for c in row["top_strengthened"][:5] + row["top_weakened"][:5]]
         parts.append(h.details(f"{row['name']}: its 5 largest increases and decreases", h.table(
             headers, per_layer, text_columns=(0, 1, 2))))
+    if step["filters"]:
+        parts.append("<h3>What changed in each filter</h3>")
+        parts += [filter_changes_html(row) for row in step["filters"]]
     return h.section("backprop", "One step of learning (backpropagation)", *parts)
 
 
