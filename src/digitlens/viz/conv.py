@@ -36,6 +36,8 @@ table.window td.won { outline: 3px solid #6a3d9a; font-weight: bold; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: middle; }
 </style>"""
 
+MAX_TILES = 512           # kernel tiles drawn for one convolution
+
 FIELD_COLOURS = (FOCUS, TEST_SET, POSITIVE, NEGATIVE, "#7f7f00", "#8c510a")
 
 
@@ -109,10 +111,12 @@ def filters_html(f):
         cells = [f"<figure>{kernel_table(kernel[k, :, :, 0], limit)}<figcaption>filter {k}, bias {bias[k]:+.2f}"
                  "</figcaption></figure>" for k in range(count)]
         return f'<p class="caption">{text}</p><div class="kernels">' + "".join(cells) + "</div>" + _scale(limit)
-    tiles = enlarge_all(colorize(np.moveaxis(kernel, -1, 1).reshape(-1, kh, kw), limit), 6)   # filter-major
-    captions = [f"{k}:{c}" for k in range(count) for c in range(channels)]
+    shown = max(1, min(count, MAX_TILES // channels))         # a page holds a few hundred tiles, not thousands
+    tiles = enlarge_all(colorize(np.moveaxis(kernel[:shown], -1, 1).reshape(-1, kh, kw), limit), 6)   # filter-major
+    captions = [f"{k}:{c}" for k in range(shown) for c in range(channels)]
     text += (f" One tile per filter and input channel (caption filter:channel), {count * channels:,} in all, "
-             "on one colour scale.")
+             "on one colour scale" + (f"; shown: the first {shown} filters' {shown * channels:,}." if shown < count
+                                      else "."))
     return (f'<p class="caption">{text}</p>' + tile_grid(tiles, captions, columns=channels * max(1, 16 // channels), size=36,
                                                             label=f"the kernels of {f['name']}") + _scale(limit))
 
