@@ -221,3 +221,37 @@ def test_backprop_step_says_what_changed_in_each_filter(cnn, digits):
         numeric[index] = (up - down) / 4e-4
     np.testing.assert_allclose(row["gradient"]["kernel"], numeric, atol=2e-3, rtol=0.05)
     assert backprop_step(lesson_model(seed=0).build(), image, label)["filters"] == []
+
+
+def test_same_padding_never_lets_a_padded_position_win_or_widen_a_field(digits):
+    from digitlens.nn import Sequential
+    from digitlens.nn.layers import Dense, Flatten
+    from digitlens.nn.pooling import MaxPooling2D
+    from digitlens.nn.reshaping import Reshape
+
+    model = Sequential([Reshape((28, 28, 1), input_shape=(28, 28)), MaxPooling2D(3, strides=2, padding="same"),
+                        Flatten(), Dense(10, "softmax")], seed=0).build()
+    image = digits[0][7]
+    step = conv.pooling_step(model, image)
+    pixels = prepare_one(model, image)[0].reshape(28, 28)
+    assert step["output"].shape == (1, 14, 14) and step["padding"] == ((0, 1), (0, 1))
+    np.testing.assert_array_equal(pixels[step["winner_rows"][0], step["winner_cols"][0]], step["output"][0])
+    for r in range(14):
+        for c in range(14):
+            window = pixels[2 * r:2 * r + 3, 2 * c:2 * c + 3]            # the padded row and column are no values
+            wr, wc = divmod(int(np.argmax(window)), window.shape[1])
+            assert (step["winner_rows"][0, r, c], step["winner_cols"][0, r, c]) == (2 * r + wr, 2 * c + wc)
+    field = conv.receptive_field(model, 1, 13, 13)
+    assert (field["rows"], field["cols"], field["size"]) == ([26, 27], [26, 27], [2, 2])
+
+
+def test_every_result_is_ready_for_json(cnn_bn, digits):
+    import json
+
+    from digitlens.explain import to_json
+
+    image = digits[0][0]
+    for result in (conv.filters(cnn_bn, 1), conv.feature_maps(cnn_bn, image, 1), conv.pooling_step(cnn_bn, image),
+                   conv.receptive_field(cnn_bn, "conv2d_1", 0, 0), conv.batch_norm_statistics(cnn_bn, digits[0][:8])):
+        again = json.loads(json.dumps(to_json(result)))
+        assert set(again) == set(result)
