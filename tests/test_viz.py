@@ -428,6 +428,10 @@ def test_report_of_a_cnn_shows_its_filters_maps_pooling_fields_and_batch_norm(da
     assert "a batch of 256 images (50,176 values per channel)" in norm
     assert f"{stats['mean'][0]:.4f}" in norm and f"{stats['moving_variance'][3]:.4f}" in norm
     assert len(page.sprites) >= 4            # feature maps (2 layers), pooling, the second layer's kernels
+    path_text = section_text(document, "path")
+    pooled = np.ravel(explain.trace(model, x[4])["layers"][3]["activation"])        # average_pooling2d, 7 x 7 x 4
+    assert re.search(rf"average_pooling2d\s+AveragePooling2D\s+7 x 7 x 4\s+196\s+{pooled.min():.3f}\s+"
+                     rf"{pooled.max():.3f}", path_text)
     first = explain.backprop_step(model, x[4], int(y[4]))["filters"][0]                 # the step the page took
     learning = section_text(document, "backprop")
     assert "What changed in each filter" in learning

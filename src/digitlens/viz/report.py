@@ -263,6 +263,8 @@ def _path(pics, e):
                     + "; ".join(clauses + (["the softmax turns the last layer's sums into probabilities"]
                                            if "softmax" in seen else [])) + "."),
              pics.img(lambda: path_figure(model, t, label=e.label, class_names=names), "the image's path")]
+    if not reads_pixels_first(model):
+        parts.insert(1, _before_dense(t))
     for row in t["layers"]:
         if not row["fully_connected"]:
             continue
@@ -285,6 +287,20 @@ def _path(pics, e):
     if reads_pixels_first(model):
         parts.extend(_chain(pics, e, names))
     return h.section("path", "One image's path through the network", *parts)
+
+
+def _before_dense(t):
+    """What the image becomes in each layer before the first Dense one (the model's own outputs)."""
+    first = next(k for k, row in enumerate(t["layers"]) if row["fully_connected"])
+    rows = []
+    for row in t["layers"][:first]:
+        values = np.asarray(row["activation"], dtype=np.float32)
+        rows.append((row["name"], row["type"], " x ".join(map(str, row["output_shape"])), f"{values.size:,}",
+                     f"{values.min():.3f}", f"{values.max():.3f}", f"{(values > 0).mean():.0%}"))
+    return (h.para("Before its first Dense layer the image becomes, layer by layer (the filters, feature maps and "
+                   "pooling sections show these numbers as pictures):")
+            + h.table(["layer", "type", "output shape", "numbers", "smallest", "largest", "above 0"], rows,
+                      text_columns=(0, 1, 2)))
 
 
 def _chain(pics, e, names):
