@@ -108,12 +108,22 @@ def test_max_pooling_keeps_each_windows_largest_and_says_where_it_was(cnn, digit
                 wr, wc = divmod(int(np.argmax(window)), 2)                              # first in reading order
                 assert (step["winner_rows"][k, r, c], step["winner_cols"][k, r, c]) == (2 * r + wr, 2 * c + wc)
     assert step["kept"] == pytest.approx(0.25)
+    strongest = after.max(axis=(1, 2))
+    assert step["order"] == sorted(range(4), key=lambda k: -strongest[k])
+    ex = step["example"]                           # the window behind the strongest pooled value, by hand
+    c = step["order"][0]
+    r, col = np.unravel_index(np.argmax(after[c]), (13, 13))
+    assert (ex["channel"], ex["row"], ex["col"], ex["rows"], ex["cols"]) == (c, r, col, [2 * r, 2 * r + 1],
+                                                                              [2 * col, 2 * col + 1])
+    np.testing.assert_array_equal(ex["values"], before[c, 2 * r:2 * r + 2, 2 * col:2 * col + 2])
+    assert ex["value"] == ex["values"].max() == before[c][ex["winner"]]
 
 
 def test_average_pooling_is_each_windows_mean(cnn_bn, digits):
     step = conv.pooling_step(cnn_bn, digits[0][1])
     before, after = step["input"], step["output"]
-    assert step["winner_rows"] is None and after.shape == (4, 7, 7)
+    assert step["winner_rows"] is None and after.shape == (4, 7, 7) and step["example"]["winner"] is None
+    assert step["example"]["value"] == pytest.approx(step["example"]["values"].mean(), abs=1e-6)
     by_hand = before.reshape(4, 7, 2, 7, 2).mean(axis=(2, 4))
     np.testing.assert_allclose(after, by_hand, atol=1e-6)
     last = conv.pooling_step(cnn_bn, digits[0][1], layer=-1)                   # the global average
@@ -198,6 +208,7 @@ def test_backprop_step_says_what_changed_in_each_filter(cnn, digits):
     (row,) = step["filters"]
     assert row["name"] == "conv2d" and row["kernel_shape"] == [3, 3, 1, 4]
     np.testing.assert_array_equal(row["before"], cnn.layers[0].get_weights()[0])
+    np.testing.assert_allclose(row["after"] - row["before"], row["delta"]["kernel"], atol=1e-7)
     np.testing.assert_allclose(row["delta"]["kernel"], -0.05 * row["gradient"]["kernel"], atol=1e-7)   # plain SGD
     np.testing.assert_allclose(row["change"], np.sqrt((row["delta"]["kernel"] ** 2).sum(axis=(0, 1, 2))), rtol=1e-5)
     assert row["order"][0] == int(np.argmax(row["change"]))
@@ -241,6 +252,8 @@ def test_same_padding_never_lets_a_padded_position_win_or_widen_a_field(digits):
             window = pixels[2 * r:2 * r + 3, 2 * c:2 * c + 3]            # the padded row and column are no values
             wr, wc = divmod(int(np.argmax(window)), window.shape[1])
             assert (step["winner_rows"][0, r, c], step["winner_cols"][0, r, c]) == (2 * r + wr, 2 * c + wc)
+    corner = step["example"]
+    assert corner["values"].size == (corner["rows"][1] - corner["rows"][0] + 1) * (corner["cols"][1] - corner["cols"][0] + 1)
     field = conv.receptive_field(model, 1, 13, 13)
     assert (field["rows"], field["cols"], field["size"]) == ([26, 27], [26, 27], [2, 2])
 
@@ -255,3 +268,15 @@ def test_every_result_is_ready_for_json(cnn_bn, digits):
                    conv.receptive_field(cnn_bn, "conv2d_1", 0, 0), conv.batch_norm_statistics(cnn_bn, digits[0][:8])):
         again = json.loads(json.dumps(to_json(result)))
         assert set(again) == set(result)
+
+
+def test_before_dense_sums_up_each_layers_own_outputs(cnn_bn, digits):
+    from digitlens import explain
+
+    t = explain.trace(cnn_bn, digits[0][2])
+    rows = conv.before_dense(t)
+    assert [r["name"] for r in rows] == [lay.name for lay in cnn_bn.layers[:-1]]          # all but the Dense
+    _, outputs = conv.layer_outputs(cnn_bn, digits[0][2])
+    for row, out in zip(rows, outputs):
+        assert (row["count"], row["largest"], row["smallest"]) == (out.size, float(out.max()), float(out.min()))
+        assert row["above_zero"] == pytest.approx(float((out > 0).mean()))

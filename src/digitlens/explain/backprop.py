@@ -65,7 +65,7 @@ def backprop_step(model, image, label, learning_rate=None, optimizer=None, top=1
     "top_weakened"}] (arrays), "top_strengthened", "top_weakened": [(layer name, from, to, delta)]
     over all layers, "change_maps": (units, 28, 28) array of the first layer's weight changes,
     "filters": [per convolution (connectivity "local") {"name", "kernel_shape", "gradient", "delta"
-    ({"kernel" (KH, KW, C, F), "bias"}), "before" (its kernel before the step), "change" (each
+    ({"kernel" (KH, KW, C, F), "bias"}), "before", "after" (its kernel before and after), "change" (each
     filter's size of change, the square root of its summed squared weight changes), "order" (the
     filters from the most changed down)}] (empty for a network without convolutions),
     "steps", "losses" (steps + 1 values: before each step, then after the last), "label_probs" (the
@@ -206,7 +206,7 @@ def _slices(twin, flat):
 def _filter_changes(model, twin, gradient, delta):
     """What the step did to each filter of each convolution (read from the layers' descriptions)."""
     gradients, deltas = _slices(twin, gradient), _slices(twin, delta)
-    befores = _slices(twin, model.params)
+    befores, afters = _slices(twin, model.params), _slices(twin, twin.params)
     rows = []
     for layer in twin.layers:
         d = layer.describe()
@@ -217,7 +217,8 @@ def _filter_changes(model, twin, gradient, delta):
         rows.append({"name": d.name, "kernel_shape": list(d.params["kernel"]),
                      "gradient": {"kernel": gradients[d.name]["kernel"], "bias": gradients[d.name].get("bias", zeros)},
                      "delta": {"kernel": deltas[d.name]["kernel"], "bias": deltas[d.name].get("bias", zeros)},
-                     "before": befores[d.name]["kernel"].copy(), "change": change,
+                     "before": befores[d.name]["kernel"].copy(), "after": afters[d.name]["kernel"].copy(),
+                     "change": change,
                      "order": np.argsort(-change, kind="stable").tolist()})
     return rows
 

@@ -132,7 +132,11 @@ def pooling_step(model, image, layer=0):
     "input" (C, H, W),
     "output" (C, OH, OW): the model's own pooled maps, and for max pooling "winner_rows",
     "winner_cols" (C, OH, OW): where in the input each surviving value was (the first in reading
-    order if several tie, as the layer keeps), else None; "kept": the fraction of values kept}.
+    order if several tie, as the layer keeps), else None; "kept": the fraction of values kept;
+    "order": the maps from the strongest pooled value down; "example": one window worked out, the
+    one behind the strongest pooled value - {"channel", "row", "col" (in the output), "rows",
+    "cols" (first and last of the input it reads), "values" (the window), "value" (what was kept),
+    "winner" ((row, col) in the input, or None for a mean)}}.
     """
     position, pool = _pick(pooling_layers(model), layer, "pooling layers", model)
     d = pool.describe()
@@ -153,6 +157,17 @@ def pooling_step(model, image, layer=0):
         winner = windows.reshape(channels, oh, ow, ph * pw).argmax(axis=-1)                         # (C, OH, OW)
         result["winner_rows"] = np.arange(oh)[None, :, None] * sh - top + winner // pw
         result["winner_cols"] = np.arange(ow)[None, None, :] * sw - left + winner % pw
+    strongest = after.reshape(-1, channels).max(axis=0)               # (C,)
+    result["order"] = top_indices(strongest, channels).tolist()
+    c = result["order"][0]
+    r, col = divmod(int(np.argmax(result["output"][c])), ow)
+    rows = [max(r * sh - top, 0), min(r * sh - top + ph, height) - 1]          # padded positions are no values
+    cols = [max(col * sw - left, 0), min(col * sw - left + pw, width) - 1]
+    result["example"] = {"channel": c, "row": r, "col": col, "rows": rows, "cols": cols,
+                         "values": before[c, rows[0]:rows[1] + 1, cols[0]:cols[1] + 1],
+                         "value": float(result["output"][c, r, col]),
+                         "winner": None if result["winner_rows"] is None else
+                         (int(result["winner_rows"][c, r, col]), int(result["winner_cols"][c, r, col]))}
     return result
 
 
@@ -247,6 +262,20 @@ def batch_norm_statistics(model, x, layer=0, chunk=256):
             "prediction_scale": scale, "prediction_shift": beta - moving_mean * scale}
 
 
+def before_dense(trace):
+    """What the image became in each layer before the first Dense one, from explain.trace's outputs:
+    [{"name", "type", "output_shape", "count", "smallest", "largest", "above_zero" (the fraction)}]."""
+    rows = []
+    for row in trace["layers"]:
+        if row["fully_connected"]:
+            break
+        values = np.asarray(row["activation"], dtype=np.float32)
+        rows.append({"name": row["name"], "type": row["type"], "output_shape": row["output_shape"],
+                     "count": int(values.size), "smallest": float(values.min()), "largest": float(values.max()),
+                     "above_zero": float((values > 0).mean())})
+    return rows
+
+
 def describe_field(field):
     """"rows 4-16, cols 0-12 (13 x 13 pixels of 28 x 28)": a receptive field in words."""
     (r0, r1), (c0, c1), (h, w) = field["rows"], field["cols"], field["size"]
@@ -254,5 +283,5 @@ def describe_field(field):
     return f"rows {r0}-{r1}, columns {c0}-{c1} ({h} x {w} = {h * w:,} of the {height * width:,} pixels)"
 
 
-__all__ = ["batch_norm_statistics", "describe_field", "feature_maps", "filters", "layer_outputs", "local_layers",
+__all__ = ["batch_norm_statistics", "before_dense", "describe_field", "feature_maps", "filters", "layer_outputs", "local_layers",
            "normalization_layers", "pooling_layers", "pooling_step", "receptive_field"]

@@ -182,7 +182,7 @@ def pooling_html(step, show=4):
         return (f'<p class="caption">{name} averages each whole {height} x {width} map to one number: where '
                 "in the image a filter matched no longer matters, only how much.</p>"
                 f"<table><tr><th>map</th><th>mean (kept)</th><th>its largest value</th></tr>{rows}</table>")
-    order = np.argsort(-after.reshape(channels, -1).max(axis=1), kind="stable")[:show]
+    order = step["order"][:show]
     k = max(1, 104 // width)
     tiles, captions = [], []
     for c in order:
@@ -207,27 +207,17 @@ def pooling_html(step, show=4):
                "are the ones kept, where they were." if step["winner_rows"] is not None else "."))
     parts = [f'<p class="caption">{text}</p>',
              tile_grid(np.stack(tiles), captions, columns=4, size=110, label=f"{step['name']}: before and after")]
-    c = int(order[0])                                         # one window, in numbers: the best map's peak
-    r, col = np.unravel_index(int(np.argmax(after[c])), after[c].shape)
-    (top, _), (left, _) = step["padding"]
-    r0, c0 = max(r * sh - top, 0), max(col * sw - left, 0)            # a padded position is no value
-    window = before[c, r0:r * sh - top + ph, c0:col * sw - left + pw]
-    won = None
-    if step["winner_rows"] is not None:
-        wr, wc = int(step["winner_rows"][c, r, col]), int(step["winner_cols"][c, r, col])
-        won = (wr - r0, wc - c0)
-        said = f"keeps {after[c, r, col]:.4f}, the value at ({wr}, {wc}) of the map; the others are dropped"
+    ex = step["example"]                                      # one window, in numbers: the strongest value's
+    if ex["winner"] is not None:
+        said = f"keeps {ex['value']:.4f}, the value at ({ex['winner'][0]}, {ex['winner'][1]}) of the map; the others are dropped"
+        won = (ex["winner"][0] - ex["rows"][0], ex["winner"][1] - ex["cols"][0])
     else:
-        said = f"keeps their mean, {after[c, r, col]:.4f}"
-    parts.append(h3_window(name, c, r, col, r0, c0, window, won, said))
+        said, won = f"keeps their mean, {ex['value']:.4f}", None
+    parts.append(f'<p class="caption">One window worked out: output ({ex["row"]}, {ex["col"]}) of map {ex["channel"]} '
+                 f"reads rows {ex['rows'][0]}-{ex['rows'][1]}, columns {ex['cols'][0]}-{ex['cols'][1]} of {name}'s "
+                 f"input, and {escape(said)}.</p>"
+                 + kernel_table(ex["values"], symmetric_limit(ex["values"]), cls="kernel window", won=won))
     return "\n".join(parts)
-
-
-def h3_window(name, c, r, col, r0, c0, window, won, said):
-    limit = symmetric_limit(window)
-    return (f'<p class="caption">One window worked out: output ({r}, {col}) of map {c} reads rows {r0}-'
-            f"{r0 + window.shape[0] - 1}, columns {c0}-{c0 + window.shape[1] - 1} of {name}'s input, and "
-            f"{escape(said)}.</p>" + kernel_table(window, limit, cls="kernel window", won=won))
 
 
 def receptive_fields_html(fields, image):
@@ -277,7 +267,8 @@ def batch_norm_html(stats):
 def filter_changes_html(row, show=4):
     """One convolution's filters before and after one training step (a row of explain.backprop_step's
     "filters"): the `show` most changed, as before / change / after tables, and every filter's size of change."""
-    before, delta = np.moveaxis(row["before"], -1, 0), np.moveaxis(row["delta"]["kernel"], -1, 0)   # (F, KH, KW, C)
+    before, after = np.moveaxis(row["before"], -1, 0), np.moveaxis(row["after"], -1, 0)    # (F, KH, KW, C)
+    delta = np.moveaxis(row["delta"]["kernel"], -1, 0)
     count, kh, kw, channels = before.shape
     order = row["order"][:show]
     text = (f"{escape(row['name'])}: what the step did to its filters. The {len(order)} that changed most, each "
@@ -293,7 +284,7 @@ def filter_changes_html(row, show=4):
                          f"filter {k} before</figcaption></figure><figure>"
                          f'{kernel_table(change, symmetric_limit(change), "kernel change", number="{:+.1e}")}'
                          f"<figcaption>change, size {row['change'][k]:.3g}</figcaption></figure>"
-                         f"<figure>{kernel_table(before[k, :, :, 0] + change, limit)}<figcaption>after"
+                         f"<figure>{kernel_table(after[k, :, :, 0], limit)}<figcaption>after"
                          "</figcaption></figure></div>")
         parts.append('<div class="kernels">' + "".join(cells) + "</div>")
     rows = "".join(f"<tr><td>{k}</td><td>{row['change'][k]:.4g}</td><td>{row['delta']['bias'][k]:+.4g}</td></tr>"

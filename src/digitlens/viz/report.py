@@ -291,12 +291,8 @@ def _path(pics, e):
 
 def _before_dense(t):
     """What the image becomes in each layer before the first Dense one (the model's own outputs)."""
-    first = next(k for k, row in enumerate(t["layers"]) if row["fully_connected"])
-    rows = []
-    for row in t["layers"][:first]:
-        values = np.asarray(row["activation"], dtype=np.float32)
-        rows.append((row["name"], row["type"], " x ".join(map(str, row["output_shape"])), f"{values.size:,}",
-                     f"{values.min():.3f}", f"{values.max():.3f}", f"{(values > 0).mean():.0%}"))
+    rows = [(r["name"], r["type"], " x ".join(map(str, r["output_shape"])), f"{r['count']:,}", f"{r['smallest']:.3f}",
+             f"{r['largest']:.3f}", f"{r['above_zero']:.0%}") for r in inside.before_dense(t)]
     return (h.para("Before its first Dense layer the image becomes, layer by layer (the filters, feature maps and "
                    "pooling sections show these numbers as pictures):")
             + h.table(["layer", "type", "output shape", "numbers", "smallest", "largest", "above 0"], rows,
