@@ -87,9 +87,9 @@ def filters(model, layer=0):
     """
     position, conv = _pick(local_layers(model), layer, "convolutional layers", model)
     d = conv.describe()
-    kernel = np.array(getattr(conv, "kernel"), dtype=np.float32)           # (KH, KW, C, F), Keras's layout
+    kernel = np.array(conv.kernel, dtype=np.float32)                      # (KH, KW, C, F), Keras's layout
     units = d.units
-    bias = np.array(getattr(conv, "bias"), dtype=np.float32) if "bias" in d.params else np.zeros(units, np.float32)
+    bias = np.array(conv.bias, dtype=np.float32) if "bias" in d.params else np.zeros(units, np.float32)
     return {"name": d.name, "position": position, "kernel": np.moveaxis(kernel, -1, 0), "bias": bias,
             "window": list(d.window), "strides": list(d.strides), "channels": kernel.shape[2],
             "activation": d.activation, "limit": float(np.abs(kernel).max()) if kernel.size else 0.0}

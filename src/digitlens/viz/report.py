@@ -6,7 +6,7 @@ Sections (each an element with this id, in this order):
     network     the lesson's drawing of this network (and of the image's path through it)
     flatten     the image cut into rows and laid end to end
     parameters  every layer's kernel and bias, counted and drawn
-  and, only for a model with such layers (CNN_SECTIONS):
+  and, only for a model with such layers (CNN_SECTIONS, built in report_conv.py):
     filters          each convolution's kernels, as tiny coloured tables of their numbers
     feature-maps     what each filter finds in the image, its strongest responses boxed
     pooling          which value of each window survives and where it was (or each window's mean)
@@ -40,12 +40,10 @@ import numpy as np
 from .. import explain
 from ..errors import DigitlensError
 from ..explain import words
-from ..explain import conv as inside
 from ..explain.common import dense_layers, image_shape, reads_pixels_first, require_pixels_into_first_dense
 from . import html as h
 from .backprop import backprop_figure
-from .conv import CSS as CNN_CSS, batch_norm_html, feature_maps_html, filter_changes_html, filters_html, \
-    pooling_html, receptive_fields_html
+from .conv import CSS as CNN_CSS, filter_changes_html
 from .curves import curves_figure
 from .diagram import diagram_svg
 from .flatten import flatten_figure
@@ -55,26 +53,18 @@ from .neurons import neuron_figure
 from .output import write_atomic
 from .parameters import parameters_figure
 from .render import Pictures
+from .report_conv import CNN_BUILDERS, CNN_SECTIONS, CNN_TITLES, before_dense_html, cnn_sections
 from .path import contributions_figure, path_figure
 
 SECTIONS = ("network", "flatten", "parameters", "path", "neurons", "backprop", "evaluation", "training")
-CNN_SECTIONS = ("filters", "feature-maps", "pooling", "receptive-field", "batch-norm")
 
 
 def sections_for(model):
     """The report's sections for `model`, in order: SECTIONS, with the CNN_SECTIONS it has layers
-    for (read from the layers' descriptions) after "parameters"; the lesson's network has none."""
-    has = {"filters": bool(inside.local_layers(model)), "feature-maps": bool(inside.local_layers(model)),
-           "pooling": bool(inside.pooling_layers(model)), "receptive-field": bool(_spatial_layers(model)),
-           "batch-norm": bool(inside.normalization_layers(model))}
+    for (read from the layers' descriptions, report_conv.py) after "parameters"; the lesson's
+    network has none."""
     cut = SECTIONS.index("parameters") + 1
-    return SECTIONS[:cut] + tuple(name for name in CNN_SECTIONS if has[name]) + SECTIONS[cut:]
-
-
-def _spatial_layers(model):
-    """The layers with a window whose output is still laid out as an image (a unit has a place)."""
-    return [layer for layer in model.layers
-            if layer.describe().window is not None and len(layer.describe().output_shape) == 3]
+    return SECTIONS[:cut] + cnn_sections(model) + SECTIONS[cut:]
 
 
 def write_report(model, path, image=None, label=None, x_test=None, y_test=None, x_train=None, index=None,
@@ -156,10 +146,9 @@ def section_html(e, name, seen=None, data_name=None):
 
 # ---- sections -----------------------------------------------------------------------------------
 
-TITLES = dict(zip(SECTIONS + CNN_SECTIONS, (
-    "The network", "Flatten", "Parameters", "One image's path", "What each neuron looks for", "One step of learning",
-    "How it does on the test set", "Training curves", "Filters", "Feature maps", "Pooling", "Receptive fields",
-    "Batch normalisation")))
+TITLES = {**dict(zip(SECTIONS, ("The network", "Flatten", "Parameters", "One image's path", "What each neuron looks for",
+                                 "One step of learning", "How it does on the test set", "Training curves"))),
+          **CNN_TITLES}
 
 
 def _or_note(section_id, build, *args):
@@ -264,7 +253,7 @@ def _path(pics, e):
                                            if "softmax" in seen else [])) + "."),
              pics.img(lambda: path_figure(model, t, label=e.label, class_names=names), "the image's path")]
     if not reads_pixels_first(model):
-        parts.insert(1, _before_dense(t))
+        parts.insert(1, before_dense_html(t))
     for row in t["layers"]:
         if not row["fully_connected"]:
             continue
@@ -287,16 +276,6 @@ def _path(pics, e):
     if reads_pixels_first(model):
         parts.extend(_chain(pics, e, names))
     return h.section("path", "One image's path through the network", *parts)
-
-
-def _before_dense(t):
-    """What the image becomes in each layer before the first Dense one (the model's own outputs)."""
-    rows = [(r["name"], r["type"], " x ".join(map(str, r["output_shape"])), f"{r['count']:,}", f"{r['smallest']:.3f}",
-             f"{r['largest']:.3f}", f"{r['above_zero']:.0%}") for r in inside.before_dense(t)]
-    return (h.para("Before its first Dense layer the image becomes, layer by layer (the filters, feature maps and "
-                   "pooling sections show these numbers as pictures):")
-            + h.table(["layer", "type", "output shape", "numbers", "smallest", "largest", "above 0"], rows,
-                      text_columns=(0, 1, 2)))
 
 
 def _chain(pics, e, names):
@@ -416,57 +395,6 @@ def _backprop(pics, e, picked=None):
         parts.append("<h3>What changed in each filter</h3>")
         parts += [filter_changes_html(row) for row in step["filters"]]
     return h.section("backprop", "One step of learning (backpropagation)", *parts)
-
-
-def _filters(e, x=None):
-    parts = [h.para("A convolution's filter is a small kernel of weights - 3 x 3 pixels, say - slid across the "
-                    "image: at each position it multiplies the window under it by its weights and adds them up. The "
-                    "same few weights serve every position, which is why a convolution has so few parameters, and "
-                    "why a pattern is found wherever it is in the image.")]
-    parts += [filters_html(inside.filters(e.model, k)) for k in range(len(inside.local_layers(e.model)))]
-    return h.section("filters", "Filters: what each convolution looks for", *parts)
-
-
-def _feature_maps(e, x=None):
-    if e.image is None:
-        return h.section("feature-maps", TITLES["feature-maps"], h.para(
-            "Give an image (or a test set and an index) to see what each filter finds in it.", "note"))
-    parts = [feature_maps_html(inside.feature_maps(e.model, e.image, k), first=k == 0)
-             for k in range(len(inside.local_layers(e.model)))]
-    return h.section("feature-maps", "Feature maps: what each filter finds in this image", *parts)
-
-
-def _pooling(e, x=None):
-    if e.image is None:
-        return h.section("pooling", TITLES["pooling"], h.para(
-            "Give an image (or a test set and an index) to see its feature maps pooled.", "note"))
-    parts = [pooling_html(inside.pooling_step(e.model, e.image, k))
-             for k in range(len(inside.pooling_layers(e.model)))]
-    return h.section("pooling", "Pooling: which values survive", *parts)
-
-
-def _receptive_field(e, x=None):
-    if e.image is None:
-        return h.section("receptive-field", TITLES["receptive-field"], h.para(
-            "Give an image (or a test set and an index) to see the pixels each layer's units read.", "note"))
-    fields = [inside.receptive_field(e.model, layer.name, layer.output_shape[0] // 2, layer.output_shape[1] // 2)
-              for layer in _spatial_layers(e.model)]
-    pixels = inside.layer_outputs(e.model, e.image)[0].reshape(image_shape(e.model))
-    return h.section("receptive-field", "Receptive fields: the pixels one unit reads",
-                     receptive_fields_html(fields, pixels))
-
-
-def _batch_norm(e, x=None):
-    if x is None:
-        return h.section("batch-norm", TITLES["batch-norm"], h.para(
-            "Give a test set (or training images) to see a batch's statistics.", "note"))
-    parts = [batch_norm_html(inside.batch_norm_statistics(e.model, x[:256], k))
-             for k in range(len(inside.normalization_layers(e.model)))]
-    return h.section("batch-norm", "Batch normalisation: one batch's statistics", *parts)
-
-
-CNN_BUILDERS = {"filters": _filters, "feature-maps": _feature_maps, "pooling": _pooling,
-                "receptive-field": _receptive_field, "batch-norm": _batch_norm}
 
 
 def _evaluation(e, data_name):
