@@ -455,3 +455,45 @@ def test_diagram_of_a_cnn_is_refused_in_one_sentence(tmp_path):
     with pytest.raises(DigitlensError, match="lesson's drawing of the network needs a first Dense layer"):
         viz.write_diagram(load_model(FIXTURES / "keras_cnn.keras"), tmp_path / "cnn.svg")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_cnns_report_fits_a_phone_and_a_desktop_and_passes_axe(width, data, tmp_path):
+    """The CNN sections in a real browser: nothing wider than the screen, the tile grids wrapping to
+    it, every tile a piece of its sprite, and axe-core finding nothing serious in them."""
+    import os
+    import shutil
+
+    from playwright import sync_api
+
+    from digitlens.io import load_model
+
+    chromium = os.environ.get("DIGITLENS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    axe = Path(os.environ.get("DIGITLENS_AXE") or Path(__file__).parents[1] / ".venv" / "npm" / "node_modules" /
+               "axe-core" / "axe.min.js")
+    if not Path(chromium).exists() or not axe.is_file():
+        pytest.fail(f"this test needs Chromium ({chromium}) and axe-core ({axe}): ./dev test installs both")
+    _, _, x, y = data
+    path = viz.write_report(load_model(FIXTURES / "keras_cnn_bn.keras"), tmp_path / "cnn.html", x_test=x, y_test=y,
+                            index=4)
+    sections = ["#" + name for name in viz.report.CNN_SECTIONS] + ['#path > table[tabindex="0"]']   # what it adds to path
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(path.resolve().as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        grids = page.evaluate("""() => [...document.querySelectorAll('.cnn-tiles .tile-grid')].map((g) => ({
+            wide: g.scrollWidth <= g.clientWidth + 1, tiles: g.querySelectorAll('.px').length,
+            columns: getComputedStyle(g).gridTemplateColumns.split(' ').length}))""")
+        assert len(grids) >= 4 and all(g["wide"] for g in grids)               # wrapped, never scrolled
+        if width == 390:
+            assert max(g["columns"] for g in grids) <= 9                     # 36 px kernel tiles, not 16 to a row
+        page.add_script_tag(path=str(axe))
+        found = page.evaluate("async (include) => (await axe.run({ include: include.map((s) => [s]) }, "
+                              "{ resultTypes: ['violations'] })).violations.filter((v) => "
+                              "['serious', 'critical'].includes(v.impact)).map((v) => [v.id, v.nodes.map((n) => n.target.join(' '))])", sections)
+        page.screenshot(path=str(tmp_path / f"cnn-{width}.png"), full_page=True)
+        browser.close()
+    assert found == []

@@ -23,7 +23,8 @@ from .output import data_uri
 from .style import FOCUS, NEGATIVE, POSITIVE, TEST_SET, colorize, ink, symmetric_limit
 from .tiles import gradient_legend, tile_grid
 
-# The CNN sections' own few rules, carried in the section (so the lesson's page is unchanged).
+# The CNN sections' own few rules, carried in the section (so the lesson's page is unchanged). Their
+# tables may scroll sideways on a phone, so each can take the keyboard's focus (tabindex="0").
 CSS = """<style>
 .kernels { display: flex; flex-wrap: wrap; gap: 10px 14px; margin: 8px 0; }
 .kernels figure { margin: 0; }
@@ -33,6 +34,7 @@ table.kernel td { width: 34px; height: 22px; padding: 0; text-align: center; bor
 table.kernel.change td { width: 50px; }
 .kernel-step { display: flex; gap: 4px; padding: 4px; border: 1px solid #e0e0e0; border-radius: 4px; }
 table.window td.won { outline: 3px solid #6a3d9a; font-weight: bold; }
+.cnn-tiles .tile-grid { grid-template-columns: repeat(auto-fill, var(--tile)) !important; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: middle; }
 </style>"""
 
@@ -82,6 +84,13 @@ def _scale(limit):
     return gradient_legend(colorize(np.linspace(-1.0, 1.0, 17), 1.0), (f"-{limit:.2g}", "0", f"+{limit:.2g}"))
 
 
+def _luminance(rgb):
+    """WCAG's relative luminance of an sRGB colour (0 black .. 1 white): text on a background of
+    luminance below 0.179 reads better in white, above it in black."""
+    linear = [(v / 255) / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
 def kernel_table(values, limit, cls="kernel", won=None, number="{:+.2f}"):
     """A small grid of numbers, each on its colour (the red-white-blue scale of +-limit), written
     with the format `number`."""
@@ -91,7 +100,7 @@ def kernel_table(values, limit, cls="kernel", won=None, number="{:+.2f}"):
         cells = []
         for c in range(values.shape[1]):
             red, green, blue = (int(v) for v in colours[r, c])
-            text = "#fff" if 0.299 * red + 0.587 * green + 0.114 * blue < 128 else "#222"
+            text = "#fff" if _luminance(colours[r, c]) < 0.179 else "#000"     # whichever contrasts more
             mark = ' class="won"' if won == (r, c) else ""
             cells.append(f'<td{mark} style="background: rgb({red},{green},{blue}); color: {text}">'
                          f"{number.format(values[r, c])}</td>")
@@ -117,8 +126,15 @@ def filters_html(f):
     text += (f" One tile per filter and input channel (caption filter:channel), {count * channels:,} in all, "
              "on one colour scale" + (f"; shown: the first {shown} filters' {shown * channels:,}." if shown < count
                                       else "."))
-    return (f'<p class="caption">{text}</p>' + tile_grid(tiles, captions, columns=channels * max(1, 16 // channels), size=36,
-                                                            label=f"the kernels of {f['name']}") + _scale(limit))
+    grid = tile_grid(tiles, captions, columns=channels * max(1, 16 // channels), size=36,
+                     label=f"the kernels of {f['name']}")
+    return f'<p class="caption">{text}</p>' + wrapping(grid, 36) + _scale(limit)
+
+
+def wrapping(grid, size):
+    """A tile grid whose rows wrap to the width there is (a phone's 390 px as a desktop's 1280), as
+    many tiles of `size` CSS pixels to a row as fit; each tile keeps its own piece of the sprite."""
+    return f'<div class="cnn-tiles" style="--tile: {size}px">{grid}</div>'
 
 
 def enlarge_all(tiles, k):
@@ -157,12 +173,12 @@ def feature_maps_html(fm, strongest=3, first=False):
         parts.append(f'<figure style="margin: 0"><img src="{data_uri(rgb)}" alt="the image, with the window of the strongest '
                      f'response boxed" style="width: 168px; image-rendering: pixelated; margin: 4px 0"><figcaption class="caption">'
                      f"the image; boxed: the window that gave filter {best} its peak</figcaption></figure>")
-    parts.append(tile_grid(np.stack(tiles), captions, columns=8, size=104,
-                           label=f"the feature maps of {fm['name']}"))
+    parts.append(wrapping(tile_grid(np.stack(tiles), captions, columns=8, size=104,
+                                    label=f"the feature maps of {fm['name']}"), 104))
     rows = "".join(f"<tr><td>{j}</td><td>{fm['peak'][j]:.3f}</td><td>{fm['active'][j]:.0%}</td><td class=\"text\">"
                    + ", ".join(f"{b['value']:.3f} at ({b['row']}, {b['col']})" for b in fm["strongest"][j])
                    + "</td></tr>" for j in range(len(maps)))
-    parts.append("<details><summary>every filter's strongest responses</summary><table><tr><th>filter</th>"
+    parts.append("<details><summary>every filter's strongest responses</summary><table tabindex=0><tr><th>filter</th>"
                  "<th>peak</th><th>above 0</th><th class=\"text\">strongest (row, col)</th></tr>"
                  f"{rows}</table></details>")
     return "\n".join(parts)
@@ -181,7 +197,8 @@ def pooling_html(step, show=4):
                        for c in range(channels))
         return (f'<p class="caption">{name} averages each whole {height} x {width} map to one number: where '
                 "in the image a filter matched no longer matters, only how much.</p>"
-                f"<table><tr><th>map</th><th>mean (kept)</th><th>its largest value</th></tr>{rows}</table>")
+                f'<table tabindex="0"><tr><th>map</th><th>mean (kept)</th>'
+                f"<th>its largest value</th></tr>{rows}</table>")
     order = step["order"][:show]
     k = max(1, 104 // width)
     tiles, captions = [], []
@@ -192,13 +209,12 @@ def pooling_html(step, show=4):
             survived = np.zeros((height, width), bool)
             survived[step["winner_rows"][c], step["winner_cols"][c]] = True
             rgb = fade(rgb, survived, k)
-        tiles.append(rgb)
-        captions.append(f"map {c}: before, {height} x {width}")
         small = enlarge(colorize(after[c], limit), k * sh)
         padded = np.full_like(rgb, 255)
         padded[:small.shape[0], :small.shape[1]] = small[:rgb.shape[0], :rgb.shape[1]]
-        tiles.append(padded)
-        captions.append(f"after, {after.shape[1]} x {after.shape[2]}")
+        gap = np.full((rgb.shape[0], k * 2, 3), 255, np.uint8)
+        tiles.append(np.concatenate([rgb, gap, padded], axis=1))        # before | after, one tile
+        captions.append(f"map {c}: {height} x {width} \u2192 {after.shape[1]} x {after.shape[2]}")
     kept = "the largest value" if step["pooling"] == "max" else "the mean"
     text = (f"{name} cuts each map into {ph} x {pw} windows (moving {sh} x {sw}) and keeps {kept} of each: "
             f"{height} x {width} -> {after.shape[1]} x {after.shape[2]}, {step['kept']:.0%} of the values. Shown: "
@@ -206,7 +222,8 @@ def pooling_html(step, show=4):
             + (": in the map before, every value that did not survive is faded, so the ones left at full colour "
                "are the ones kept, where they were." if step["winner_rows"] is not None else "."))
     parts = [f'<p class="caption">{text}</p>',
-             tile_grid(np.stack(tiles), captions, columns=4, size=110, label=f"{step['name']}: before and after")]
+             wrapping(tile_grid(np.stack(tiles), captions, columns=2, size=232,
+                                label=f"{step['name']}: before and after"), 232)]
     ex = step["example"]                                      # one window, in numbers: the strongest value's
     if ex["winner"] is not None:
         said = f"keeps {ex['value']:.4f}, the value at ({ex['winner'][0]}, {ex['winner'][1]}) of the map; the others are dropped"
@@ -240,7 +257,8 @@ def receptive_fields_html(fields, image):
             "pixels the unit in the middle of each layer's output reads.")
     return (f'<p class="caption">{text}</p><img src="{data_uri(rgb)}" alt="the image with the receptive field '
             f'of one unit per layer boxed" style="width: 336px; image-rendering: pixelated">'
-            "<table><tr><th class=\"text\">layer</th><th>unit (row, col)</th><th>pixel rows</th><th>pixel columns"
+            '<table tabindex="0"><tr><th class="text">layer</th><th>unit (row, col)</th>'
+            "<th>pixel rows</th><th>pixel columns"
             f"</th><th>pixels it reads</th></tr>{''.join(rows)}</table>")
 
 
@@ -260,7 +278,7 @@ def batch_norm_html(stats):
             "them (both learnt), so the output's mean is beta and its spread |gamma|. At prediction the layer uses "
             f"its moving averages instead (each training step moves them {1 - s['momentum']:.0%} of the way to the "
             "batch's): y = x times gamma / sqrt(moving variance + epsilon), plus beta - moving mean times that.")
-    return (f'<p class="caption">{text}</p><table><tr>' + "".join(f"<th>{escape(x)}</th>" for x in head)
+    return (f'<p class="caption">{text}</p><table tabindex="0"><tr>' + "".join(f"<th>{escape(x)}</th>" for x in head)
             + f"</tr>{cells}</table>")
 
 
@@ -289,6 +307,6 @@ def filter_changes_html(row, show=4):
         parts.append('<div class="kernels">' + "".join(cells) + "</div>")
     rows = "".join(f"<tr><td>{k}</td><td>{row['change'][k]:.4g}</td><td>{row['delta']['bias'][k]:+.4g}</td></tr>"
                    for k in row["order"])
-    parts.append("<details><summary>every filter's change, largest first</summary><table><tr><th>filter</th>"
+    parts.append("<details><summary>every filter's change, largest first</summary><table tabindex=0><tr><th>filter</th>"
                  f"<th>size of its kernel's change</th><th>bias change</th></tr>{rows}</table></details>")
     return "\n".join(parts)

@@ -44,7 +44,7 @@ def before_dense_html(t):
     return (h.para("Before its first Dense layer the image becomes, layer by layer (the filters, feature maps and "
                    "pooling sections show these numbers as pictures):")
             + h.table(["layer", "type", "output shape", "numbers", "smallest", "largest", "above 0"], rows,
-                      text_columns=(0, 1, 2)))
+                      text_columns=(0, 1, 2)).replace("<table>", '<table tabindex="0">', 1))   # it may scroll
 
 
 def _filters(e, x=None):
