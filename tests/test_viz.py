@@ -373,7 +373,8 @@ def test_report_of_a_cnn_draws_what_applies_and_notes_the_rest(data, tmp_path):
 
     model = load_model(FIXTURES / "keras_cnn_bn.keras")           # Reshape, Conv2D, BatchNorm, pooling, Dense
     _, _, x, y = data
-    page, text = parse(viz.write_report(model, tmp_path / "cnn.html", x_test=x, y_test=y, index=0))
+    path = viz.write_report(model, tmp_path / "cnn.html", x_test=x, y_test=y, index=0)
+    page, text = parse(path)
     text = html.unescape(text)
     assert set(viz.report.SECTIONS) <= page.ids
     assert "http" not in text.lower()
@@ -381,7 +382,8 @@ def test_report_of_a_cnn_draws_what_applies_and_notes_the_rest(data, tmp_path):
     assert "reshape (Reshape) lays the same 784 numbers out as 28 x 28 x 1" in text
     assert "conv2d (Conv2D) slides 4 filters of 3 x 3 x 1 channel" in text
     assert "needs a first Dense layer that reads the image's pixels" in text
-    assert page.svgs == 0 and len(page.images) >= 4    # no diagram; parameters, path, pushes, backprop drawn
+    assert 'class="diagram"' not in path.read_text()      # not the lesson's drawing of pixels wired to neurons
+    assert len(page.images) >= 4                            # parameters, path, pushes, backprop drawn
     for phrase in ("4 channels x 2 (gamma, beta) = 8 weights + 4 x 2 moving statistics", "z - max",
                    "strengthened most", "Confusion matrix"):
         assert phrase in text, phrase
@@ -428,6 +430,10 @@ def test_report_of_a_cnn_shows_its_filters_maps_pooling_fields_and_batch_norm(da
     assert "a batch of 256 images (50,176 values per channel)" in norm
     assert f"{stats['mean'][0]:.4f}" in norm and f"{stats['moving_variance'][3]:.4f}" in norm
     assert len(page.sprites) >= 4            # feature maps (2 layers), pooling, the second layer's kernels
+    cards = re.findall(r'<div role="listitem" class="layer-card">.*?<b>([^<]*)</b><span>([^<]*)</span><span>([^<]*)</span>',
+                       document)
+    assert cards == [(d.label, " x ".join(map(str, d.output_shape)), f"{d.count:,} params" if d.count else
+                      "no weights") for d in model.describe()]                   # the network, layer by layer
     path_text = section_text(document, "path")
     pooled = np.ravel(explain.trace(model, x[4])["layers"][3]["activation"])        # average_pooling2d, 7 x 7 x 4
     assert re.search(rf"average_pooling2d\s+AveragePooling2D\s+7 x 7 x 4\s+196\s+{pooled.min():.3f}\s+"
@@ -476,7 +482,7 @@ def test_a_cnns_report_fits_a_phone_and_a_desktop_and_passes_axe(width, data, tm
     _, _, x, y = data
     path = viz.write_report(load_model(FIXTURES / "keras_cnn_bn.keras"), tmp_path / "cnn.html", x_test=x, y_test=y,
                             index=4)
-    sections = ["#" + name for name in viz.report.CNN_SECTIONS] + ['#path > table[tabindex="0"]']   # what it adds to path
+    sections = ["#" + name for name in viz.report.CNN_SECTIONS] + ["#network", '#path > table[tabindex="0"]']
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -8,6 +8,7 @@
     receptive_fields_html(fields)  the pixels one unit of each layer reads, boxed on the image
     batch_norm_html(stats)         mean, variance, gamma, beta and the moving averages per channel
     filter_changes_html(row)       what one step of learning did to each filter of a convolution
+    layer_stack_html(model)        the network as a row of its layers' outputs: stacks of maps, columns
 
 The numbers come from digitlens.explain.conv; this module only lays them out. Tiles are one PNG
 each (tiles.py), enlarged a few times in NumPy so that a box can be drawn around a single value.
@@ -35,6 +36,10 @@ table.kernel.change td { width: 50px; }
 .kernel-step { display: flex; gap: 4px; padding: 4px; border: 1px solid #e0e0e0; border-radius: 4px; }
 table.window td.won { outline: 3px solid #6a3d9a; font-weight: bold; }
 .cnn-tiles .tile-grid { grid-template-columns: repeat(auto-fill, var(--tile)) !important; }
+.layer-stack { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 10px 6px; margin: 10px 0; }
+.layer-card { display: flex; flex-direction: column; align-items: center; font-size: 11px; color: #444; }
+.layer-card b { color: #222; font-size: 12px; margin-top: 4px; white-space: nowrap; }
+.layer-arrow { align-self: center; color: #8c8c8c; font-size: 16px; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: middle; }
 </style>"""
 
@@ -310,3 +315,38 @@ def filter_changes_html(row, show=4):
     parts.append("<details><summary>every filter's change, largest first</summary><table tabindex=0><tr><th>filter</th>"
                  f"<th>size of its kernel's change</th><th>bias change</th></tr>{rows}</table></details>")
     return "\n".join(parts)
+
+
+def layer_stack_html(model):
+    """The network as a row of its layers, read from their descriptions: each layer's output drawn as
+    what it is - a stack of feature maps (H x W, one square per channel, up to 8 drawn) or a column of
+    numbers - with its label and shape. Cards wrap to the width there is."""
+    cards = ['<div class="layer-card input"><svg width="60" height="60" aria-hidden="true">'
+             '<rect x="8" y="8" width="44" height="44" fill="#fff" stroke="#222"/></svg>'
+             f"<b>input</b><span>{' x '.join(map(str, model.input_shape))}</span></div>"]
+    for layer in model.layers:
+        d = layer.describe()
+        shape = d.output_shape
+        if len(shape) == 3:
+            height, width, channels = shape
+            side = 14 + 1.6 * max(height, width)                         # 28 -> 59 px, 5 -> 22 px
+            drawn = min(channels, 8)
+            step = 4
+            size = side + step * (drawn - 1) + 4
+            fill = "#dbe8f5" if d.connectivity == "local" else "#eeeeee"
+            squares = "".join(f'<rect x="{2 + step * (drawn - 1 - i):.0f}" y="{2 + step * i:.0f}" width="{side:.0f}" '
+                              f'height="{side:.0f}" fill="{fill}" stroke="#2166ac" stroke-width="1"/>'
+                              for i in range(drawn))
+            picture = f'<svg width="{size:.0f}" height="{size:.0f}" aria-hidden="true">{squares}</svg>'
+        else:
+            count = shape[0] if len(shape) == 1 else int(np.prod(shape))
+            tall = min(90, 12 + 9 * np.log2(max(count, 1)))
+            fill = "#fde0c5" if d.connectivity == "full" else "#eeeeee"
+            picture = (f'<svg width="18" height="{tall:.0f}" aria-hidden="true"><rect x="2" y="1" width="14" '
+                       f'height="{tall - 2:.0f}" fill="{fill}" stroke="#555"/></svg>')
+        count_text = f"{d.count:,} params" if d.count else "no weights"
+        cards.append(f'<div class="layer-card">{picture}<b>{escape(d.label)}</b>'
+                     f"<span>{escape(' x '.join(map(str, shape)))}</span><span>{count_text}</span></div>")
+    arrow = '<span class="layer-arrow" aria-hidden="true">\u2192</span>'
+    return (f'<div class="layer-stack" role="list" aria-label="the layers of {escape(model.name)}, in order">'
+            + arrow.join(c.replace('class="layer-card', 'role="listitem" class="layer-card', 1) for c in cards) + "</div>")

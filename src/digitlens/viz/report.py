@@ -43,7 +43,7 @@ from ..explain import words
 from ..explain.common import dense_layers, image_shape, reads_pixels_first, require_pixels_into_first_dense
 from . import html as h
 from .backprop import backprop_figure
-from .conv import CSS as CNN_CSS, filter_changes_html
+from .conv import CSS as CNN_CSS, filter_changes_html, layer_stack_html
 from .curves import curves_figure
 from .diagram import diagram_svg
 from .flatten import flatten_figure
@@ -199,7 +199,10 @@ def _network(e):
         return h.section("network", "The network", h.para(
             "The lesson's drawing shows every pixel wired to every neuron of a first Dense layer; this network "
             f"reads the image another way first: {_first_layers(e.model)} Its layers, shapes and counts are in "
-            "the parameters section, and what its filters are and find in the sections after it.", "note"))
+            "the parameters section, and what its filters are and find in the sections after it.", "note"),
+            *([h.para("Its layers in order, each drawn as what it hands on: a stack of feature maps (one square "
+                      "per map, up to 8 drawn; blue for a convolution's) or a column of numbers (orange for a Dense "
+                      "layer's units)."), layer_stack_html(e.model)] if cnn_sections(e.model) else []))
     return h.section("network", "The network", h.para(
         "The lesson's drawing of this network. Every pixel of the image feeds every neuron of the first "
         "layer, and every neuron of each layer feeds every unit of the next, up to the outputs. There are far "
