@@ -431,7 +431,10 @@ def test_a_cnns_explanation_has_its_filters_maps_and_pooling_sections(mnist):
     page = e._repr_html_()
     for name in ("filters", "feature-maps", "pooling", "receptive-field"):
         assert f'data-section="{name}"' in page, name
-    assert '.filters, .section("feature-maps"), .pooling, .section("receptive-field"), .path' in page
+    assert ".filters, .feature_maps, .pooling, .receptive_field, .path" in page      # each one works:
+    for name in e.sections:
+        attribute = name.replace("-", "_")
+        assert f'data-section="{name}"' in getattr(e, attribute).html, name
     assert 'data-section="batch-norm"' not in page
     assert ".digitlens-report table.kernel td" in page                 # the CNN tables' style, confined
     assert "conv2d: what each of its 4 filters finds in the image" in e.section("feature-maps").html

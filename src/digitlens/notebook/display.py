@@ -134,6 +134,11 @@ class ExplanationView:
     backprop = property(lambda self: self.section("backprop"), doc="one real step of learning")
     evaluation = property(lambda self: self.section("evaluation"), doc="accuracy and mistakes")
     training = property(lambda self: self.section("training"), doc="the training curves")
+    filters = property(lambda self: self.section("filters"), doc="a CNN's kernels, with their numbers")
+    feature_maps = property(lambda self: self.section("feature-maps"), doc="what each filter finds in the image")
+    pooling = property(lambda self: self.section("pooling"), doc="which values of each window survive")
+    receptive_field = property(lambda self: self.section("receptive-field"), doc="the pixels one unit reads")
+    batch_norm = property(lambda self: self.section("batch-norm"), doc="a batch's mean, variance, scale, shift")
 
     @property
     def sections(self):
@@ -154,7 +159,7 @@ class ExplanationView:
         body = "\n".join(self.section(name).html for name in self.sections)
         return (f'<div class="{REPORT_CLASS}">{_style()}{head}'
                 f'<p class="note">Each section is also there on its own: '
-                f'{", ".join(_accessor(n) for n in self.sections)}.</p>{body}</div>')
+                f'{", ".join(_accessor(self, n) for n in self.sections)}.</p>{body}</div>')
 
     def __repr__(self):
         return f"<digitlens explanation of {self.data.model.name!r}: sections {', '.join(self.sections)}>"
@@ -178,10 +183,11 @@ def explain(model, image=None, label=None, x=None, y=None, class_names=None, x_t
 
 # ---- HTML helpers -------------------------------------------------------------------------------
 
-def _accessor(name):
-    """How a notebook asks for section `name`: .path, or .section("feature-maps") for a name that
-    is no Python attribute."""
-    return f".{name}" if name.isidentifier() else f'.section("{name}")'
+def _accessor(view, name):
+    """How a notebook asks `view` for section `name`: .path, .feature_maps (for "feature-maps"), or
+    .section("name") where there is no such attribute."""
+    attribute = name.replace("-", "_")
+    return f".{attribute}" if isinstance(getattr(type(view), attribute, None), property) else f'.section("{name}")'
 
 
 def _unique(html):
