@@ -126,6 +126,12 @@ class ExplanationView:
             self._sections[name] = Section(name, html)
         return self._sections[name]
 
+    # a convolutional network's sections (viz.report_conv), beside the lesson's below
+    filters = property(lambda self: self.section("filters"), doc="a CNN's kernels, with their numbers")
+    feature_maps = property(lambda self: self.section("feature-maps"), doc="what each filter finds in the image")
+    pooling = property(lambda self: self.section("pooling"), doc="which values of each window survive")
+    receptive_field = property(lambda self: self.section("receptive-field"), doc="the pixels one unit reads")
+    batch_norm = property(lambda self: self.section("batch-norm"), doc="a batch's mean, variance, scale, shift")
     network = property(lambda self: self.section("network"), doc="the lesson's drawing of this network")
     flatten = property(lambda self: self.section("flatten"), doc="the image cut into rows, end to end")
     parameters = property(lambda self: self.section("parameters"), doc="where every parameter lives")
@@ -134,11 +140,6 @@ class ExplanationView:
     backprop = property(lambda self: self.section("backprop"), doc="one real step of learning")
     evaluation = property(lambda self: self.section("evaluation"), doc="accuracy and mistakes")
     training = property(lambda self: self.section("training"), doc="the training curves")
-    filters = property(lambda self: self.section("filters"), doc="a CNN's kernels, with their numbers")
-    feature_maps = property(lambda self: self.section("feature-maps"), doc="what each filter finds in the image")
-    pooling = property(lambda self: self.section("pooling"), doc="which values of each window survive")
-    receptive_field = property(lambda self: self.section("receptive-field"), doc="the pixels one unit reads")
-    batch_norm = property(lambda self: self.section("batch-norm"), doc="a batch's mean, variance, scale, shift")
 
     @property
     def sections(self):
