@@ -452,6 +452,16 @@ def test_report_sections_of_a_cnn_one_at_a_time(data):
     with pytest.raises(DigitlensError, match="section: expected one of network, flatten, parameters, filters, "
                                               "feature-maps, pooling, receptive-field, path"):
         viz.report.section_html(e, "batch-norm")
+    # a convolution behind a Dense layer: its units have a place in the Reshape's maps, not in the image
+    from digitlens.nn import Sequential
+    from digitlens.nn.conv import Conv2D
+    from digitlens.nn.layers import Dense, Flatten
+    from digitlens.nn.reshaping import Reshape
+
+    odd = Sequential([Flatten(input_shape=(28, 28)), Dense(784), Reshape((28, 28, 1)), Conv2D(2, 3), Flatten(),
+                      Dense(10, "softmax")], seed=0).build()
+    note = viz.report.section_html(explain.explain(odd, data[2][0]), "receptive-field")
+    assert 'class="note"' in note and "cannot be traced past 'reshape' (Reshape)" in html.unescape(note)
 
 
 def test_diagram_of_a_cnn_is_refused_in_one_sentence(tmp_path):

@@ -53,7 +53,7 @@ from .neurons import neuron_figure
 from .output import write_atomic
 from .parameters import parameters_figure
 from .render import Pictures
-from .report_conv import CNN_BUILDERS, CNN_SECTIONS, CNN_TITLES, before_dense_html, cnn_sections
+from .report_conv import CNN_SECTIONS, before_dense_html, cnn_section, cnn_sections
 from .path import contributions_figure, path_figure
 
 SECTIONS = ("network", "flatten", "parameters", "path", "neurons", "backprop", "evaluation", "training")
@@ -110,10 +110,10 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
                "backprop": (_backprop, pics, e, picked), "training": (_training, pics, e)}
     drawn = {name: _or_note(name, *call) for name, call in drawing.items()}
     pics.start()
-    sections = sections_for(model)
-    making = {"network": (_network, e), "neurons": (_neurons, e, seen), "evaluation": (_evaluation, e, data_name),
-              **{name: (CNN_BUILDERS[name], e, seen) for name in sections if name in CNN_SECTIONS}}
+    making = {"network": (_network, e), "neurons": (_neurons, e, seen), "evaluation": (_evaluation, e, data_name)}
     made = {name: _or_note(name, *call) for name, call in making.items()}
+    made.update({name: cnn_section(name, e, seen) for name in cnn_sections(model)})     # report_conv.py
+    sections = sections_for(model)
     body = [f"<h1>{escape(title)}</h1>", _summary(e, image_name, data_name, picked, doubt),
             "<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in sections) + "</nav>"]
     if len(sections) > len(SECTIONS):
@@ -131,24 +131,25 @@ def section_html(e, name, seen=None, data_name=None):
     which adds the style sheets: viz.html's CSS and, for the CNN sections, viz.conv's).
     seen: the images dead neurons and templates are measured on (neurons); data_name: words for
     the test set (evaluation)."""
+    if name in CNN_SECTIONS:              # a convolutional network's (report_conv.py): no figures to draw
+        sections = sections_for(e.model)
+        if name not in sections:
+            raise DigitlensError(f"section: expected one of {', '.join(sections)}, received {name!r}")
+        return cnn_section(name, e, seen)
     pics = Pictures(workers=1)            # drawn here, in turn: a notebook's kernel is not forked
     builders = {"network": _network, "flatten": lambda e: _flatten(pics, e),
                 "parameters": lambda e: _parameters(pics, e), "path": lambda e: _path(pics, e),
                 "neurons": lambda e: _neurons(e, seen), "backprop": lambda e: _backprop(pics, e),
-                "evaluation": lambda e: _evaluation(e, data_name), "training": lambda e: _training(pics, e),
-                **{cnn: lambda e, cnn=cnn: CNN_BUILDERS[cnn](e, seen) for cnn in CNN_SECTIONS}}
-    sections = sections_for(e.model)
-    if name not in builders or name not in sections:
-        raise DigitlensError(f"section: expected one of {', '.join(sections)}, received {name!r}")
+                "evaluation": lambda e: _evaluation(e, data_name), "training": lambda e: _training(pics, e)}
+    if name not in builders:
+        raise DigitlensError(f"section: expected one of {', '.join(SECTIONS)}, received {name!r}")
     return pics.fill(_or_note(name, builders[name], e))
-
 
 
 # ---- sections -----------------------------------------------------------------------------------
 
-TITLES = {**dict(zip(SECTIONS, ("The network", "Flatten", "Parameters", "One image's path", "What each neuron looks for",
-                                 "One step of learning", "How it does on the test set", "Training curves"))),
-          **CNN_TITLES}
+TITLES = dict(zip(SECTIONS, ("The network", "Flatten", "Parameters", "One image's path", "What each neuron looks for",
+                             "One step of learning", "How it does on the test set", "Training curves")))
 
 
 def _or_note(section_id, build, *args):

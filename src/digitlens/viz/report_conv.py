@@ -9,9 +9,13 @@
 report.py puts them after "parameters" (sections_for), and adds to its path section what the image
 becomes before the first Dense layer (before_dense_html). Which sections a model gets is read from
 its layers' descriptions (explain.conv); the numbers are explain.conv's, the pictures viz.conv's.
-Each builder takes the Explanation and the images a batch is drawn from, and returns the section.
+Each builder takes the Explanation and the images a batch is drawn from, and returns the section;
+cnn_section(name, ...) is the one report.py calls, which turns what a model lacks into a note.
 """
 
+from html import escape
+
+from ..errors import DigitlensError
 from ..explain import conv as inside
 from ..explain.common import image_shape
 from . import html as h
@@ -96,3 +100,12 @@ def _batch_norm(e, x=None):
 
 CNN_BUILDERS = {"filters": _filters, "feature-maps": _feature_maps, "pooling": _pooling,
                 "receptive-field": _receptive_field, "batch-norm": _batch_norm}
+
+
+def cnn_section(name, e, x=None):
+    """Section `name` of CNN_SECTIONS for the Explanation e (x: images for a batch's statistics), or,
+    if this model lacks what it shows, the section with one line saying why."""
+    try:
+        return CNN_BUILDERS[name](e, x)
+    except DigitlensError as error:
+        return h.section(name, CNN_TITLES[name], h.para(escape(str(error)), "note"))
