@@ -337,11 +337,17 @@ def test_every_command_takes_a_cnn_or_says_in_one_line_why_not(trained_cnn, mnis
         assert exported.returncode == 0, exported.stderr
     assert json.loads(digitlens("summary", tmp_path / "cnn.h5", "--json", env=env).stdout)["total_params"] == 693_962
 
-    explained = digitlens("explain", path, "--index", "0", "--data", mnist_dir, "--out", tmp_path / "r.html", env=env)
+    explained = digitlens("explain", path, "--index", "0", "--data", mnist_dir, "--out", tmp_path / "r.html", "--json",
+                          env=env)
     assert explained.returncode == 0, explained.stderr
+    assert json.loads(explained.stdout)["sections"][2:7] == ["parameters", "filters", "feature-maps", "pooling",
+                                                             "receptive-field"]
     page = (tmp_path / "r.html").read_text()
     assert "conv2d (Conv2D) slides 32 filters of 3 x 3 x 1 channel" in page      # a note, not a wrong picture
     assert "Test accuracy" in page and 'id="evaluation"' in page
+    for section in ("filters", "feature-maps", "pooling", "receptive-field"):        # what a CNN has
+        assert f'id="{section}"' in page, section
+    assert 'id="batch-norm"' not in page and "conv2d: what each of its 32 filters finds in the image" in page
     # The lesson's drawing and the web app's pictures need a first Dense layer reading the pixels.
     assert_one_line_error(digitlens("diagram", path, "--out", tmp_path / "n.svg", env=env),
                           "needs a first Dense layer that reads the image's pixels", "conv2d (Conv2D)")
@@ -364,6 +370,14 @@ def test_a_learners_cnn_saved_by_real_keras_opens(mnist_dir, env, expected, tmp_
     assert predicted.returncode == 0, predicted.stderr
     probabilities = json.loads(predicted.stdout)["predictions"][0]["probabilities"]
     np.testing.assert_allclose(probabilities, expected["probs_keras_cnn"][3], atol=1e-5)   # what Keras said
+    # ... and `digitlens explain` shows what is inside: here the one with BatchNormalization, on that digit
+    explained = digitlens("explain", FIXTURES / "keras_cnn_bn.keras", tmp_path / "digit.npy", "--data", mnist_dir,
+                          "--out", tmp_path / "cnn.html", "--json", env=env)
+    assert explained.returncode == 0, explained.stderr
+    assert {"filters", "feature-maps", "pooling", "receptive-field", "batch-norm"} <= set(
+        json.loads(explained.stdout)["sections"])
+    page = (tmp_path / "cnn.html").read_text()
+    assert "batch_normalization on a batch of" in page and "conv2d_1: what each of its 8 filters finds" in page
 
 
 @pytest.mark.parametrize("arch, rows", [

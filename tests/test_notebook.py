@@ -416,3 +416,24 @@ def test_stop_reaches_a_running_kernel_and_the_next_cell_waits(tmp_path, mnist_d
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_a_cnns_explanation_has_its_filters_maps_and_pooling_sections(mnist):
+    from pathlib import Path
+
+    from digitlens.io import load_model
+
+    _, (x_test, y_test) = mnist
+    cnn = load_model(Path(__file__).parent / "fixtures" / "keras_cnn.keras")
+    e = display.explain(cnn, x_test[0], label=y_test[0], x=x_test[:300], y=y_test[:300])
+    assert e.sections[:6] == ["network", "flatten", "parameters", "filters", "feature-maps", "pooling"]
+    page = e._repr_html_()
+    for name in ("filters", "feature-maps", "pooling", "receptive-field"):
+        assert f'data-section="{name}"' in page, name
+    assert ".filters, .feature_maps, .pooling, .receptive_field, .path" in page      # each one works:
+    for name in e.sections:
+        attribute = name.replace("-", "_")
+        assert f'data-section="{name}"' in getattr(e, attribute).html, name
+    assert 'data-section="batch-norm"' not in page
+    assert ".digitlens-report table.kernel td" in page                 # the CNN tables' style, confined
+    assert "conv2d: what each of its 4 filters finds in the image" in e.section("feature-maps").html

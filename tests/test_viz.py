@@ -183,6 +183,7 @@ def test_report_has_every_section_and_nothing_external(model, data, tmp_path):
                            data_name="MNIST test set")
     page, text = parse(out)
     assert set(viz.report.SECTIONS) <= page.ids
+    assert not set(viz.report.CNN_SECTIONS) & page.ids         # the lesson's network has no convolution
     assert "http" not in text.lower()                          # no address to fetch, anywhere
     assert all(not v.startswith(("//", "http")) for tag, k, v in page.attributes if k in ("src", "href"))
     assert page.svgs >= 1 and len(page.images) >= 7
@@ -500,7 +501,8 @@ def test_report_of_a_cnn_draws_what_applies_and_notes_the_rest(data, tmp_path):
 
     model = load_model(FIXTURES / "keras_cnn_bn.keras")           # Reshape, Conv2D, BatchNorm, pooling, Dense
     _, _, x, y = data
-    page, text = parse(viz.write_report(model, tmp_path / "cnn.html", x_test=x, y_test=y, index=0))
+    path = viz.write_report(model, tmp_path / "cnn.html", x_test=x, y_test=y, index=0)
+    page, text = parse(path)
     text = html.unescape(text)
     assert set(viz.report.SECTIONS) <= page.ids
     assert "http" not in text.lower()
@@ -508,11 +510,86 @@ def test_report_of_a_cnn_draws_what_applies_and_notes_the_rest(data, tmp_path):
     assert "reshape (Reshape) lays the same 784 numbers out as 28 x 28 x 1" in text
     assert "conv2d (Conv2D) slides 4 filters of 3 x 3 x 1 channel" in text
     assert "needs a first Dense layer that reads the image's pixels" in text
-    assert page.svgs == 0 and len(page.images) >= 4    # no diagram; parameters, path, pushes, backprop drawn
+    assert 'class="diagram"' not in path.read_text()      # not the lesson's drawing of pixels wired to neurons
+    assert len(page.images) >= 4                            # parameters, path, pushes, backprop drawn
     for phrase in ("4 channels x 2 (gamma, beta) = 8 weights + 4 x 2 moving statistics", "z - max",
                    "strengthened most", "Confusion matrix"):
         assert phrase in text, phrase
     assert not re.search(r"pixel \(\d+, \d+\)", text)              # the Dense's inputs are not pixels
+
+
+def section_text(document, section_id):
+    """The text of one <section> of a report page, its tags removed."""
+    body = re.search(rf'<section id="{section_id}">(.*?)</section>', document, re.S).group(1)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def test_report_of_a_cnn_shows_its_filters_maps_pooling_fields_and_batch_norm(data, tmp_path):
+    from digitlens.io import load_model
+    from digitlens.explain import conv
+
+    model = load_model(FIXTURES / "keras_cnn_bn.keras")
+    _, _, x, y = data
+    path = viz.write_report(model, tmp_path / "cnn.html", x_test=x, y_test=y, index=4)
+    page, _ = parse(path)
+    document = path.read_text()
+    sections = viz.report.SECTIONS
+    assert viz.report.sections_for(model) == sections[:3] + viz.report.CNN_SECTIONS + sections[3:]   # after parameters
+    assert set(viz.report.CNN_SECTIONS) <= page.ids
+    nav = re.search(r"<nav>(.*?)</nav>", document).group(1)
+    assert re.findall(r'href="#([\w-]+)"', nav) == list(viz.report.sections_for(model))
+    # every weight of the first convolution, in the order of its filters, rows and columns
+    kernel, bias = model.layers[1].get_weights()
+    shown = re.findall(r"[+-]\d\.\d\d", section_text(document, "filters"))
+    expected = [f"{v:+.2f}" for k in range(4) for v in list(kernel[:, :, 0, k].ravel()) + [bias[k]]]
+    assert shown[:len(expected)] == expected
+    maps = conv.feature_maps(model, x[4])
+    best = maps["strongest"][maps["order"][0]][0]
+    assert (f"Filter {maps['order'][0]} responds most: {best['value']:.3f} at ({best['row']}, {best['col']})"
+            in section_text(document, "feature-maps"))
+    pooling = section_text(document, "pooling")
+    assert "average_pooling2d cuts each map into 2 x 2 windows" in pooling
+    assert "global_average_pooling2d averages each whole 5 x 5 map to one number" in pooling
+    fields = section_text(document, "receptive-field")
+    assert re.search(r"conv2d_1\s+\(2, 2\)\s+8-20\s+8-20\s+13 x 13 = 169", fields)   # 4r .. 4r + 12
+    stats = conv.batch_norm_statistics(model, x[:256])
+    norm = section_text(document, "batch-norm")
+    assert "a batch of 256 images (50,176 values per channel)" in norm
+    assert f"{stats['mean'][0]:.4f}" in norm and f"{stats['moving_variance'][3]:.4f}" in norm
+    assert len(page.sprites) >= 4            # feature maps (2 layers), pooling, the second layer's kernels
+    cards = re.findall(r'<div role="listitem" class="layer-card">.*?<b>([^<]*)</b><span>([^<]*)</span><span>([^<]*)</span>',
+                       document)
+    assert cards == [(d.label, " x ".join(map(str, d.output_shape)), f"{d.count:,} params" if d.count else
+                      "no weights") for d in model.describe()]                   # the network, layer by layer
+    path_text = section_text(document, "path")
+    pooled = np.ravel(explain.trace(model, x[4])["layers"][3]["activation"])        # average_pooling2d, 7 x 7 x 4
+    assert re.search(rf"average_pooling2d\s+AveragePooling2D\s+7 x 7 x 4\s+196\s+{pooled.min():.3f}\s+"
+                     rf"{pooled.max():.3f}", path_text)
+    first = explain.backprop_step(model, x[4], int(y[4]))["filters"][0]                 # the step the page took
+    learning = section_text(document, "backprop")
+    assert "What changed in each filter" in learning
+    assert f"filter {first['order'][0]} before" in learning and f"change, size {first['change'][first['order'][0]]:.3g}" in learning
+
+
+def test_report_sections_of_a_cnn_one_at_a_time(data):
+    from digitlens.io import load_model
+
+    model = load_model(FIXTURES / "keras_cnn.keras")              # no BatchNormalization
+    e = explain.explain(model, data[2][0], int(data[3][0]))
+    assert "max_pooling2d cuts each map" in viz.report.section_html(e, "pooling")
+    with pytest.raises(DigitlensError, match="section: expected one of network, flatten, parameters, filters, "
+                                              "feature-maps, pooling, receptive-field, path"):
+        viz.report.section_html(e, "batch-norm")
+    # a convolution behind a Dense layer: its units have a place in the Reshape's maps, not in the image
+    from digitlens.nn import Sequential
+    from digitlens.nn.conv import Conv2D
+    from digitlens.nn.layers import Dense, Flatten
+    from digitlens.nn.reshaping import Reshape
+
+    odd = Sequential([Flatten(input_shape=(28, 28)), Dense(784), Reshape((28, 28, 1)), Conv2D(2, 3), Flatten(),
+                      Dense(10, "softmax")], seed=0).build()
+    note = viz.report.section_html(explain.explain(odd, data[2][0]), "receptive-field")
+    assert 'class="note"' in note and "cannot be traced past 'reshape' (Reshape)" in html.unescape(note)
 
 
 def test_diagram_of_a_cnn_is_refused_in_one_sentence(tmp_path):
@@ -521,3 +598,45 @@ def test_diagram_of_a_cnn_is_refused_in_one_sentence(tmp_path):
     with pytest.raises(DigitlensError, match="lesson's drawing of the network needs a first Dense layer"):
         viz.write_diagram(load_model(FIXTURES / "keras_cnn.keras"), tmp_path / "cnn.svg")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_cnns_report_fits_a_phone_and_a_desktop_and_passes_axe(width, data, tmp_path):
+    """The CNN sections in a real browser: nothing wider than the screen, the tile grids wrapping to
+    it, every tile a piece of its sprite, and axe-core finding nothing serious in them."""
+    import os
+    import shutil
+
+    from playwright import sync_api
+
+    from digitlens.io import load_model
+
+    chromium = os.environ.get("DIGITLENS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    axe = Path(os.environ.get("DIGITLENS_AXE") or Path(__file__).parents[1] / ".venv" / "npm" / "node_modules" /
+               "axe-core" / "axe.min.js")
+    if not Path(chromium).exists() or not axe.is_file():
+        pytest.fail(f"this test needs Chromium ({chromium}) and axe-core ({axe}): ./dev test installs both")
+    _, _, x, y = data
+    path = viz.write_report(load_model(FIXTURES / "keras_cnn_bn.keras"), tmp_path / "cnn.html", x_test=x, y_test=y,
+                            index=4)
+    sections = ["#" + name for name in viz.report.CNN_SECTIONS] + ["#network", '#path > table[tabindex="0"]']
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(path.resolve().as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        grids = page.evaluate("""() => [...document.querySelectorAll('.cnn-tiles .tile-grid')].map((g) => ({
+            wide: g.scrollWidth <= g.clientWidth + 1, tiles: g.querySelectorAll('.px').length,
+            columns: getComputedStyle(g).gridTemplateColumns.split(' ').length}))""")
+        assert len(grids) >= 4 and all(g["wide"] for g in grids)               # wrapped, never scrolled
+        if width == 390:
+            assert max(g["columns"] for g in grids) <= 9                     # 36 px kernel tiles, not 16 to a row
+        page.add_script_tag(path=str(axe))
+        found = page.evaluate("async (include) => (await axe.run({ include: include.map((s) => [s]) }, "
+                              "{ resultTypes: ['violations'] })).violations.filter((v) => "
+                              "['serious', 'critical'].includes(v.impact)).map((v) => [v.id, v.nodes.map((n) => n.target.join(' '))])", sections)
+        page.screenshot(path=str(tmp_path / f"cnn-{width}.png"), full_page=True)
+        browser.close()
+    assert found == []

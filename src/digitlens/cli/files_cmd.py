@@ -45,7 +45,7 @@ def add_parsers(commands):
 def run_explain(args):
     from ..datasets.images import load_image_file
     from ..errors import DigitlensError
-    from ..viz.report import write_report
+    from ..viz.report import sections_for, write_report
 
     out = check_output(args.out, (".html", ".htm"), "--out")
     if args.image and args.index is not None:
@@ -69,7 +69,7 @@ def run_explain(args):
                  title=f"digitlens: inside {Path(path).name}",
                  image_name=args.image, data_name=ds.describe(), doubt=doubt)
     if args.json:
-        print_json({"model": str(path), "report": str(out), "doubt": doubt})
+        print_json({"model": str(path), "report": str(out), "doubt": doubt, "sections": list(sections_for(model))})
     else:
         if doubt:
             console(stderr=True).print(f"{args.image}: {doubt}", markup=False, style="yellow")

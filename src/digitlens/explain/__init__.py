@@ -8,6 +8,7 @@
     neurons      each neuron's weights as a 28x28 image, any hidden neuron in full, each output's
                  effective template, neurons that never fire
     words        sentences for people: what a neuron's output means, how sure a prediction is
+    conv         inside a CNN: filters, feature maps, pooling windows, receptive fields, BatchNorm
     backprop     one real training step: the gradient and the change of every weight
     evaluation   accuracy, confusion matrix and the images in each cell, the most confident mistakes
     history      training curves per epoch and per batch
@@ -23,6 +24,7 @@ here draws, and nothing here changes a model.
 """
 
 from .backprop import backprop_step, make_twin
+from .conv import batch_norm_statistics, feature_maps, filters, pooling_step, receptive_field
 from .common import to_json
 from .evaluation import confusion_cell, evaluate, instructive_example
 from .explanation import Explanation, explain
@@ -35,7 +37,8 @@ from .path import first_layer_contributions, output_contributions, pixel_contrib
     trace, unit_contributions
 from .sensitivity import pixel_weights
 
-__all__ = ["Explanation", "backprop_step", "confusion_cell", "curves", "dead_neurons", "evaluate", "explain", "instructive_example", "layer_templates",
+__all__ = ["Explanation", "backprop_step", "batch_norm_statistics", "feature_maps", "filters",
+           "pooling_step", "receptive_field", "confusion_cell", "curves", "dead_neurons", "evaluate", "explain", "instructive_example", "layer_templates",
            "first_layer_contributions",
            "flatten_strip", "index_to_pixel", "make_twin", "neuron_activity",
            "neuron_detail", "neuron_order", "output_contributions", "output_templates", "parameter_table",

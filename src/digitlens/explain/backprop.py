@@ -5,6 +5,7 @@
     step["layers"][0]["gradient"]["kernel"]           # dL/dw for every weight, (784, 256)
     step["layers"][0]["delta"]["kernel"]              # the change the optimizer made, (784, 256)
     step["change_maps"]                               # (256, 28, 28): each hidden neuron's change
+    step["filters"][0]["delta"]["kernel"]             # a CNN's first convolution: every weight's change
 
 The numbers are exact because they are made by the code that trains: a twin of the model (same
 weights, a copy of the optimizer and its running state) runs its own `train_step` on the one
@@ -63,6 +64,10 @@ def backprop_step(model, image, label, learning_rate=None, optimizer=None, top=1
     "delta": {"kernel", "bias"}, "blame" (dL/dz per unit, list), "top_strengthened",
     "top_weakened"}] (arrays), "top_strengthened", "top_weakened": [(layer name, from, to, delta)]
     over all layers, "change_maps": (units, 28, 28) array of the first layer's weight changes,
+    "filters": [per convolution (connectivity "local") {"name", "kernel_shape", "gradient", "delta"
+    ({"kernel" (KH, KW, C, F), "bias"}), "before", "after" (its kernel before and after), "change" (each
+    filter's size of change, the square root of its summed squared weight changes), "order" (the
+    filters from the most changed down)}] (empty for a network without convolutions),
     "steps", "losses" (steps + 1 values: before each step, then after the last), "label_probs" (the
     right class's probability at the same moments)}.
     """
@@ -113,7 +118,8 @@ def backprop_step(model, image, label, learning_rate=None, optimizer=None, top=1
             "layers": layers,
             "top_strengthened": sorted(every, key=lambda c: -c[3])[:top],
             "top_weakened": sorted(worst, key=lambda c: c[3])[:top],
-            "change_maps": change_maps, "steps": int(steps),
+            "change_maps": change_maps, "filters": _filter_changes(model, twin, gradient, delta),
+            "steps": int(steps),
             "losses": losses_seen + [float(loss(probs_before[None], y)), float(loss(probs_after[None], y))],
             "label_probs": label_probs + [float(probs_before[label]), float(probs_after[label])]}
 
@@ -180,6 +186,40 @@ def _per_layer(model, twin, gradient, delta, top):
                                           for k in up if flat[k] > 0],
                      "top_weakened": [(layer.name, int(k // units), int(k % units), float(flat[k]))
                                       for k in down if flat[k] < 0]})
+    return rows
+
+
+def _slices(twin, flat):
+    """{layer name: {parameter name: its part of the flat array `flat`}}, in the model's layout:
+    layer by layer, each layer's parameters in its param_shapes() order."""
+    out, offset = {}, 0
+    for layer in twin.layers:
+        parts = {}
+        for key, shape in layer.param_shapes().items():
+            size = int(np.prod(shape))
+            parts[key] = flat[offset:offset + size].reshape(shape)
+            offset += size
+        out[layer.name] = parts
+    return out
+
+
+def _filter_changes(model, twin, gradient, delta):
+    """What the step did to each filter of each convolution (read from the layers' descriptions)."""
+    gradients, deltas = _slices(twin, gradient), _slices(twin, delta)
+    befores, afters = _slices(twin, model.params), _slices(twin, twin.params)
+    rows = []
+    for layer in twin.layers:
+        d = layer.describe()
+        if d.connectivity != "local":
+            continue
+        change = np.sqrt((deltas[d.name]["kernel"].astype(np.float64) ** 2).reshape(-1, d.units).sum(axis=0))
+        zeros = np.zeros(d.units, np.float32)
+        rows.append({"name": d.name, "kernel_shape": list(d.params["kernel"]),
+                     "gradient": {"kernel": gradients[d.name]["kernel"], "bias": gradients[d.name].get("bias", zeros)},
+                     "delta": {"kernel": deltas[d.name]["kernel"], "bias": deltas[d.name].get("bias", zeros)},
+                     "before": befores[d.name]["kernel"].copy(), "after": afters[d.name]["kernel"].copy(),
+                     "change": change,
+                     "order": np.argsort(-change, kind="stable").tolist()})
     return rows
 
 

@@ -73,7 +73,7 @@ class Explanation:
         """All computed parts as plain Python, ready for json.dumps (large arrays left out)."""
         step = self.backprop
         if step is not None:
-            step = {k: v for k, v in step.items() if k not in ("layers", "change_maps")}
+            step = {k: v for k, v in step.items() if k not in ("layers", "change_maps", "filters")}
         return to_json({"parameters": self.parameters, "trace": self.trace,
                         "contributions": self.contributions, "backprop": step,
                         "evaluation": self.evaluation, "curves": self.curves})

@@ -146,6 +146,9 @@ class Conv2D(Layer):
             return x
         return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
 
+    def neighbourhood(self):
+        return self.kernel_size, self.strides, self.paddings()
+
     def paddings(self):
         height, width, _ = self.input_shape
         return tuple(padding_amounts(size, k, s, self.padding)

@@ -72,6 +72,11 @@ class Description:
     units: int | None = None           # neurons (Dense) or filters (Conv2D) a learner can look at
     activation: str | None = None      # "relu", ...; None for layers without one
     connectivity: str | None = None    # "full": every input to every unit; "local": a window; None
+    window: tuple | None = None        # (rows, cols) of the input each output position reads: a kernel, a pool
+    strides: tuple | None = None       # (rows, cols) the window moves by from one output position to the next
+    padding: tuple | None = None       # ((top, bottom), (left, right)): positions added around the input
+    pooling: str | None = None         # "max" or "mean": what each window becomes, for a layer that pools
+    normalization: str | None = None   # "batch": brings each channel to mean 0, variance 1 by batch statistics
     built: bool = True
 
     @property
@@ -104,6 +109,8 @@ class Layer:
     trainable = False             # has parameters the optimizer changes
     connectivity = None           # "full" or "local" for layers of units with incoming weights
     rearranges = False            # only moves values around (Flatten, Reshape) or passes them on
+    pooling = None                # "max" or "mean" for a layer that summarises windows (see Description)
+    normalization = None          # "batch" for a layer that normalises by batch statistics
 
     def __init__(self, name=None, input_shape=None):
         self.name = name                  # the model names unnamed layers: dense, dense_1, ...
@@ -225,6 +232,13 @@ class Layer:
         """A few words for a box in a drawing: "Dense 256 relu", "Flatten"."""
         return self.kind
 
+    def neighbourhood(self):
+        """(window, strides, padding) for a layer whose every output position reads a window of its
+        input's positions (a convolution, a pooling): ((3, 3), (1, 1), ((0, 0), (0, 0))); None for a
+        layer that reads one position per output (an activation, BatchNormalization) or does not
+        keep positions at all (Dense, Flatten)."""
+        return None
+
     def deterministic_copy(self):
         """A copy with the same settings that does the same thing every time it is run (Dropout
         switched off), without weights of its own: for a one-image backprop step on a twin model."""
@@ -237,6 +251,7 @@ class Layer:
         built = self.built
         params = self.param_shapes() if built else {}
         state = self.state_shapes() if built else {}
+        window, strides, padding = (self.neighbourhood() if built else None) or (None, None, None)
         return Description(
             name=self.name, type=self.kind, input_shape=self.input_shape, output_shape=self.output_shape,
             params=params, state=state,
@@ -245,7 +260,8 @@ class Layer:
             arithmetic=self.arithmetic() if built else "not built yet: its shapes follow from its input",
             what=self.what() if built else "", label=self.label(), units=getattr(self, "units", None),
             activation=getattr(getattr(self, "activation", None), "name", None),
-            connectivity=self.connectivity, built=built)
+            connectivity=self.connectivity, window=window, strides=strides, padding=padding,
+            pooling=self.pooling, normalization=self.normalization, built=built)
 
     # ---- Keras configs ---------------------------------------------------------------------
 

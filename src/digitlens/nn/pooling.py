@@ -50,6 +50,9 @@ class Pooling2D(Layer):
                              f"window does not fit in the {height}x{width} input")
         return (*out, channels)
 
+    def neighbourhood(self):
+        return self.pool_size, self.strides, self.paddings()
+
     def paddings(self):
         height, width, _ = self.input_shape
         return tuple(padding_amounts(size, p, s, self.padding)
@@ -106,6 +109,7 @@ class MaxPooling2D(Pooling2D):
     """Keep the largest value of each window: the strongest response of the filter near there."""
 
     verb = "keeps the largest of"
+    pooling = "max"
     compiled = True          # use conv_kernels.py's compiled loops when numba is there
 
     def forward(self, x, training=False):
@@ -160,6 +164,7 @@ class AveragePooling2D(Pooling2D):
     """The mean of each window (padded positions, with "same" padding, do not count)."""
 
     verb = "averages"
+    pooling = "mean"
 
     def counts(self):
         """(OH, OW): how many real (not padded) positions each window covers."""
@@ -186,6 +191,8 @@ class AveragePooling2D(Pooling2D):
 class GlobalAveragePooling2D(Layer):
     """The mean of each whole feature map: (N, H, W, C) -> (N, C), one number per filter."""
 
+    pooling = "mean"
+
     def __init__(self, keepdims=False, name=None, input_shape=None):
         super().__init__(name=name, input_shape=input_shape)
         self.keepdims = bool(keepdims)
@@ -196,6 +203,10 @@ class GlobalAveragePooling2D(Layer):
                              f"(N, height, width, channels), received (N, {', '.join(map(str, input_shape))})")
         channels = input_shape[-1]
         return (1, 1, channels) if self.keepdims else (channels,)
+
+    def neighbourhood(self):
+        """One window, the whole map."""
+        return self.input_shape[:2], self.input_shape[:2], ((0, 0), (0, 0))
 
     def forward(self, x, training=False):
         return x.mean(axis=(1, 2), keepdims=self.keepdims, dtype=np.float32)     # (N, H, W, C) -> (N, C)

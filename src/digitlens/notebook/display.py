@@ -126,6 +126,12 @@ class ExplanationView:
             self._sections[name] = Section(name, html)
         return self._sections[name]
 
+    # a convolutional network's sections (viz.report_conv), beside the lesson's below
+    filters = property(lambda self: self.section("filters"), doc="a CNN's kernels, with their numbers")
+    feature_maps = property(lambda self: self.section("feature-maps"), doc="what each filter finds in the image")
+    pooling = property(lambda self: self.section("pooling"), doc="which values of each window survive")
+    receptive_field = property(lambda self: self.section("receptive-field"), doc="the pixels one unit reads")
+    batch_norm = property(lambda self: self.section("batch-norm"), doc="a batch's mean, variance, scale, shift")
     network = property(lambda self: self.section("network"), doc="the lesson's drawing of this network")
     flatten = property(lambda self: self.section("flatten"), doc="the image cut into rows, end to end")
     parameters = property(lambda self: self.section("parameters"), doc="where every parameter lives")
@@ -139,9 +145,10 @@ class ExplanationView:
 
     @property
     def sections(self):
-        from ..viz.report import SECTIONS
+        """The report's sections this model has (a CNN has filters, feature-maps, ... too)."""
+        from ..viz.report import sections_for
 
-        return list(SECTIONS)
+        return list(sections_for(self.data.model))
 
     def _repr_html_(self):
         e = self.data
@@ -155,7 +162,7 @@ class ExplanationView:
         body = "\n".join(self.section(name).html for name in self.sections)
         return (f'<div class="{REPORT_CLASS}">{_style()}{head}'
                 f'<p class="note">Each section is also there on its own: '
-                f'{", ".join("." + n for n in self.sections)}.</p>{body}</div>')
+                f'{", ".join(_accessor(self, n) for n in self.sections)}.</p>{body}</div>')
 
     def __repr__(self):
         return f"<digitlens explanation of {self.data.model.name!r}: sections {', '.join(self.sections)}>"
@@ -179,17 +186,27 @@ def explain(model, image=None, label=None, x=None, y=None, class_names=None, x_t
 
 # ---- HTML helpers -------------------------------------------------------------------------------
 
+def _accessor(view, name):
+    """How a notebook asks `view` for section `name`: .path, .feature_maps (for "feature-maps"), or
+    .section("name") where there is no such attribute."""
+    attribute = name.replace("-", "_")
+    return f".{attribute}" if isinstance(getattr(type(view), attribute, None), property) else f'.section("{name}")'
+
+
 def _unique(html):
     """The report's sections carry page ids (id="path"); in a notebook many can be shown at once."""
     return re.sub(r'<section id="', '<section data-section="', html)
 
 
 def _style():
-    """viz.html's style sheet, each rule confined to the report's box (a notebook is not a page)."""
+    """viz.html's style sheet and viz.conv's (the CNN sections'), each rule confined to the report's
+    box (a notebook is not a page)."""
+    from ..viz.conv import CSS as CNN_CSS
     from ..viz.html import CSS
 
     rules = []
-    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", CSS):
+    sheet = CSS + CNN_CSS.replace("<style>", "").replace("</style>", "")
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", sheet):
         scoped = []
         for selector in selectors.split(","):
             selector = selector.strip()

@@ -4,6 +4,8 @@
     parameters   every kernel and bias drawn as the matrix it is
     path         one image's path: weighted sums, activations, the softmax, who pushed the output
     neurons      each neuron's weights as a 28x28 image, each output's template, dead neurons
+    conv         inside a CNN, as HTML: filters with their numbers, feature maps, pooling, receptive
+                 fields, BatchNorm statistics, what one step changed in each filter
     backprop     one training step: probabilities before and after, every weight's change
     evaluation   confusion matrix, accuracy per class, the most confident mistakes
     curves       training curves

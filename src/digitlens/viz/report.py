@@ -6,6 +6,12 @@ Sections (each an element with this id, in this order):
     network     the lesson's drawing of this network (and of the image's path through it)
     flatten     the image cut into rows and laid end to end
     parameters  every layer's kernel and bias, counted and drawn
+  and, only for a model with such layers (CNN_SECTIONS, built in report_conv.py):
+    filters          each convolution's kernels, as tiny coloured tables of their numbers
+    feature-maps     what each filter finds in the image, its strongest responses boxed
+    pooling          which value of each window survives and where it was (or each window's mean)
+    receptive-field  the pixels one unit of each layer reads, boxed on the image
+    batch-norm       each BatchNormalization's mean, variance, scale and shift for a batch
     path        one image through every layer, the softmax step by step, who pushed the prediction
     neurons     what each hidden neuron looks for, each output's template, dead neurons
     hidden-space  the test images as points on a map of their pixels and of the last hidden
@@ -44,6 +50,7 @@ from ..explain import words
 from ..explain.common import dense_layers, image_shape, reads_pixels_first, require_pixels_into_first_dense
 from . import html as h
 from .backprop import backprop_figure
+from .conv import CSS as CNN_CSS, filter_changes_html, layer_stack_html
 from .curves import curves_figure
 from .diagram import diagram_svg
 from .flatten import flatten_figure
@@ -53,12 +60,21 @@ from .neurons import neuron_figure
 from .output import write_atomic
 from .parameters import parameters_figure
 from .render import Pictures
+from .report_conv import CNN_SECTIONS, before_dense_html, cnn_section, cnn_sections
 from .path import contributions_figure, path_figure
 from .report_learning import hidden_space_section as _hidden_space, timeline_section as _timeline
 
 SECTIONS = ("network", "flatten", "parameters", "path", "neurons", "hidden-space", "backprop", "evaluation",
             "training", "timeline")
 CELL_GALLERIES = 6           # the most common confusions shown as galleries of their images
+
+
+def sections_for(model):
+    """The report's sections for `model`, in order: SECTIONS, with the CNN_SECTIONS it has layers
+    for (read from the layers' descriptions, report_conv.py) after "parameters"; the lesson's
+    network has none."""
+    cut = SECTIONS.index("parameters") + 1
+    return SECTIONS[:cut] + cnn_sections(model) + SECTIONS[cut:]
 
 
 def write_report(model, path, image=None, label=None, x_test=None, y_test=None, x_train=None, index=None,
@@ -109,9 +125,13 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
     making = {"network": (_network, e), "neurons": (_neurons, e, seen), "evaluation": (_evaluation, e, data_name),
               "timeline": (_timeline, e)}
     made = {name: _or_note(name, *call) for name, call in making.items()}
+    made.update({name: cnn_section(name, e, seen) for name in cnn_sections(model)})     # report_conv.py
+    sections = sections_for(model)
     body = [f"<h1>{escape(title)}</h1>", _summary(e, image_name, data_name, picked, doubt),
-            "<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in SECTIONS) + "</nav>"]
-    body += [{**drawn, **made}[name] for name in SECTIONS]
+            "<nav>" + "".join(f'<a href="#{s}">{s}</a>' for s in sections) + "</nav>"]
+    if len(sections) > len(SECTIONS):
+        body.append(CNN_CSS)
+    body += [{**drawn, **made}[name] for name in sections]
     document = pics.fill(h.page(title, "\n".join(body)))
     path = Path(path)
     write_atomic(path, document.encode("utf-8"))
@@ -119,10 +139,16 @@ def write_report(model, path, image=None, label=None, x_test=None, y_test=None, 
 
 
 def section_html(e, name, seen=None, data_name=None):
-    """Section `name` (one of SECTIONS) of the report for the Explanation `e`, as HTML: the same
-    section write_report puts on the page, for showing one at a time (digitlens.notebook).
+    """Section `name` (one of sections_for(e.model)) of the report for the Explanation `e`, as HTML:
+    the same section write_report puts on the page, for showing one at a time (digitlens.notebook,
+    which adds the style sheets: viz.html's CSS and, for the CNN sections, viz.conv's).
     seen: the images dead neurons and templates are measured on (neurons); data_name: words for
     the test set (evaluation)."""
+    if name in CNN_SECTIONS:              # a convolutional network's (report_conv.py): no figures to draw
+        sections = sections_for(e.model)
+        if name not in sections:
+            raise DigitlensError(f"section: expected one of {', '.join(sections)}, received {name!r}")
+        return cnn_section(name, e, seen)
     pics = Pictures(workers=1)            # drawn here, in turn: a notebook's kernel is not forked
     builders = {"network": _network, "flatten": lambda e: _flatten(pics, e),
                 "parameters": lambda e: _parameters(pics, e), "path": lambda e: _path(pics, e),
@@ -189,7 +215,10 @@ def _network(e):
         return h.section("network", "The network", h.para(
             "The lesson's drawing shows every pixel wired to every neuron of a first Dense layer; this network "
             f"reads the image another way first: {_first_layers(e.model)} Its layers, shapes and counts are in "
-            "the parameters section; pictures of its filters and feature maps come in a later digitlens.", "note"))
+            "the parameters section, and what its filters are and find in the sections after it.", "note"),
+            *([h.para("Its layers in order, each drawn as what it hands on: a stack of feature maps (one square "
+                      "per map, up to 8 drawn; blue for a convolution's) or a column of numbers (orange for a Dense "
+                      "layer's units)."), layer_stack_html(e.model)] if cnn_sections(e.model) else []))
     return h.section("network", "The network", h.para(
         "The lesson's drawing of this network. Every pixel of the image feeds every neuron of the first "
         "layer, and every neuron of each layer feeds every unit of the next, up to the outputs. There are far "
@@ -242,6 +271,8 @@ def _path(pics, e):
                     + "; ".join(clauses + (["the softmax turns the last layer's sums into probabilities"]
                                            if "softmax" in seen else [])) + "."),
              pics.img(lambda: path_figure(model, t, label=e.label, class_names=names), "the image's path")]
+    if not reads_pixels_first(model):
+        parts.insert(1, before_dense_html(t))
     for row in t["layers"]:
         if not row["fully_connected"]:
             continue
@@ -379,6 +410,9 @@ def _backprop(pics, e, picked=None):
         per_layer = [describe(c) for c in row["top_strengthened"][:5] + row["top_weakened"][:5]]
         parts.append(h.details(f"{row['name']}: its 5 largest increases and decreases", h.table(
             headers, per_layer, text_columns=(0, 1, 2))))
+    if step["filters"]:
+        parts.append("<h3>What changed in each filter</h3>")
+        parts += [filter_changes_html(row) for row in step["filters"]]
     return h.section("backprop", "One step of learning (backpropagation)", *parts)
 
 
