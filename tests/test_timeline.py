@@ -165,6 +165,26 @@ def test_compare_agrees_with_each_models_own_evaluate(recorded, small_trained_mo
                           np.asarray(result["confusion"][0]) - np.asarray(result["confusion"][1]))
     with pytest.raises(DigitlensError, match="outputs"):
         compare(a, recipes.build_model(classes=3).build(), x_test[:10], y_test[:10] % 3)
+    # the same digits moved two pixels: each model's own predictions on images moved by hand
+    left = next(row for row in result["shifted"] if row["shift"] == "2 pixels left")
+    moved = np.zeros_like(x_test[:3000])
+    moved[:, :, :-2] = x_test[:3000, :, 2:]
+    for k, (model, before) in enumerate(((a, pa), (b, pb))):
+        after = model.predict(moved).argmax(1)
+        assert left["accuracy"][k] == pytest.approx(np.mean(after == truth))
+        assert left["changed"][k] == pytest.approx(np.mean(after != before))
+    assert [row["shift"] for row in result["shifted"]] == ["2 pixels left", "2 pixels right", "2 pixels up",
+                                                           "2 pixels down"]
+
+
+def test_a_whole_pixel_shift_moves_the_digit_and_fills_with_background():
+    from digitlens.datasets.augment import shift
+
+    x = np.arange(1, 17, dtype=np.uint8).reshape(1, 4, 4)
+    np.testing.assert_array_equal(shift(x, 0, -1)[0], [[2, 3, 4, 0], [6, 7, 8, 0], [10, 11, 12, 0], [14, 15, 16, 0]])
+    np.testing.assert_array_equal(shift(x, 1, 0)[0], [[0, 0, 0, 0], [1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]])
+    np.testing.assert_array_equal(shift(x, 0, 0), x)
+    assert not shift(x, 0, 9).any() and shift(x, -2, 3).dtype == np.uint8
 
 
 def test_maps_are_numpys_svd(small_trained_model, mnist):

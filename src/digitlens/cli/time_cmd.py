@@ -92,6 +92,10 @@ def run_compare(args):
     out.print(f"they agree on {percent(result['agreement'])} of the images; both right on "
               f"{result['both_right']:,}, both wrong on {result['both_wrong']:,}; only {names[0]} right on "
               f"{result['only_a_count']:,}, only {names[1]} right on {result['only_b_count']:,}", markup=False)
+    for row in result["shifted"]:
+        out.print(f"moved {row['shift']}: " + "; ".join(
+            f"{name} {percent(accuracy)} ({percent(changed)} of answers changed)"
+            for name, accuracy, changed in zip(names, row["accuracy"], row["changed"])), markup=False)
     if args.out:
         out.print(f"wrote {args.out}", markup=False)
     return 0

@@ -13,6 +13,21 @@ source image (rotation about the centre, then the shift) and blend the four near
 import numpy as np
 
 
+def shift(x, rows=0, cols=0):
+    """The images x (N, H, W), any dtype, moved by whole pixels: `cols` to the right (negative: to
+    the left) and `rows` down; what comes in from outside is background (0). The same digit, only
+    in another place - what a network that forgot which pixels were neighbours may misread."""
+    x = np.asarray(x)
+    moved = np.zeros_like(x)
+    height, width = x.shape[1:3]
+    if abs(rows) >= height or abs(cols) >= width:
+        return moved
+    into_r, from_r = slice(max(rows, 0), height + min(rows, 0)), slice(max(-rows, 0), height + min(-rows, 0))
+    into_c, from_c = slice(max(cols, 0), width + min(cols, 0)), slice(max(-cols, 0), width + min(-cols, 0))
+    moved[:, into_r, into_c] = x[:, from_r, from_c]
+    return moved
+
+
 class RandomShiftRotate:
     """augment(x, rng) -> a moved copy of the batch x (N, 28, 28) float32."""
 

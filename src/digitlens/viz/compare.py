@@ -129,6 +129,21 @@ def gallery_figure(result, x, which="only_a", count=16, width=12.0):
     return fig
 
 
+def _shifted_section(result):
+    """The same test digits moved by two pixels: each model's accuracy, and the answers that changed."""
+    if not result.get("shifted"):
+        return ""
+    names = result["names"]
+    rows = [(r["shift"], *[f"{a:.2%} ({c:.1%} changed)" for a, c in zip(r["accuracy"], r["changed"])])
+            for r in result["shifted"]]
+    return h.section("shifted", "The same digits, two pixels over", h.para(
+        "Every test image moved by two whole pixels, nothing else changed. A dense network's first layer has "
+        "one weight per pixel position, so a moved digit meets other weights; a convolution slides the same "
+        "filters over every position, and pooling forgets a pixel or so of where a stroke was. Accuracy on "
+        "the moved images, and the share of images whose answer the move changed:"),
+        h.table(["moved", *names], rows, text_columns=(0,)))
+
+
 def write_compare_report(models, result, path, x, data_name=None):
     """The comparison as one self-contained HTML page (no network), written atomically."""
     names = result["names"]
@@ -153,6 +168,7 @@ def write_compare_report(models, result, path, x, data_name=None):
             h.section("disagreements", "Where they disagree",
                       h.img(gallery_figure(result, x, "only_a"), f"read right by {names[0]} only"),
                       h.img(gallery_figure(result, x, "only_b"), f"read right by {names[1]} only")),
+            _shifted_section(result),
             h.section("first-layer", "What their first layers learnt",
                       h.img(first_layers_figure(models, names), "first-layer weight images"))]
     document = h.page(f"digitlens: {names[0]} vs {names[1]}", "\n".join(body))
