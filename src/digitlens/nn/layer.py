@@ -72,6 +72,8 @@ class Description:
     units: int | None = None           # neurons (Dense) or filters (Conv2D) a learner can look at
     activation: str | None = None      # "relu", ...; None for layers without one
     connectivity: str | None = None    # "full": every input to every unit; "local": a window; None
+    maps: str | None = None            # "feature maps", "pooled maps": what its outputs are, when they
+                                       # are a stack of 2-D maps (H, W, C) worth drawing; else None
     built: bool = True
 
     @property
@@ -104,6 +106,7 @@ class Layer:
     trainable = False             # has parameters the optimizer changes
     connectivity = None           # "full" or "local" for layers of units with incoming weights
     rearranges = False            # only moves values around (Flatten, Reshape) or passes them on
+    maps = None                   # what its (H, W, C) outputs are called, if worth drawing as maps
 
     def __init__(self, name=None, input_shape=None):
         self.name = name                  # the model names unnamed layers: dense, dense_1, ...
@@ -245,7 +248,8 @@ class Layer:
             arithmetic=self.arithmetic() if built else "not built yet: its shapes follow from its input",
             what=self.what() if built else "", label=self.label(), units=getattr(self, "units", None),
             activation=getattr(getattr(self, "activation", None), "name", None),
-            connectivity=self.connectivity, built=built)
+            connectivity=self.connectivity,
+            maps=self.maps if built and len(self.output_shape) == 3 else None, built=built)
 
     # ---- Keras configs ---------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from . import digits
 from .api_files import receive
 from .api_model import model_info
 from .colors import LIMIT_PERCENTILE
-from .common import send, session_of
+from .common import pixel_weights_reason, send, session_of
 from .packing import pack
 from .schemas import Digit, errors
 from .session import Conflict
@@ -102,7 +102,8 @@ def comparison(request: Request):
     same digit), "both_right", "both_wrong", "only_a_count", "only_b_count", "only_a" / "only_b"
     (images one reads right and the other wrong, the right one's surest first: [{"index", "label",
     "prediction_a", "prediction_b", "confidence_a", "confidence_b", "image"}]), "weights" ([A's,
-    B's]: the first WEIGHT_PICTURES first-layer neurons' weight pictures, packed, with "limit")}."""
+    B's]: the first WEIGHT_PICTURES first-layer neurons' weight pictures, packed, with "limit"; or
+    {"note"}, saying why, for a model whose first Dense layer does not read the pixels)}."""
     session = session_of(request)
     ds = session.dataset()
     a, b = session.snapshot(), second_of(session)
@@ -122,6 +123,9 @@ def comparison(request: Request):
 
 
 def _weights(model):
+    reason = pixel_weights_reason(model, "Drawing the first layer's weights as pictures")
+    if reason is not None:
+        return {"note": reason}
     images = weight_images(model)[:WEIGHT_PICTURES]
     return {**pack(images), "limit": symmetric_limit(images, LIMIT_PERCENTILE)}
 

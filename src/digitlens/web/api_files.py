@@ -23,8 +23,8 @@ import numpy as np
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
-from ..errors import ModelFileError
-from ..explain.common import dense_layers, first_dense_input, image_shape
+from ..errors import DigitlensError, ModelFileError
+from ..explain.common import image_shape
 from ..io import SUFFIXES as MODEL_SUFFIXES, save_model
 from ..io.isolated import load_isolated
 from ..io.limits import WEB_MODEL_BYTES
@@ -42,16 +42,21 @@ READ_DEADLINE = 30                             # seconds a file may take to read
 
 
 def check_fits_app(model, name):
-    """The app draws 28x28 pictures of first-layer weights: the model must read such images."""
+    """The app shows models that read one 28x28 image and give one score per class: the model must
+    predict a (1, classes) answer for such an image. Views that need more (first-layer weights
+    one per pixel) say so themselves, with a 409, when asked."""
     try:
         height, width = image_shape(model)
-        dense_layers(model)
-        first_dense_input(model, model.prepare_inputs(np.zeros((1, height * width), np.float32)))
+        if (height, width) != (28, 28):
+            raise DigitlensError(f"it reads {height}x{width} images")
+        out = model.predict(np.zeros((1, height, width), np.float32), verbose=0)
+        if out.ndim != 2 or out.shape[1] < 2:
+            raise DigitlensError(f"its output is {out.shape[1:]} per image, not one score per class")
     except Exception as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise ModelFileError(f"{name}: this app shows networks of Flatten and Dense layers that read 28x28 images; "
-                             f"this model does not fit ({reason}); digitlens summary, evaluate, predict, export "
-                             "and explain work with it") from None
+        raise ModelFileError(f"{name}: this app shows networks that read 28x28 images and give one score per "
+                             f"class; this model does not fit ({reason}); digitlens summary, evaluate, predict, "
+                             "export and explain work with it") from None
 
 
 def read_upload(file, name, suffix):

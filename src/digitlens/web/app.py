@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..errors import DataError, DigitlensError, ImageError, ModelFileError, NotBuiltError
-from . import api_compare, api_digit, api_files, api_map, api_model, api_timeline, api_train
+from . import api_compare, api_digit, api_files, api_map, api_maps, api_model, api_timeline, api_train
 from .guard import KB, MB, Guard, allowed_host_names
 from .schemas import ERROR_MEANINGS, Error
 from .session import Busy, Classroom, Conflict, NotFound, SessionCookies
@@ -104,7 +104,7 @@ def create_app(model=None, data_dir=None, *, dataset=None, allowed_hosts=None, o
         return JSONResponse({"detail": f"internal error ({type(error).__name__}): this is a bug in digitlens"},
                             status_code=500)
 
-    for module in (api_digit, api_model, api_files, api_train, api_timeline, api_compare, api_map):
+    for module in (api_digit, api_maps, api_model, api_files, api_train, api_timeline, api_compare, api_map):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
