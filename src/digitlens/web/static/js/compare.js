@@ -7,7 +7,7 @@
 import { ApiError, get, post, unpack, upload } from "./api.js";
 import { diverging, drawGray, drawTiles, fixed, legend, percent } from "./colors.js";
 import { createPad } from "./pad.js";
-import { className, el, emit, on, plural, state, toast } from "./state.js";
+import { className, el, emit, on, plural, state, toast, unavailable } from "./state.js";
 
 const MIN_INTERVAL = 80;        // ms between the pad's predictions while drawing
 let shownFor = null;            // "A version/B version" of the comparison on the page
@@ -202,8 +202,11 @@ function galleries(r) {
 function weights(r) {
   ["a", "b"].forEach((key, i) => {
     const packed = r.weights[i];
-    const w = unpack(packed);
     const canvas = document.getElementById(`cmp-weights-${key}`);
+    const legendBox = document.getElementById(`cmp-weights-${key}-legend`);
+    unavailable(canvas, packed.note || null, [legendBox]);
+    if (packed.note) return;
+    const w = unpack(packed);
     drawTiles(canvas, w.data, w.shape[0], { cols: 8, limit: packed.limit });
     legend(document.getElementById(`cmp-weights-${key}-legend`), packed.limit, 2);
     const units = r.parameters[i].layers.find((l) => l.kernel_shape);

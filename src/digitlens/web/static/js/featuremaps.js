@@ -1,0 +1,145 @@
+// The Draw tab's convolutional layers: each Conv2D's feature maps and each pooling layer's pooled
+// maps for the digit on the board, one small picture per channel, lit as you draw. The numbers are
+// /api/predict's "maps" (the model's own forward pass; one byte a value, on one scale per layer, so
+// a weak map looks weak beside a strong one). A click on a map inspects it: its filter's kernel and
+// the map enlarged (inspect.js, /api/maps/detail).
+//
+// Which layers appear is read from each layer's description ("maps": "feature maps", "pooled
+// maps", ...), never from its class; a network of Dense layers has none, and this card stays hidden
+// while the flatten strip shows instead.
+
+import { diverging } from "./colors.js";
+import { el, emit, on, state } from "./state.js";
+
+let card, root, flattenNote, stripCard;
+let blocks = [];            // one per map layer: {position, cells: [{button, canvas}], shape}
+let builtFor = null;
+
+// The model's layers that make maps, each with its position in the model (what /api/maps/detail takes).
+export function mapLayers(model) {
+  return model ? model.layers.map((layer, position) => ({ ...layer, position })).filter((layer) => layer.maps) : [];
+}
+
+export function setup() {
+  card = document.getElementById("fmaps-card");
+  root = document.getElementById("fmaps-layers");
+  flattenNote = document.getElementById("fmaps-flatten");
+  stripCard = document.getElementById("strip-card");
+  on("model", build);
+  on("prediction", render);
+  on("inspect", (what) => mark(what && what.kind === "map" ? what : null));
+}
+
+function build(model) {
+  const layers = mapLayers(model);
+  card.hidden = layers.length === 0;
+  stripCard.hidden = layers.length > 0;      // the pixels are not what the Dense layers read
+  if (!model) { root.replaceChildren(); blocks = []; builtFor = null; return; }
+  if (builtFor === model.version) return;
+  builtFor = model.version;
+  blocks = layers.map(block);
+  root.replaceChildren(...blocks.map((b) => b.element));
+  flattenNote.textContent = flattenText(model);
+  if (state.prediction) render(state.prediction);
+}
+
+// "Flatten lays the 13 x 13 x 4 pooled maps end to end: 676 inputs for dense (Dense 8 relu)."
+function flattenText(model) {
+  const first = model.layers.findIndex((layer) => layer.fully_connected);
+  if (first < 0) return "";
+  const before = model.layers.slice(0, first).reverse().find((layer) => layer.output_shape && layer.output_shape.length === 3);
+  const dense = model.layers[first];
+  if (!before) return "";
+  return `${dense.input_shape[0] === before.output_shape.reduce((a, b) => a * b, 1) ? "Flatten lays" : "Then"} the ` +
+    `${before.output_shape.join(" \u00d7 ")} values of ${before.name} end to end: ${dense.input_shape[0].toLocaleString()} ` +
+    `inputs for ${dense.name} (${dense.label}), the Dense layers in 4.`;
+}
+
+function block(layer) {
+  const [height, width, channels] = layer.output_shape;
+  const one = layer.maps.replace(/s$/, "");
+  const cells = [];
+  let focused = 0;
+  const grid = el("div", { class: "fmap-grid", role: "group", "data-layer": layer.position,
+    "aria-label": `${layer.name}: ${channels} ${layer.maps}; arrow keys move, Enter inspects`,
+    style: `--side:${Math.max(28, Math.min(64, Math.round(2.2 * width)))}px` });
+  for (let j = 0; j < channels; j++) {
+    const canvas = el("canvas", { width, height, "aria-hidden": "true" });
+    const button = el("button", { class: "fmap", type: "button", tabindex: j === 0 ? 0 : -1,
+      "data-testid": `fmap-${layer.position}-${j}`, "data-channel": j, "aria-label": `${one} ${j} of ${layer.name}`,
+      title: `${layer.name}, ${one} ${j}: click to inspect`,
+      onclick: () => { move(j, false); emit("inspect", { kind: "map", layer: layer.position, index: j }); } }, canvas);
+    cells.push({ button, canvas });
+  }
+  const move = (j, focus = true) => {
+    cells[focused].button.tabIndex = -1;
+    focused = Math.max(0, Math.min(channels - 1, j));
+    cells[focused].button.tabIndex = 0;
+    if (focus) cells[focused].button.focus();
+  };
+  grid.addEventListener("keydown", (event) => {
+    const cols = Math.max(1, Math.round(grid.clientWidth / (cells[0].button.offsetWidth + 4)) || 8);
+    const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: cols, ArrowUp: -cols, Home: -focused, End: channels - 1 - focused };
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    move(focused + moves[event.key]);
+  });
+  grid.append(...cells.map((c) => c.button));
+  const element = el("div", { class: "fmap-block", "data-testid": `fmaps-${layer.position}` },
+    el("h3", { class: "layer-title" }, el("span", { text: `${layer.name}: ${layer.label}` }),
+      el("span", { class: "muted small", text: ` \u2014 ${channels} ${layer.maps} of ${height}\u00d7${width}` })),
+    grid, el("p", { class: "muted small fmap-legend", text: "" }));
+  return { position: layer.position, one, name: layer.name, maps: layer.maps, cells, shape: [height, width, channels], element };
+}
+
+// Paint every map of every block from /api/predict's packed bytes.
+function render(p) {
+  for (const b of blocks) {
+    const found = p && p.maps ? p.maps.find((m) => m.position === b.position) : null;
+    const legendText = b.element.querySelector(".fmap-legend");
+    if (!found) {
+      for (const { canvas } of b.cells) canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+      legendText.textContent = "";
+      continue;
+    }
+    const packed = found.pixels;
+    const bytes = Uint8Array.from(atob(packed.base64), (ch) => ch.charCodeAt(0));
+    const [channels, height, width] = packed.shape;
+    const table = palette(packed.signed);
+    b.cells.forEach(({ canvas, button }, j) => {
+      const ctx = canvas.getContext("2d");
+      const img = ctx.createImageData(width, height);
+      let top = 0;
+      for (let i = 0; i < width * height; i++) {
+        const v = bytes[j * width * height + i];
+        const [r, g, bl] = table[v];
+        img.data[4 * i] = r; img.data[4 * i + 1] = g; img.data[4 * i + 2] = bl; img.data[4 * i + 3] = 255;
+        top = Math.max(top, packed.signed ? Math.abs(v - 128) / 127 : v / 255);
+      }
+      ctx.putImageData(img, 0, 0);
+      button.setAttribute("aria-label", `${b.one} ${j} of ${b.name}: strongest ${(top * packed.limit).toFixed(2)}`);
+    });
+    legendText.textContent = packed.signed
+      ? `blue: positive, red: negative, white: 0; on one scale for the layer (\u00b1${packed.limit.toFixed(2)})`
+      : `black: 0, white: the layer's strongest value (${packed.limit.toFixed(2)}); one scale for all ${channels} maps`;
+  }
+}
+
+const palettes = {};
+function palette(signed) {
+  const key = signed ? "signed" : "plain";
+  if (!palettes[key]) {
+    palettes[key] = Array.from({ length: 256 }, (_, v) => (signed ? diverging((v - 128) / 127, 1) : [v, v, v]));
+  }
+  return palettes[key];
+}
+
+function mark(what) {
+  for (const b of blocks) {
+    b.cells.forEach(({ button }, j) => {
+      const on = !!what && what.layer === b.position && what.index === j;
+      button.classList.toggle("selected", on);
+      if (on) button.setAttribute("aria-current", "true"); else button.removeAttribute("aria-current");
+    });
+  }
+}
