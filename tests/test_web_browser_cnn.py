@@ -11,7 +11,6 @@ How many bytes a drawing update carries and how long the server took for it are 
 artifacts/web-timings.json ("cnn drawing"), never judged.
 """
 
-import base64
 import os
 import statistics
 import subprocess
@@ -22,6 +21,8 @@ import urllib.request
 import numpy as np
 import pytest
 from conftest import FIXTURES
+
+from digitlens.web.packing import unpack_maps
 from test_web_browser import (SEVEN, THREE, WAIT_MS, api, axe_violations, browser, draw, expect_prediction,  # noqa: F401
                               free_port, open_page, record_timings, shot, wait_until_answered)
 
@@ -63,6 +64,12 @@ def real_errors(page):
     return [e for e in page.errors if "status of 409" not in e]
 
 
+def wait_until_painted(page):
+    """Until the Draw tab's board has its answer and the feature maps show it (featuremaps.js)."""
+    wait_until_answered(page)
+    page.wait_for_selector('[data-testid=feature-maps][data-painting="false"]', state="attached", timeout=WAIT_MS)
+
+
 def lit_pixels(page, selector):
     """How many pixels of the canvas in `selector` are not black."""
     return page.eval_on_selector(selector, """(c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -87,12 +94,13 @@ def test_draw_on_a_cnn_watch_its_maps_and_inspect_a_filter(browser, server, widt
 
     draw(page, SEVEN)
     expect_prediction(page, 7)
+    wait_until_painted(page)
     bodies = [(len(r.body()), float(r.headers["server-timing"].split("dur=")[1])) for r in updates]
     assert bodies, "no prediction was made while drawing"
     answer = api(page, "/api/predict", {"pixels": page.evaluate("() => window.digitlensState.digit.pixels")})
     for m in answer["maps"]:                                          # every map is painted from the answer
-        channels, h, w = m["pixels"]["shape"]
-        data = np.frombuffer(base64.b64decode(m["pixels"]["base64"]), np.uint8).reshape(channels, h, w)
+        data = unpack_maps(m["pixels"])
+        channels = len(data)
         for j in range(channels):
             lit = lit_pixels(page, f"[data-testid=fmap-{m['position']}-{j}] canvas")
             assert lit == int((data[j] > 0).sum()), (m["name"], j)
@@ -120,7 +128,7 @@ def test_draw_on_a_cnn_watch_its_maps_and_inspect_a_filter(browser, server, widt
 
     # Drawing more updates the inspected map too
     draw(page, [[(60, 300), (280, 300)]])
-    wait_until_answered(page)
+    wait_until_painted(page)
     expect(inspect).to_contain_text("Pooled map 3 of max_pooling2d")
 
     # A neuron of the Dense layer after Flatten: no weight per pixel to draw - the reason in the panel's place
@@ -166,7 +174,7 @@ def test_load_a_cnn_with_batch_normalization_through_the_page(browser, server, t
     # Reshape makes no maps; two Conv2D, a BatchNormalization and an AveragePooling2D do
     expect(page.locator(".fmap-block")).to_have_count(4)
     draw(page, THREE)
-    wait_until_answered(page)
+    wait_until_painted(page)
     expect(page.get_by_test_id("prediction")).not_to_have_text("?")
     page.get_by_test_id("fmap-2-0").click()                          # the normalised maps: signed, no kernel
     expect(page.locator("#inspect-body")).to_contain_text("Normalised map 0 of batch_normalization")

@@ -36,20 +36,26 @@ def has_kernels(layer):
 def feature_maps(model, image):
     """Each map layer's outputs for one image, by the model's own forward pass.
 
-    Returns [{"position" (in model.layers), "name", "type", "label", "what", "maps" (the kind,
+    Returns ([{"position" (in model.layers), "name", "type", "label", "what", "maps" (the kind,
     "feature maps" ...), "kernels" (has kernels), "activation", "shape" [H, W, C], "values" (H, W, C)
-    float32}] first layer first; and the model's probabilities for the image (classes,).
+    float32}] first layer first, and the model's outputs for the image (classes,)).
     """
     x = prepare_one(model, image)
-    outputs = model.activations(x)[1:]              # [(layer name, (1, ...) array)], one per layer
+    outputs = [a[0] for _, a in model.activations(x)[1:]]      # one (...) array per layer, batch of one
+    return maps_of(model, outputs), np.ravel(outputs[-1])
+
+
+def maps_of(model, outputs):
+    """feature_maps' list from every layer's outputs for one image (`outputs[k]` is layer k's, as
+    explain.path.trace also computes them: the web app asks for both and runs the model once)."""
     found = []
     for position, layer in map_layers(model):
         d = layer.describe()
-        values = outputs[position][1][0]            # (H, W, C)
+        values = np.asarray(outputs[position], dtype=np.float32).reshape(d.output_shape)     # (H, W, C)
         found.append({"position": position, "name": d.name, "type": d.type, "label": d.label, "what": d.what,
                       "maps": d.maps, "kernels": has_kernels(layer), "activation": d.activation,
                       "shape": list(values.shape), "values": values})
-    return found, np.ravel(outputs[-1][1])
+    return found
 
 
 def map_detail(model, image, position, channel):

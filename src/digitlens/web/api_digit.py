@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 
 from ..datasets.images import doubt_of_prepared
 from ..explain.backprop import backprop_step
-from ..explain.feature_maps import feature_maps
+from ..explain.feature_maps import maps_of
 from ..explain.flatten import flatten_strip, index_to_pixel
 from ..explain.neurons import neuron_detail
 from ..explain import words
@@ -74,7 +74,7 @@ def predict(body: Digit, request: Request):
     path = trace(snapshot.model, image, list(snapshot.class_names))
     version = snapshot.version
     strip = flatten_strip(image)
-    found, _ = feature_maps(snapshot.model, image)
+    found = maps_of(snapshot.model, [layer["activation"] for layer in path["layers"]])    # the trace's own outputs
     maps = [{**{key: row[key] for key in ("position", "name", "type", "label", "what", "maps", "kernels", "activation")},
              "pixels": pack_maps(row["values"])} for row in found]
     dense = [layer for layer in path["layers"] if layer["fully_connected"]]

@@ -146,7 +146,8 @@ function show(r) {
   const describe = (c) => {
     if (c.pixel) return `pixel (${c.pixel[0]}, ${c.pixel[1]}) \u2192 ${r.layers.length > 2 ? "L1 " : ""}neuron ${c.to}`;
     const last = c.layer_index === r.layers.length - 1;
-    const source = r.layers.length > 2 ? `L${c.layer_index} neuron ${c.from}` : `neuron ${c.from}`;
+    // the first Dense layer of a CNN reads the flattened maps, not pixels and not neurons
+    const source = c.layer_index === 0 ? `input ${c.from}` : r.layers.length > 2 ? `L${c.layer_index} neuron ${c.from}` : `neuron ${c.from}`;
     return `${source} \u2192 ${last ? `output ${name(c.to)}` : `L${c.layer_index + 1} neuron ${c.to}`}`;
   };
   const fill = (id, list) => document.getElementById(id).replaceChildren(
@@ -158,7 +159,7 @@ function show(r) {
 
   const maps = unpack(r.change_maps);
   const canvas = document.getElementById("bp-maps");
-  unavailable(canvas, maps ? null : r.change_maps_note, [document.getElementById("bp-maps-legend")]);
+  unavailable(canvas, maps ? null : r.change_maps_note, [document.getElementById("bp-maps-legend"), document.getElementById("bp-maps-note")]);
   if (maps) {
     const units = maps.shape[0];
     const limit = maxAbs(maps.data) || 1e-12;

@@ -1,6 +1,6 @@
 // The Draw tab's convolutional layers: each Conv2D's feature maps and each pooling layer's pooled
 // maps for the digit on the board, one small picture per channel, lit as you draw. The numbers are
-// /api/predict's "maps" (the model's own forward pass; one byte a value, on one scale per layer, so
+// /api/predict's "maps" (the model's own forward pass; one byte a value in a PNG, one scale per layer, so
 // a weak map looks weak beside a strong one). A click on a map inspects it: its filter's kernel and
 // the map enlarged (inspect.js, /api/maps/detail).
 //
@@ -92,37 +92,67 @@ function block(layer) {
   return { position: layer.position, one, name: layer.name, maps: layer.maps, cells, shape: [height, width, channels], element };
 }
 
-// Paint every map of every block from /api/predict's packed bytes.
-function render(p) {
-  for (const b of blocks) {
+// Paint every map of every block from /api/predict's PNGs (one byte a value; see packing.py).
+let painting = 0;           // only the latest answer is painted, however the decoding interleaves
+async function render(p) {
+  const ticket = ++painting;
+  card.dataset.painting = "true";          // the browser tests wait for "false": the maps shown are the answer's
+  const decoded = await Promise.all(blocks.map((b) => {
     const found = p && p.maps ? p.maps.find((m) => m.position === b.position) : null;
-    const legendText = b.element.querySelector(".fmap-legend");
-    if (!found) {
-      for (const { canvas } of b.cells) canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
-      legendText.textContent = "";
-      continue;
+    return found ? decodeMaps(found.pixels).then((bytes) => ({ found, bytes })) : null;
+  })).catch(() => null);
+  if (ticket !== painting) return;
+  if (decoded) blocks.forEach((b, k) => paint(b, decoded[k]));
+  card.dataset.painting = "false";
+}
+
+// The PNG's bytes as one Uint8Array (C x H x W, channel first), read back through a canvas.
+async function decodeMaps(packed) {
+  const [channels, height, width] = packed.shape;
+  const image = new Image();
+  image.src = packed.png;
+  await image.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = channels * width; canvas.height = height;
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(image, 0, 0);
+  const rgba = ctx.getImageData(0, 0, channels * width, height).data;
+  const bytes = new Uint8Array(channels * height * width);
+  for (let r = 0; r < height; r++) {
+    for (let c = 0; c < channels; c++) {
+      for (let x = 0; x < width; x++) bytes[(c * height + r) * width + x] = rgba[4 * (r * channels * width + c * width + x)];
     }
-    const packed = found.pixels;
-    const bytes = Uint8Array.from(atob(packed.base64), (ch) => ch.charCodeAt(0));
-    const [channels, height, width] = packed.shape;
-    const table = palette(packed.signed);
-    b.cells.forEach(({ canvas, button }, j) => {
-      const ctx = canvas.getContext("2d");
-      const img = ctx.createImageData(width, height);
-      let top = 0;
-      for (let i = 0; i < width * height; i++) {
-        const v = bytes[j * width * height + i];
-        const [r, g, bl] = table[v];
-        img.data[4 * i] = r; img.data[4 * i + 1] = g; img.data[4 * i + 2] = bl; img.data[4 * i + 3] = 255;
-        top = Math.max(top, packed.signed ? Math.abs(v - 128) / 127 : v / 255);
-      }
-      ctx.putImageData(img, 0, 0);
-      button.setAttribute("aria-label", `${b.one} ${j} of ${b.name}: strongest ${(top * packed.limit).toFixed(2)}`);
-    });
-    legendText.textContent = packed.signed
-      ? `blue: positive, red: negative, white: 0; on one scale for the layer (\u00b1${packed.limit.toFixed(2)})`
-      : `black: 0, white: the layer's strongest value (${packed.limit.toFixed(2)}); one scale for all ${channels} maps`;
   }
+  return bytes;
+}
+
+function paint(b, decoded) {
+  const legendText = b.element.querySelector(".fmap-legend");
+  if (!decoded) {
+    for (const { canvas } of b.cells) canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+    legendText.textContent = "";
+    return;
+  }
+  const { found, bytes } = decoded;
+  const packed = found.pixels;
+  const [channels, height, width] = packed.shape;
+  const table = palette(packed.signed);
+  b.cells.forEach(({ canvas, button }, j) => {
+    const ctx = canvas.getContext("2d");
+    const img = ctx.createImageData(width, height);
+    let top = 0;
+    for (let i = 0; i < width * height; i++) {
+      const v = bytes[j * width * height + i];
+      const [r, g, bl] = table[v];
+      img.data[4 * i] = r; img.data[4 * i + 1] = g; img.data[4 * i + 2] = bl; img.data[4 * i + 3] = 255;
+      top = Math.max(top, packed.signed ? Math.abs(v - 128) / 127 : v / 255);
+    }
+    ctx.putImageData(img, 0, 0);
+    button.setAttribute("aria-label", `${b.one} ${j} of ${b.name}: strongest ${(top * packed.limit).toFixed(2)}`);
+  });
+  legendText.textContent = packed.signed
+    ? `blue: positive, red: negative, white: 0; on one scale for the layer (\u00b1${packed.limit.toFixed(2)})`
+    : `black: 0, white: the layer's strongest value (${packed.limit.toFixed(2)}); one scale for all ${channels} maps`;
 }
 
 const palettes = {};
