@@ -186,3 +186,26 @@ def test_load_a_cnn_with_batch_normalization_through_the_page(browser, server, t
     shot(page, "cnn-bn-draw-1280x800", full_page=True)
     assert not real_errors(page), page.errors
     page.context.close()
+
+
+def test_compare_a_dense_network_with_the_cnn(browser, server):
+    """A = a dense network loaded by the learner, B = the CNN the app started with: side by side,
+    the dense one's weight pictures, and the CNN's reason for having none in their place."""
+    from playwright.sync_api import expect
+
+    page = open_page(browser, server, 1280, 800, bypass_csp=True)
+    page.get_by_test_id("model-upload").set_input_files(str(FIXTURES / "keras_small.keras"))
+    expect(page.locator("#model-name")).to_contain_text("Dense 16 relu", timeout=WAIT_MS)
+    expect(page.locator("#strip-card")).to_be_visible()            # a dense network flattens the pixels again
+    expect(page.get_by_test_id("feature-maps")).to_be_hidden()
+    page.click("#tab-compare")
+    page.get_by_test_id("cmp-start").click()
+    expect(page.get_by_test_id("cmp-b")).to_contain_text("keras_cnn.keras", timeout=WAIT_MS)
+    expect(page.get_by_test_id("cmp-agreement")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator(".cmp-weights [data-testid=unavailable]:visible")).to_contain_text("conv2d (Conv2D)")
+    expect(page.get_by_test_id("cmp-weights-a")).to_be_visible()
+    expect(page.get_by_test_id("cmp-weights-b")).to_be_hidden()
+    assert not axe_violations(page, "Compare, a dense network and a CNN")
+    shot(page, "cnn-compare-1280x800", full_page=True)
+    assert not real_errors(page), page.errors
+    page.context.close()
