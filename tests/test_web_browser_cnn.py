@@ -120,6 +120,12 @@ def test_draw_on_a_cnn_watch_its_maps_and_inspect_a_filter(browser, server, widt
     shot(page, f"cnn-draw-{tag}", full_page=True)
     page.get_by_test_id("next-map").click()
     expect(inspect).to_contain_text("Filter 2 of conv2d")
+    # From the keyboard: the maps are one tab stop, the arrow keys move, Enter inspects
+    page.get_by_test_id("fmap-0-2").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_test_id("fmap-0-3")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(inspect).to_contain_text("Filter 3 of conv2d")
 
     # A pooled map: no weights; the map it pooled beside it
     page.get_by_test_id("fmap-1-3").click()

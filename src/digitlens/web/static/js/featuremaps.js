@@ -34,6 +34,9 @@ function build(model) {
   const layers = mapLayers(model);
   card.hidden = layers.length === 0;
   stripCard.hidden = layers.length > 0;      // the pixels are not what the Dense layers read
+  document.getElementById("tip-step3").textContent = layers.length ? "convolved and pooled" : "flattened";
+  document.getElementById("tip-click").textContent = layers.length ? "map, a neuron" : "neuron";
+  document.getElementById("inspect-maps-help").hidden = layers.length === 0;
   if (!model) { root.replaceChildren(); blocks = []; builtFor = null; return; }
   if (builtFor === model.version) return;
   builtFor = model.version;
@@ -83,6 +86,10 @@ function block(layer) {
     if (!(event.key in moves)) return;
     event.preventDefault();
     move(focused + moves[event.key]);
+  });
+  grid.addEventListener("focusin", (event) => {      // clicking or tabbing onto a map makes it the tab stop
+    const button = event.target.closest(".fmap");
+    if (button && Number(button.dataset.channel) !== focused) move(Number(button.dataset.channel), false);
   });
   grid.append(...cells.map((c) => c.button));
   const element = el("div", { class: "fmap-block", "data-testid": `fmaps-${layer.position}` },
