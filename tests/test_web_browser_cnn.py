@@ -196,7 +196,7 @@ def test_load_a_cnn_with_batch_normalization_through_the_page(browser, server, t
 
 def test_compare_a_dense_network_with_the_cnn(browser, server):
     """A = a dense network loaded by the learner, B = the CNN the app started with: side by side,
-    the dense one's weight pictures, and the CNN's reason for having none in their place."""
+    the dense one's weight pictures beside the CNN's filters."""
     from playwright.sync_api import expect
 
     page = open_page(browser, server, 1280, 800, bypass_csp=True)
@@ -208,9 +208,11 @@ def test_compare_a_dense_network_with_the_cnn(browser, server):
     page.get_by_test_id("cmp-start").click()
     expect(page.get_by_test_id("cmp-b")).to_contain_text("keras_cnn.keras", timeout=WAIT_MS)
     expect(page.get_by_test_id("cmp-agreement")).to_be_visible(timeout=WAIT_MS)
-    expect(page.locator(".cmp-weights [data-testid=unavailable]:visible")).to_contain_text("conv2d (Conv2D)")
     expect(page.get_by_test_id("cmp-weights-a")).to_be_visible()
-    expect(page.get_by_test_id("cmp-weights-b")).to_be_hidden()
+    expect(page.get_by_test_id("cmp-weights-b")).to_be_visible()              # the CNN's 4 filters of 3 x 3
+    expect(page.locator("#cmp-weights-note")).to_contain_text("B: the first 4 filters of its Conv2D layer conv2d")
+    size = page.eval_on_selector("[data-testid=cmp-weights-b]", "(c) => [c.width, c.height]")
+    assert size == [4 * 4 + 1, 4 + 1]                                        # 4 columns of 3 + 1 px, one row
     assert not axe_violations(page, "Compare, a dense network and a CNN")
     shot(page, "cnn-compare-1280x800", full_page=True)
     assert not real_errors(page), page.errors

@@ -7,6 +7,8 @@ sends is checked against real Keras's intermediate outputs for the same image (a
 reading every layer's output), and each kernel against the layer's weights as Keras loads them.
 """
 
+import base64
+
 import numpy as np
 import pytest
 from conftest import FIXTURES
@@ -142,7 +144,10 @@ def test_every_route_answers_a_cnn_and_pixel_weight_views_say_why(client, data, 
     both = client.get("/api/compare")
     assert both.status_code == 200, both.text
     a, b = both.json()["weights"]
-    assert "conv2d (Conv2D)" in a["note"] and b["shape"][1:] == [28, 28]
+    assert b["kind"] == "pixels" and b["shape"][1:] == [28, 28]
+    assert a["kind"] == "kernels" and a["layer"] == "conv2d" and a["shape"] == [4, 3, 3]      # the CNN's filters
+    kernels = np.frombuffer(base64.b64decode(a["base64"]), np.float32).reshape(4, 3, 3)
+    np.testing.assert_array_equal(kernels, np.moveaxis(model.layers[0].kernel[:, :, 0, :], -1, 0))
     assert client.post("/api/compare/predict", json={"pixels": px}).status_code == 200
 
 

@@ -3,6 +3,7 @@
     layers = map_layers(model)                 # [(position in model.layers, layer), ...]
     found = feature_maps(model, image)         # [{"position", "name", "maps" (H, W, C) float32, ...}]
     d = map_detail(model, image, position, 3)  # channel 3 of that layer: its map, and its kernel
+    layer, kernels = first_kernels(model)      # the first Conv2D's filters over the pixels (F, kh, kw)
 
 A layer's outputs are drawn as maps when its own description says they are (`Description.maps`:
 "feature maps" for a Conv2D, "pooled maps" for a pooling layer, "normalised maps" for a
@@ -31,6 +32,18 @@ def has_kernels(layer):
     """True for a layer whose every output map comes from a small kernel slid over its input."""
     d = layer.describe()
     return d.connectivity == "local" and "kernel" in d.params
+
+
+def first_kernels(model):
+    """The filters of the model's first layer with kernels, when it reads the one-channel image
+    itself: (layer, (filters, kh, kw) float32 array), each filter's weights over the pixels; else None."""
+    for _, layer in map_layers(model):
+        if has_kernels(layer):
+            kh, kw, channels, filters = layer.describe().params["kernel"]
+            if channels != 1:
+                return None
+            return layer, np.ascontiguousarray(np.moveaxis(np.asarray(layer.kernel)[:, :, 0, :], -1, 0))
+    return None
 
 
 def feature_maps(model, image):
