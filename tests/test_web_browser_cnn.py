@@ -217,3 +217,24 @@ def test_compare_a_dense_network_with_the_cnn(browser, server):
     shot(page, "cnn-compare-1280x800", full_page=True)
     assert not real_errors(page), page.errors
     page.context.close()
+
+
+def test_the_guided_tour_explains_the_cnn_it_is_showing(browser, server):
+    from playwright.sync_api import expect
+
+    page = open_page(browser, server, 1280, 800, bypass_csp=True)
+    page.get_by_test_id("tour-start").click()
+    titles = []
+    for _ in range(6):
+        page.wait_for_function("() => !document.getElementById('tour').dataset.waiting", timeout=WAIT_MS)
+        titles.append(page.locator("#tour-title").inner_text())
+        if titles[-1] == "3. Convolution and pooling":
+            expect(page.locator("#tour-text")).to_contain_text("feature map")
+            assert page.locator("#fmaps-card").bounding_box()["height"] > 0
+        if titles[-1] == "4. Dense connections":
+            expect(page.locator("#tour-text")).to_contain_text("all 676 values")
+            assert not axe_violations(page, "the tour on a CNN")
+        page.get_by_test_id("tour-next").click()
+    assert "3. Convolution and pooling" in titles and "3. Flatten" not in titles, titles
+    assert not real_errors(page), page.errors
+    page.context.close()

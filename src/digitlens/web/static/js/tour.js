@@ -15,6 +15,12 @@ const FLATTEN = `<p>A Dense layer does not see a picture, only a list of numbers
       image end to end: row 0 becomes inputs 0&ndash;27, row 1 inputs 28&ndash;55, and so on, 784 inputs in all.
       Hover over the strip to find which pixel an input came from.</p>`;
 
+const DENSE = `<p>Each neuron of the first hidden layer is connected to <b>all 784 inputs</b>. It multiplies each pixel by its
+      own weight, adds them up with a bias, <code>z = &Sigma; pixel &times; weight + bias</code>, and passes z through its
+      activation (relu: a negative z becomes 0). A neuron of a later hidden layer does the same with the neurons below it.
+      Brighter squares are neurons with larger outputs for your digit.</p>
+      <p>Click one to see what drove it, which pixels, and what it pushes into the next layer.</p>`;
+
 const CONVOLUTION = `<p>This network does not flatten the pixels first. Each filter of a Conv2D layer is a small grid of weights
       (3&times;3, say) slid over the image; at each position it multiplies the pixels under it by its weights and adds them up, so its
       <b>feature map</b> lights up where the digit has what the filter looks for - an edge, a stroke's end. Neighbouring pixels stay neighbours.</p>
@@ -42,11 +48,15 @@ const STEPS = [
     get title() { return this.cnn ? "3. Convolution and pooling" : "3. Flatten"; },
     get html() { return this.cnn ? CONVOLUTION : FLATTEN; } },
   { tab: "draw", target: "#hidden-card", title: "4. Dense connections",
-    html: `<p>Each neuron of the first hidden layer is connected to <b>all 784 inputs</b>. It multiplies each pixel by its
-      own weight, adds them up with a bias, <code>z = &Sigma; pixel &times; weight + bias</code>, and passes z through its
-      activation (relu: a negative z becomes 0). A neuron of a later hidden layer does the same with the neurons below it.
-      Brighter squares are neurons with larger outputs for your digit.</p>
-      <p>Click one to see what drove it, which pixels, and what it pushes into the next layer.</p>` },
+    get html() {
+      if (document.getElementById("fmaps-card").hidden) return DENSE;
+      const first = state.model && state.model.layers.find((layer) => layer.fully_connected);
+      const inputs = first ? first.input_shape[0].toLocaleString() : "all the";
+      return `<p>After Flatten, each neuron of a Dense layer is connected to <b>all ${inputs} values</b> of the maps below it.
+        It multiplies each by its own weight, adds them up with a bias, <code>z = &Sigma; value &times; weight + bias</code>,
+        and passes z through its activation. Brighter squares are neurons with larger outputs for your digit.</p>
+        <p>Its weights are not one per pixel, so they are not drawn as pictures here: the filters in step 3 are what looks at the pixels.</p>`;
+    } },
   { tab: "draw", target: "#output-card", title: "5. The outputs",
     html: `<p>Each of the outputs is connected to every neuron of the last hidden layer the same way, giving one score per
       digit. Softmax turns the scores into probabilities that add up to 1; the largest is the prediction.</p>
