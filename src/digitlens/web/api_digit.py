@@ -51,8 +51,8 @@ def predict(body: Digit, request: Request):
     "layers" ([{"name", "type", "index", "units", "activation_name", "z", "activation"}] for each
     Dense layer, index 0 first), "maps" ([{"position" (in the model's layers), "name", "type",
     "label", "what", "maps" ("feature maps", "pooled maps", ...), "kernels" (its maps come from
-    kernels: /api/maps/detail shows them), "activation", "pixels" (packing.pack_maps: uint8
-    (channels, height, width) with its "signed" and "limit")}] for each layer whose outputs are
+    kernels: /api/maps/detail shows them), "activation", "pixels" (packing.pack_maps: {"shape"
+    [channels, height, width], "png" (one byte a value, the maps side by side), "signed", "limit"})}] for each layer whose outputs are
     maps, by its description; [] for a network of Dense layers), "pixel_weights" (null if the first
     Dense layer reads the pixels, else the line saying why the views of per-pixel weights are not
     shown), "blank" (no ink at all), "softmax", "probabilities", "prediction",
