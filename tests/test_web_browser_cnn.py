@@ -90,7 +90,7 @@ def test_draw_on_a_cnn_watch_its_maps_and_inspect_a_filter(browser, server, widt
     expect(page.locator("#strip-card")).to_be_hidden()              # the Dense layers do not read the pixels
     expect(page.locator("[data-testid^=fmap-0-]")).to_have_count(4)
     expect(page.locator("[data-testid^=fmap-1-]")).to_have_count(4)
-    expect(page.get_by_test_id("fmaps-flatten")).to_contain_text("13 \u00d7 13 \u00d7 4")
+    expect(page.get_by_test_id("fmaps-flatten")).to_contain_text("Flatten lays the 13 x 13 x 4 input end to end as 676 numbers")
 
     draw(page, SEVEN)
     expect_prediction(page, 7)
@@ -179,6 +179,8 @@ def test_load_a_cnn_with_batch_normalization_through_the_page(browser, server, t
     expect(page.locator("#model-name")).to_contain_text("BatchNorm", timeout=WAIT_MS)
     # Reshape makes no maps; two Conv2D, a BatchNormalization and an AveragePooling2D do
     expect(page.locator(".fmap-block")).to_have_count(4)
+    expect(page.get_by_test_id("fmaps-flatten")).to_contain_text("Global_average_pooling2d averages each of the 8 feature maps")
+    expect(page.locator("#hidden-layers")).to_contain_text("reads the 8 numbers of global_average_pooling2d")
     draw(page, THREE)
     wait_until_painted(page)
     expect(page.get_by_test_id("prediction")).not_to_have_text("?")

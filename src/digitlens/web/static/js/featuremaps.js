@@ -46,16 +46,17 @@ function build(model) {
   if (state.prediction) render(state.prediction);
 }
 
-// "Flatten lays the 13 x 13 x 4 pooled maps end to end: 676 inputs for dense (Dense 8 relu)."
+// What happens between the last maps and the first Dense layer, in the layers' own words:
+// "Flatten lays the 13 x 13 x 4 input end to end as 676 numbers: ... dense (Dense 8 relu) reads those 676 numbers (step 4)."
 function flattenText(model) {
   const first = model.layers.findIndex((layer) => layer.fully_connected);
   if (first < 0) return "";
-  const before = model.layers.slice(0, first).reverse().find((layer) => layer.output_shape && layer.output_shape.length === 3);
+  let last = -1;
+  model.layers.forEach((layer, k) => { if (k < first && layer.maps) last = k; });
+  const steps = model.layers.slice(last + 1, first).filter((layer) => layer.what).map((layer) => `${layer.name} ${layer.what}`).join("; then ");
   const dense = model.layers[first];
-  if (!before) return "";
-  return `${dense.input_shape[0] === before.output_shape.reduce((a, b) => a * b, 1) ? "Flatten lays" : "Then"} the ` +
-    `${before.output_shape.join(" \u00d7 ")} values of ${before.name} end to end: ${dense.input_shape[0].toLocaleString()} ` +
-    `inputs for ${dense.name} (${dense.label}), the Dense layers in 4.`;
+  return `${steps ? `${steps[0].toUpperCase()}${steps.slice(1)}. ` : ""}${dense.name} (${dense.label}) reads those ` +
+    `${dense.input_shape[0].toLocaleString()} numbers (step ${model.hidden.length ? 4 : 5}).`;
 }
 
 function block(layer) {
