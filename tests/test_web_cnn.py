@@ -183,6 +183,13 @@ def test_serve_accepts_a_cnn_and_still_refuses_other_images(tmp_path, real_keras
     small.save(tmp_path / "small.keras")
     with pytest.raises(ModelFileError, match="small.keras: .*28x28.*14x14"):
         check_fits_app(load_model(tmp_path / "small.keras"), "small.keras")
+    # one Conv2D with a 28 x 28 kernel and a softmax, flattened: it predicts, but the Draw tab's path
+    # through the layers needs a Dense output layer - refused in one line, not a 400 on every drawing
+    no_dense = nn.Sequential([nn.Conv2D(10, (28, 28), activation="softmax", input_shape=(28, 28, 1)), nn.Flatten()],
+                             seed=0).build()
+    assert no_dense.predict(np.zeros((1, 28, 28), np.float32)).shape == (1, 10)
+    with pytest.raises(ModelFileError, match="conv.keras: .*no Dense layers"):
+        check_fits_app(no_dense, "conv.keras")
 
 
 def test_digitlens_own_cnn_maps_stay_small(small_trained_model, data):

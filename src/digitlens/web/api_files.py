@@ -14,6 +14,7 @@ files are loaded at once (others wait up to UPLOAD_WAIT seconds, then get a 429)
 uploading together cannot fill the server's memory. digitlens.io itself never unpickles anything.
 """
 
+import math
 import os
 import shutil
 import tempfile
@@ -25,6 +26,7 @@ from fastapi.responses import Response
 
 from ..errors import DigitlensError, ModelFileError
 from ..explain.common import image_shape
+from ..explain.path import trace
 from ..io import SUFFIXES as MODEL_SUFFIXES, save_model
 from ..io.isolated import load_isolated
 from ..io.limits import WEB_MODEL_BYTES
@@ -42,16 +44,16 @@ READ_DEADLINE = 30                             # seconds a file may take to read
 
 
 def check_fits_app(model, name):
-    """The app shows models that read one 28x28 image and give one score per class: the model must
-    predict a (1, classes) answer for such an image. Views that need more (first-layer weights
+    """The app shows models that read one 28x28 image and give one score per class: the Draw tab's
+    path through the model (explain.path.trace) must work for such an image. Views that need more (first-layer weights
     one per pixel) say so themselves, with a 409, when asked."""
     try:
         height, width = image_shape(model)
         if (height, width) != (28, 28):
             raise DigitlensError(f"it reads {height}x{width} images")
-        out = model.predict(np.zeros((1, height, width), np.float32), verbose=0)
-        if out.ndim != 2 or out.shape[1] < 2:
-            raise DigitlensError(f"its output is {out.shape[1:]} per image, not one score per class")
+        out = trace(model, np.zeros((height, width), np.uint8))        # what the Draw tab asks, ten times a second
+        if len(out["probabilities"]) < 2 or math.prod(model.output_shape) != len(out["probabilities"]):
+            raise DigitlensError(f"its output is {tuple(model.output_shape)} per image, not one score per class")
     except Exception as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise ModelFileError(f"{name}: this app shows networks that read 28x28 images and give one score per "
