@@ -373,7 +373,7 @@ export function mapView(d, ctx) {
     el("span", { class: "muted small", text: d.label }), el("span", { class: "grow" }), nav(-1), nav(+1)),
     el("p", { class: "muted small", text: `${d.name} ${d.what}.` })];
   const strongest = `strongest ${fixed(d.max, 3)} at row ${d.argmax[0]}, column ${d.argmax[1]}`;
-  const mapPicture = el("div", { class: "pic", "data-testid": "map-enlarged" },
+  const mapPicture = el("div", { class: "pic map-pic", "data-testid": "map-enlarged" },
     bigMap(d.map, height, width, { argmax: d.argmax, label: `${one} ${d.channel} of ${d.name}, ${height} by ${width}: ${strongest}` }),
     el("div", { class: "cap" }, `its ${one}, ${height}\u00d7${width}`, el("br"), `${strongest} (ringed); lowest ${fixed(d.min, 3)}`));
   if (d.kernel) {
@@ -403,7 +403,7 @@ export function mapView(d, ctx) {
     const parts = [];
     if (d.input_map) {
       const [ih, iw] = [d.input_map.length, d.input_map[0].length];
-      parts.push(el("div", { class: "pic" }, bigMap(d.input_map, ih, iw, { label: `${d.input_name}'s map ${d.channel}, ${ih} by ${iw}` }),
+      parts.push(el("div", { class: "pic map-pic" }, bigMap(d.input_map, ih, iw, { label: `${d.input_name}'s map ${d.channel}, ${ih} by ${iw}` }),
         el("div", { class: "cap" }, `${d.input_name}'s map ${d.channel}`, el("br"), `${ih}\u00d7${iw}: what it ${d.maps === "pooled maps" ? "pooled" : "received"}`)),
       el("span", { class: "op", text: "\u2192", "aria-hidden": "true" }));
     }
