@@ -8,6 +8,11 @@ uses; the page itself only draws. Every error a learner can cause - a wrong shap
 not an image, no model yet, a number too large for a float - comes back as a 4xx with
 {"detail": "one line"}, and the OpenAPI schema documents each one a route sends. A 500 is a bug.
 
+Any model that reads 28x28 images and ends in Dense layers is served: the lesson's network, deeper
+ones, a convolutional network (its Draw tab shows the feature maps, api_maps.py). A view drawn
+from per-pixel first-layer weights answers a 409 with the reason for a model whose first Dense
+layer reads something else, and the page shows that reason in the view's place.
+
 Each browser has its own session (session.py): its model and its training job, starting from the
 model the app was created with, which a teacher serving a class gives every student.
 """
