@@ -115,6 +115,7 @@ def test_draw_on_a_cnn_watch_its_maps_and_inspect_a_filter(browser, server, widt
     numbers = [float(t.replace("\u2212", "-")) for t in page.locator("[data-testid=kernel-numbers] td").all_inner_texts()]
     np.testing.assert_allclose(numbers, np.asarray(detail["kernel"])[..., 0].ravel(), atol=5e-4)
     expect(page.get_by_test_id("map-enlarged")).to_contain_text(f"{detail['max']:.3f}")
+    expect(page.get_by_test_id("worked-sum")).to_contain_text(f"z = {detail['weighted_sum']:.4f}")
     expect(page.get_by_test_id("fmap-0-1")).to_have_attribute("aria-current", "true")
     problems += axe_violations(page, f"Draw with a filter inspected at {tag}")
     shot(page, f"cnn-draw-{tag}", full_page=True)

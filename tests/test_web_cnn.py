@@ -102,6 +102,13 @@ def test_clicking_a_map_gives_keras_numbers_and_the_filters_kernel(client, real_
                 assert d["bias"] == pytest.approx(float(bias[channel]), abs=1e-7)
                 if d["weighted_sum"] is not None:         # valid padding: window . kernel + bias
                     assert d["weighted_sum"] == pytest.approx(d["max"], abs=1e-5) or d["max"] == 0.0
+                    assert d["weighted_sum"] == pytest.approx(
+                        float((np.asarray(d["window"]) * kernel[..., channel]).sum() + bias[channel]), abs=1e-5)
+                    if m["position"] == 0:                # the window is the image's own pixels there
+                        r, c = d["argmax"]
+                        np.testing.assert_allclose(np.asarray(d["window"])[..., 0], x_float[0][r:r + 3, c:c + 3])
+                else:
+                    assert d["window"] is None
             else:
                 assert d["kernel"] is None
                 before = keras_model.layers[keras_model.layers.index(layers[m["name"]]) - 1]

@@ -78,8 +78,8 @@ def map_detail(model, image, position, channel):
     float32, "min", "max", "argmax" [row, col] (the strongest response), "kernel" (kh, kw, channels
     in) and "bias" for a layer with kernels (else None), "activation", "input_name" and "input_map"
     (the map it was made from, for a weightless layer that keeps the channels; else None),
-    "stride", "weighted_sum" (z at the strongest position: window . kernel + bias, for a layer with
-    kernels)}.
+    "stride", "window" (the input patch under the kernel at the strongest position, kh x kw x
+    channels in; None with "same" padding) and "weighted_sum" (z there: window . kernel + bias)}.
     """
     layers = dict(map_layers(model))
     if position not in layers:
@@ -104,19 +104,20 @@ def map_detail(model, image, position, channel):
     if has_kernels(layer):
         kernel = np.asarray(layer.kernel[..., channel], dtype=np.float32)      # (kh, kw, channels in)
         bias = float(layer.bias[channel]) if "bias" in d.params else 0.0
-        result.update(kernel=kernel, bias=bias, stride=list(layer.strides),
-                      weighted_sum=window_sum(layer, below, kernel, bias, row, col))
+        window = input_window(layer, below, kernel, row, col)
+        result.update(kernel=kernel, bias=bias, stride=list(layer.strides), window=window,
+                      weighted_sum=float((window * kernel).sum() + bias) if window is not None else None)
     elif below.ndim == 3 and below.shape[-1] == channels:
         result["input_map"] = below[..., channel]
     return result
 
 
-def window_sum(layer, below, kernel, bias, row, col):
-    """z at output (row, col): the input window under the kernel there, times the kernel, plus the
-    bias - the sum a learner can check by hand. None when padding reaches into the window."""
+def input_window(layer, below, kernel, row, col):
+    """The (kh, kw, channels in) patch of the layer's input under the kernel at output (row, col):
+    window . kernel + bias is the z there, the sum a learner can check by hand. None when "same"
+    padding may reach into the window (the padded zeros are not part of the input)."""
     (kh, kw), (sh, sw) = kernel.shape[:2], layer.strides
-    top, left = row * sh, col * sw
     if layer.padding != "valid":
         return None
-    window = below[top:top + kh, left:left + kw, :]                 # (kh, kw, channels in)
-    return float((window * kernel).sum() + bias)
+    top, left = row * sh, col * sw
+    return np.array(below[top:top + kh, left:left + kw, :], dtype=np.float32)

@@ -37,8 +37,9 @@ def detail(body: MapQuestion, request: Request):
     Returns {"version", "position", "name", "type", "label", "what", "maps", "channel",
     "channels", "map" (H x W floats), "min", "max", "argmax" ([row, col] of the strongest
     response), "activation", "kernel" (kh x kw x channels-in floats) and "bias" (null without
-    kernels), "stride", "weighted_sum" (window . kernel + bias at the strongest response, null
-    with "same" padding), "input_name", "input_map" (for a pooling layer: the map it pooled)}.
+    kernels), "stride", "window" (the input patch under the kernel at the strongest response) and
+    "weighted_sum" (window . kernel + bias there; both null with "same" padding), "input_name",
+    "input_map" (for a pooling layer: the map it pooled)}.
     """
     started = time.perf_counter()
     session = session_of(request)

@@ -385,6 +385,28 @@ export function mapView(d, ctx) {
       slices.push(kernelSlice(slice, limit, cin === 1 ? "its weights" : `on ${d.input_name}'s map ${c}`));
     }
     const input = d.input_name === "the image" || cin === 1 ? "the image's pixels" : `the ${cin} maps of ${d.input_name}`;
+    // The sum at the strongest position, worked by hand: the window under the kernel, times the kernel
+    let worked = null;
+    if (d.window && cin === 1) {
+      const table = (rows, caption, colour) => el("table", { class: "kernel-table", "data-testid": `worked-${caption.split(" ")[0]}` },
+        el("caption", { class: "visually-hidden", text: caption }),
+        ...rows.map((row) => el("tr", {}, ...row.map((v) => el("td", { text: fixed(v, 3), style: colour ? `color:var(${v >= 0 ? "--pos" : "--neg"})` : null })))));
+      const pixels = d.window.map((row) => row.map((cell) => cell[0]));
+      const products = pixels.map((row, i) => row.map((v, j) => v * d.kernel[i][j][0]));
+      const sum = products.flat().reduce((a, b) => a + b, 0);
+      worked = el("div", { class: "inspect-cols worked", "data-testid": "worked-sum" },
+        el("div", { class: "kernel-box" }, table(pixels, "window: the pixels under the kernel", false),
+          el("div", { class: "muted small", text: `the pixels at row ${d.argmax[0]}, column ${d.argmax[1]} (0 to 1)` })),
+        el("span", { class: "muted small", text: "\u00d7 kernel =", "aria-hidden": "true" }),
+        el("div", { class: "kernel-box" }, table(products, "products: pixel times weight", true),
+          el("div", { class: "muted small", text: "pixel \u00d7 weight" })),
+        el("p", { class: "small", text: `\u03a3 pixel \u00d7 weight = ${fixed(sum, 4)}; + bias ${fixed(d.bias, 4)} = z = ${fixed(d.weighted_sum, 4)}; ` +
+          `${d.activation}(z) = ${fixed(d.max, 4)}, the map's strongest value.` }));
+    } else if (d.window) {
+      worked = el("p", { class: "small", "data-testid": "worked-sum", text: `At row ${d.argmax[0]}, column ${d.argmax[1]}: the ` +
+        `${kh}\u00d7${kw} window of each of the ${cin} input maps times that map's slice of the kernel, all summed, + bias = ` +
+        `z = ${fixed(d.weighted_sum, 4)}; ${d.activation}(z) = ${fixed(d.max, 4)}.` });
+    }
     sections.push(el("h3", { class: "section-title", text: `Its kernel: ${kh}\u00d7${kw}${cin > 1 ? `\u00d7${cin}` : ""} weights slid over ${input}` }),
       el("div", { class: "inspect-cols", "data-testid": "kernel" }, ...slices,
         cin > MAX_SLICES ? el("p", { class: "muted small", text: `and ${cin - MAX_SLICES} more input channels` }) : null,
@@ -398,7 +420,7 @@ export function mapView(d, ctx) {
           el("p", { class: "muted small", text: "blue weights: ink there makes it fire more; red: ink there holds it back. " +
             `The window is the ${kh}\u00d7${kw} patch under the kernel at each position, stepping ${d.stride.join("\u00d7")}.` }))),
       el("h3", { class: "section-title", text: "What it finds in your digit" }),
-      el("div", { class: "inspect-cols" }, mapPicture));
+      el("div", { class: "inspect-cols" }, mapPicture, worked));
   } else {
     const parts = [];
     if (d.input_map) {
