@@ -33,7 +33,7 @@ schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is a tes
 from schemathesis.checks import load_all_checks  # noqa: E402
 
 MAX_EXAMPLES = 20
-STATE_DEPENDENT = {"/api/predict", "/api/neuron", "/api/output", "/api/backprop", "/api/model/upload",
+STATE_DEPENDENT = {"/api/predict", "/api/neuron", "/api/maps/detail", "/api/output", "/api/backprop", "/api/model/upload",
                    "/api/data/test/{index}", "/api/evaluation/cell"}
 
 

@@ -348,11 +348,44 @@ def test_every_command_takes_a_cnn_or_says_in_one_line_why_not(trained_cnn, mnis
     for section in ("filters", "feature-maps", "pooling", "receptive-field"):        # what a CNN has
         assert f'id="{section}"' in page, section
     assert 'id="batch-norm"' not in page and "conv2d: what each of its 32 filters finds in the image" in page
-    # The lesson's drawing and the web app's pictures need a first Dense layer reading the pixels.
+    # The lesson's drawing needs a first Dense layer reading the pixels.
     assert_one_line_error(digitlens("diagram", path, "--out", tmp_path / "n.svg", env=env),
                           "needs a first Dense layer that reads the image's pixels", "conv2d (Conv2D)")
     assert not (tmp_path / "n.svg").exists()
-    assert_one_line_error(digitlens("serve", path, "--port", "8719", env=env), "cnn.keras", "explain work with it")
+    # The web app serves it: its Draw tab shows the feature maps (tests/test_web_cnn.py has the rest)
+    status = serve_briefly(path, mnist_dir, env)
+    assert status["model"]["origin"] == "loaded from cnn.keras"
+    assert [layer["maps"] for layer in status["model"]["layers"]] == ["feature maps", "pooled maps", None, None, None]
+
+
+def serve_briefly(path, mnist_dir, env):
+    """Start `digitlens serve MODEL` on a free port, return its /api/status, stop it."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "digitlens", "serve", str(path), "--port", str(port),
+                                "--data", str(mnist_dir)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=1).read())
+            except OSError:
+                if process.poll() is not None or time.time() > deadline:
+                    process.kill()
+                    pytest.fail(f"digitlens serve did not answer:\n{process.stdout.read()}")
+                time.sleep(0.2)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def test_a_learners_cnn_saved_by_real_keras_opens(mnist_dir, env, expected, tmp_path):

@@ -75,6 +75,7 @@ class Conv2D(Layer):
 
     trainable = True
     connectivity = "local"
+    maps = "feature maps"    # one per filter: how strongly it matched at each position
     compiled = True          # use conv_kernels.py's compiled loops when numba is there
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", activation=None, use_bias=True,

@@ -77,6 +77,8 @@ class Description:
     padding: tuple | None = None       # ((top, bottom), (left, right)): positions added around the input
     pooling: str | None = None         # "max" or "mean": what each window becomes, for a layer that pools
     normalization: str | None = None   # "batch": brings each channel to mean 0, variance 1 by batch statistics
+    maps: str | None = None            # "feature maps", "pooled maps": what its outputs are, when they
+                                       # are a stack of 2-D maps (H, W, C) worth drawing; else None
     built: bool = True
 
     @property
@@ -111,6 +113,7 @@ class Layer:
     rearranges = False            # only moves values around (Flatten, Reshape) or passes them on
     pooling = None                # "max" or "mean" for a layer that summarises windows (see Description)
     normalization = None          # "batch" for a layer that normalises by batch statistics
+    maps = None                   # what its (H, W, C) outputs are called, if worth drawing as maps
 
     def __init__(self, name=None, input_shape=None):
         self.name = name                  # the model names unnamed layers: dense, dense_1, ...
@@ -261,7 +264,8 @@ class Layer:
             what=self.what() if built else "", label=self.label(), units=getattr(self, "units", None),
             activation=getattr(getattr(self, "activation", None), "name", None),
             connectivity=self.connectivity, window=window, strides=strides, padding=padding,
-            pooling=self.pooling, normalization=self.normalization, built=built)
+            pooling=self.pooling, normalization=self.normalization,
+            maps=self.maps if built and len(self.output_shape) == 3 else None, built=built)
 
     # ---- Keras configs ---------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from .layer import Layer, register, shape_text
 class BatchNormalization(Layer):
     trainable = True
     normalization = "batch"
+    maps = "normalised maps"     # after a convolution: each channel to mean 0, variance 1
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, name=None,
                  input_shape=None):

@@ -31,6 +31,7 @@ class Pooling2D(Layer):
     """What max and average pooling share: the windows, their shapes, their Keras config."""
 
     verb = "pools"
+    maps = "pooled maps"
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", name=None, input_shape=None):
         super().__init__(name=name, input_shape=input_shape)

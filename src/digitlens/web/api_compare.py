@@ -25,6 +25,7 @@ from ..datasets.images import doubt_of_prepared
 from ..errors import DigitlensError, ModelFileError
 from ..explain import words
 from ..explain.compare import compare
+from ..explain.feature_maps import first_kernels
 from ..explain.neurons import weight_images
 from ..explain.path import trace
 from ..viz.style import symmetric_limit
@@ -32,7 +33,7 @@ from . import digits
 from .api_files import receive
 from .api_model import model_info
 from .colors import LIMIT_PERCENTILE
-from .common import send, session_of
+from .common import pixel_weights_reason, send, session_of
 from .packing import pack
 from .schemas import Digit, errors
 from .session import Conflict
@@ -102,7 +103,9 @@ def comparison(request: Request):
     same digit), "both_right", "both_wrong", "only_a_count", "only_b_count", "only_a" / "only_b"
     (images one reads right and the other wrong, the right one's surest first: [{"index", "label",
     "prediction_a", "prediction_b", "confidence_a", "confidence_b", "image"}]), "weights" ([A's,
-    B's]: the first WEIGHT_PICTURES first-layer neurons' weight pictures, packed, with "limit")}."""
+    B's]: the first WEIGHT_PICTURES first-layer neurons' weight pictures, packed, with "limit" and
+    "kind": "pixels"; for a CNN its first Conv2D's filters (kh x kw each), "kind": "kernels" and
+    "layer"; or {"note"} saying why neither can be drawn)}."""
     session = session_of(request)
     ds = session.dataset()
     a, b = session.snapshot(), second_of(session)
@@ -122,8 +125,19 @@ def comparison(request: Request):
 
 
 def _weights(model):
-    images = weight_images(model)[:WEIGHT_PICTURES]
-    return {**pack(images), "limit": symmetric_limit(images, LIMIT_PERCENTILE)}
+    """What the model's first layer learnt: the first WEIGHT_PICTURES Dense neurons' weights as 28x28
+    pictures, or - for a CNN - its first Conv2D's filters over the pixels ("layer", "kind":
+    "kernels"); {"note"} says why when neither can be drawn."""
+    reason = pixel_weights_reason(model, "Drawing the first layer's weights as pictures")
+    if reason is None:
+        images = weight_images(model)[:WEIGHT_PICTURES]
+        return {**pack(images), "limit": symmetric_limit(images, LIMIT_PERCENTILE), "kind": "pixels"}
+    found = first_kernels(model)
+    if found is None or found[1].shape[1] != found[1].shape[2]:
+        return {"note": reason}
+    layer, kernels = found
+    kernels = kernels[:WEIGHT_PICTURES]
+    return {**pack(kernels), "limit": symmetric_limit(kernels), "kind": "kernels", "layer": layer.name}
 
 
 @router.post("/predict", summary="One digit through both models at once", responses=errors(409, 422))

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 
 from ..datasets.images import doubt_of_prepared
 from ..explain.backprop import backprop_step
+from ..explain.feature_maps import maps_of
 from ..explain.flatten import flatten_strip, index_to_pixel
 from ..explain.neurons import neuron_detail
 from ..explain import words
@@ -28,8 +29,8 @@ from ..explain.path import output_contributions, trace
 from ..viz.style import symmetric_limit
 from . import digits
 from .colors import LIMIT_PERCENTILE
-from .common import send, session_of
-from .packing import pack
+from .common import need_pixel_weights, pixel_weights_reason, send, session_of
+from .packing import pack, pack_maps
 from .schemas import BackpropStep, Digit, NeuronQuestion, OutputQuestion, errors
 
 router = APIRouter(prefix="/api", tags=["one digit"])
@@ -48,7 +49,13 @@ def predict(body: Digit, request: Request):
     preparation), "doubt" (null, or one sentence beginning "this does not look like one digit: "
     saying why - a dot, a line, ink at every edge...), "flatten" ({"strip", "starts", "width"}),
     "layers" ([{"name", "type", "index", "units", "activation_name", "z", "activation"}] for each
-    Dense layer, index 0 first), "blank" (no ink at all), "softmax", "probabilities", "prediction",
+    Dense layer, index 0 first), "maps" ([{"position" (in the model's layers), "name", "type",
+    "label", "what", "maps" ("feature maps", "pooled maps", ...), "kernels" (its maps come from
+    kernels: /api/maps/detail shows them), "activation", "pixels" (packing.pack_maps: {"shape"
+    [channels, height, width], "png" (one byte a value, the maps side by side), "signed", "limit"})}] for each layer whose outputs are
+    maps, by its description; [] for a network of Dense layers), "pixel_weights" (null if the first
+    Dense layer reads the pixels, else the line saying why the views of per-pixel weights are not
+    shown), "blank" (no ink at all), "softmax", "probabilities", "prediction",
     "confidence" (how sure, in words), "class_names", "ms" (server time)}.
     """
     started = time.perf_counter()
@@ -67,12 +74,17 @@ def predict(body: Digit, request: Request):
     path = trace(snapshot.model, image, list(snapshot.class_names))
     version = snapshot.version
     strip = flatten_strip(image)
+    found = maps_of(snapshot.model, [layer["activation"] for layer in path["layers"]])    # the trace's own outputs
+    maps = [{**{key: row[key] for key in ("position", "name", "type", "label", "what", "maps", "kernels", "activation")},
+             "pixels": pack_maps(row["values"])} for row in found]
     dense = [layer for layer in path["layers"] if layer["fully_connected"]]
     layers = [{"index": k, **{key: layer[key] for key in ("name", "type", "units", "activation_name", "z", "activation")}}
               for k, layer in enumerate(dense)]
     result = {"version": version, "image": image, "steps": steps, "doubt": doubt,
               "flatten": {"strip": strip["strip"], "starts": strip["starts"], "width": strip["width"]},
-              "layers": layers, "blank": not image.any(), "softmax": path["softmax"],
+              "layers": layers, "maps": maps,
+              "pixel_weights": pixel_weights_reason(snapshot.model, "Drawing each neuron's weights as pixels"),
+              "blank": not image.any(), "softmax": path["softmax"],
               "probabilities": path["probabilities"], "prediction": path["prediction"],
               "confidence": words.confidence(path["probabilities"], path["class_names"]),
               "class_names": path["class_names"], "ms": round((time.perf_counter() - started) * 1000, 2)}
@@ -99,6 +111,7 @@ def neuron(body: NeuronQuestion, request: Request):
     session = session_of(request)
     image = digits.from_pixels(body.pixels)
     snapshot = session.snapshot()
+    need_pixel_weights(snapshot.model, "Showing a neuron's weights and pixels")
     detail = neuron_detail(snapshot.model, image, body.neuron, layer=body.layer)
     detail["version"] = snapshot.version
     detail["class_names"] = list(snapshot.class_names)
@@ -144,8 +157,9 @@ def backprop(body: BackpropStep, request: Request):
     "prediction_before", "prediction_after", "optimizer", "note", "output_error" (probs - onehot),
     "steps", "losses" (before each step, then after the last), "label_probs", "layers" ([{"name",
     "index", "kernel_shape", "blame" (dL/dz per unit), "delta" (packed kernel changes; null for
-    the first layer, whose changes are the change maps)}]), "change_maps" (packed (units, 28, 28)
-    float32: each first-layer neuron's weight changes as a picture), "output_delta" (packed
+    the first layer when its changes are the change maps)}]), "change_maps" (packed (units, 28, 28)
+    float32: each first-layer neuron's weight changes as a picture; null when the first Dense layer
+    does not read the pixels, and "change_maps_note" says why), "output_delta" (packed
     (hidden, outputs) changes of the output layer's kernel), "top_strengthened", "top_weakened"
     ([{"layer", "layer_index", "from", "to", "pixel" ([row, col] for a pixel, else null), "delta"}])}.
     """
@@ -159,10 +173,12 @@ def backprop(body: BackpropStep, request: Request):
     version = snapshot.version
     names = list(snapshot.class_names)
     index = {row["name"]: k for k, row in enumerate(step["layers"])}
+    no_pixels = pixel_weights_reason(snapshot.model, "Drawing the first layer's weight changes as pixels")
+    pictures = step["change_maps"] is not None and no_pixels is None
 
     def connection(row):
         layer, source, target, delta = row
-        pixel = list(index_to_pixel(source)) if index[layer] == 0 else None
+        pixel = list(index_to_pixel(source)) if index[layer] == 0 and pictures else None
         return {"layer": layer, "layer_index": index[layer], "from": source, "to": target, "pixel": pixel,
                 "delta": delta}
 
@@ -172,9 +188,9 @@ def backprop(body: BackpropStep, request: Request):
                                          "output_error", "steps", "losses", "label_probs")}
     result.update(version=version, class_names=names,
                   layers=[{"name": row["name"], "index": k, "kernel_shape": row["kernel_shape"], "blame": row["blame"],
-                           "delta": pack(row["delta"]["kernel"]) if k > 0 else None}
+                           "delta": pack(row["delta"]["kernel"]) if k > 0 or not pictures else None}
                           for k, row in enumerate(step["layers"])],
-                  change_maps=pack(step["change_maps"]) if step["change_maps"] is not None else None,
+                  change_maps=pack(step["change_maps"]) if pictures else None, change_maps_note=no_pixels,
                   output_delta=pack(last["delta"]["kernel"]) if len(step["layers"]) > 1 else None,
                   top_strengthened=[connection(row) for row in step["top_strengthened"]],
                   top_weakened=[connection(row) for row in step["top_weakened"]])

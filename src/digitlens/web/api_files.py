@@ -14,6 +14,7 @@ files are loaded at once (others wait up to UPLOAD_WAIT seconds, then get a 429)
 uploading together cannot fill the server's memory. digitlens.io itself never unpickles anything.
 """
 
+import math
 import os
 import shutil
 import tempfile
@@ -23,8 +24,9 @@ import numpy as np
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
 
-from ..errors import ModelFileError
-from ..explain.common import dense_layers, first_dense_input, image_shape
+from ..errors import DigitlensError, ModelFileError
+from ..explain.common import image_shape
+from ..explain.path import trace
 from ..io import SUFFIXES as MODEL_SUFFIXES, save_model
 from ..io.isolated import load_isolated
 from ..io.limits import WEB_MODEL_BYTES
@@ -42,16 +44,21 @@ READ_DEADLINE = 30                             # seconds a file may take to read
 
 
 def check_fits_app(model, name):
-    """The app draws 28x28 pictures of first-layer weights: the model must read such images."""
+    """The app shows models that read one 28x28 image and give one score per class: the Draw tab's
+    path through the model (explain.path.trace) must work for such an image. Views that need more (first-layer weights
+    one per pixel) say so themselves, with a 409, when asked."""
     try:
         height, width = image_shape(model)
-        dense_layers(model)
-        first_dense_input(model, model.prepare_inputs(np.zeros((1, height * width), np.float32)))
+        if (height, width) != (28, 28):
+            raise DigitlensError(f"it reads {height}x{width} images")
+        out = trace(model, np.zeros((height, width), np.uint8))        # what the Draw tab asks, ten times a second
+        if len(out["probabilities"]) < 2 or math.prod(model.output_shape) != len(out["probabilities"]):
+            raise DigitlensError(f"its output is {tuple(model.output_shape)} per image, not one score per class")
     except Exception as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise ModelFileError(f"{name}: this app shows networks of Flatten and Dense layers that read 28x28 images; "
-                             f"this model does not fit ({reason}); digitlens summary, evaluate, predict, export "
-                             "and explain work with it") from None
+        raise ModelFileError(f"{name}: this app shows networks that read 28x28 images and give one score per "
+                             f"class; this model does not fit ({reason}); digitlens summary, evaluate, predict, "
+                             "export and explain work with it") from None
 
 
 def read_upload(file, name, suffix):

@@ -21,7 +21,7 @@ from ..nn.summary import summary_text
 from ..viz.style import symmetric_limit
 from .colors import LIMIT_PERCENTILE, diverging_table
 from .api_timeline import timeline_info
-from .common import send, session_of
+from .common import need_pixel_weights, send, session_of
 from .packing import pack
 from .schemas import errors
 from .session import NotFound
@@ -43,7 +43,7 @@ def model_info(snapshot):
         layer["index"] = k             # the number /api/neuron's "layer" takes (hidden layers only)
     return {"name": model.name, "origin": snapshot.origin, "version": snapshot.version,
             "input_shape": list(model.input_shape), "layers": layers, "hidden": dense[:-1],
-            "outputs": dense[-1]["units"], "class_names": list(snapshot.class_names),
+            "outputs": model.output_shape[-1], "class_names": list(snapshot.class_names),
             "params": model.count_params(), "compiled": model.optimizer is not None,
             "optimizer": model.optimizer.name if model.optimizer is not None else None,
             "timeline": timeline_info(model)}
@@ -100,8 +100,10 @@ def model_summary(request: Request):
 def weights(request: Request, first: int = Query(0, ge=0, le=2**31 - 1), count: int = Query(4096, ge=1, le=4096)):
     """Neurons first..first+count of the first Dense layer, each neuron's 784 incoming weights laid
     out as the 28x28 image they look at. Packed: {"shape", "dtype", "base64"} of float32 values,
-    with "limit", the end of their colour scale (digitlens.viz's choice)."""
+    with "limit", the end of their colour scale (digitlens.viz's choice). A 409 says why for a model
+    whose first Dense layer does not read the pixels (a convolutional network)."""
     snapshot = session_of(request).snapshot()
+    need_pixel_weights(snapshot.model, "Drawing the first layer's weights as pictures")
     images = weight_images(snapshot.model)[first:first + count]
     version = snapshot.version
     return send({"version": version, "first": first,

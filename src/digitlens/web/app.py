@@ -8,6 +8,11 @@ uses; the page itself only draws. Every error a learner can cause - a wrong shap
 not an image, no model yet, a number too large for a float - comes back as a 4xx with
 {"detail": "one line"}, and the OpenAPI schema documents each one a route sends. A 500 is a bug.
 
+Any model that reads 28x28 images and ends in Dense layers is served: the lesson's network, deeper
+ones, a convolutional network (its Draw tab shows the feature maps, api_maps.py). A view drawn
+from per-pixel first-layer weights answers a 409 with the reason for a model whose first Dense
+layer reads something else, and the page shows that reason in the view's place.
+
 Each browser has its own session (session.py): its model and its training job, starting from the
 model the app was created with, which a teacher serving a class gives every student.
 """
@@ -25,7 +30,7 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..errors import DataError, DigitlensError, ImageError, ModelFileError, NotBuiltError
-from . import api_compare, api_digit, api_files, api_map, api_model, api_timeline, api_train
+from . import api_compare, api_digit, api_files, api_map, api_maps, api_model, api_timeline, api_train
 from .guard import KB, MB, Guard, allowed_host_names
 from .schemas import ERROR_MEANINGS, Error
 from .session import Busy, Classroom, Conflict, NotFound, SessionCookies
@@ -104,7 +109,7 @@ def create_app(model=None, data_dir=None, *, dataset=None, allowed_hosts=None, o
         return JSONResponse({"detail": f"internal error ({type(error).__name__}): this is a bug in digitlens"},
                             status_code=500)
 
-    for module in (api_digit, api_model, api_files, api_train, api_timeline, api_compare, api_map):
+    for module in (api_digit, api_maps, api_model, api_files, api_train, api_timeline, api_compare, api_map):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -15,7 +15,9 @@ import time
 
 from fastapi import Request, Response
 
-from ..explain.common import to_json
+from ..errors import DigitlensError
+from ..explain.common import require_pixels_into_first_dense, to_json
+from .session import Conflict
 
 
 def session_of(request: Request, create=False):
@@ -37,3 +39,21 @@ def send(obj, status=200, started=None):
     if started is not None:
         headers = {"Server-Timing": f"app;dur={(time.perf_counter() - started) * 1000:.2f}"}
     return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def pixel_weights_reason(model, view):
+    """None if the model's first Dense layer reads the image's pixels (so its weights can be drawn
+    as 28x28 pictures), else the one line that says what it reads instead."""
+    try:
+        require_pixels_into_first_dense(model, view)
+    except DigitlensError as error:
+        return " ".join(str(error).split())
+    return None
+
+
+def need_pixel_weights(model, view):
+    """Raise a Conflict (a 409: a fine request this model cannot answer) unless the first Dense
+    layer reads the pixels: the views drawn from per-pixel weights need that."""
+    reason = pixel_weights_reason(model, view)
+    if reason is not None:
+        raise Conflict(reason)

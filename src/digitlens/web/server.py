@@ -87,7 +87,7 @@ def get_model(model_path, data_dir):
         from .api_files import check_fits_app
 
         model = load_model(model_path)
-        check_fits_app(model, str(model_path))    # as for an upload: one line if its pictures cannot be drawn
+        check_fits_app(model, str(model_path))    # as for an upload: one line if the Draw tab cannot read it
         return model, f"loaded from {Path(model_path).name}", None
     kept = saved_model_path()
     if kept.is_file():

@@ -9,7 +9,7 @@
 import { post, unpack } from "./api.js";
 import { lineChart } from "./chart.js";
 import { drawDiverging, drawGray, drawTiles, fixed, legend, maxAbs, percent, precise, signed } from "./colors.js";
-import { className, el, layerName, on, plural, state, toast } from "./state.js";
+import { className, el, layerName, on, plural, state, toast, unavailable } from "./state.js";
 import { currentDigit } from "./draw.js";
 
 let label = null;
@@ -146,7 +146,8 @@ function show(r) {
   const describe = (c) => {
     if (c.pixel) return `pixel (${c.pixel[0]}, ${c.pixel[1]}) \u2192 ${r.layers.length > 2 ? "L1 " : ""}neuron ${c.to}`;
     const last = c.layer_index === r.layers.length - 1;
-    const source = r.layers.length > 2 ? `L${c.layer_index} neuron ${c.from}` : `neuron ${c.from}`;
+    // the first Dense layer of a CNN reads the flattened maps, not pixels and not neurons
+    const source = c.layer_index === 0 ? `input ${c.from}` : r.layers.length > 2 ? `L${c.layer_index} neuron ${c.from}` : `neuron ${c.from}`;
     return `${source} \u2192 ${last ? `output ${name(c.to)}` : `L${c.layer_index + 1} neuron ${c.to}`}`;
   };
   const fill = (id, list) => document.getElementById(id).replaceChildren(
@@ -158,6 +159,7 @@ function show(r) {
 
   const maps = unpack(r.change_maps);
   const canvas = document.getElementById("bp-maps");
+  unavailable(canvas, maps ? null : r.change_maps_note, [document.getElementById("bp-maps-legend"), document.getElementById("bp-maps-note")]);
   if (maps) {
     const units = maps.shape[0];
     const limit = maxAbs(maps.data) || 1e-12;
@@ -173,7 +175,7 @@ function showLayerDeltas(r) {
   const box = document.getElementById("bp-layer-deltas");
   const parts = [];
   r.layers.forEach((layer, k) => {
-    if (k === 0 || !layer.delta) return;
+    if (!layer.delta) return;             // the first layer's changes are the change maps
     const d = unpack(layer.delta);
     const [inputs, units] = d.shape;
     const rowsFirst = new Float32Array(inputs * units);       // draw units as rows: (i, j) sits at j * inputs + i
@@ -186,10 +188,11 @@ function showLayerDeltas(r) {
     const labels = last ? el("div", { class: "rowlabels", "aria-hidden": "true" }, ...r.class_names.map((c) => el("span", { text: c }))) : null;
     const scale = el("div", { class: "scale-legend" });
     legend(scale, limit, 2);
-    parts.push(el("h3", { text: last ? "Output layer changes" : `${layerName(k)}: weight changes` }),
+    parts.push(el("h3", { text: last ? "Output layer changes" : `${k === 0 ? layer.name : layerName(k)}: weight changes` }),
       el("div", { class: "bp-out-wrap" }, labels, canvas), scale,
-      el("p", { class: "muted small", text: `one row per ${last ? "output" : "neuron of this layer"}, one column per neuron of ` +
-        `${layerName(k - 1, { long: false })}: the change of the weight between them` }));
+      el("p", { class: "muted small", text: `one row per ${last ? "output" : "neuron of this layer"}, one column per ` +
+        (k === 0 ? `input (the ${inputs.toLocaleString()} values the layers below make)` : `neuron of ${layerName(k - 1, { long: false })}`) +
+        ": the change of the weight between them" }));
   });
   box.replaceChildren(...parts);
 }

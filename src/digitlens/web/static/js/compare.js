@@ -7,7 +7,7 @@
 import { ApiError, get, post, unpack, upload } from "./api.js";
 import { diverging, drawGray, drawTiles, fixed, legend, percent } from "./colors.js";
 import { createPad } from "./pad.js";
-import { className, el, emit, on, plural, state, toast } from "./state.js";
+import { className, el, emit, on, plural, state, toast, unavailable } from "./state.js";
 
 const MIN_INTERVAL = 80;        // ms between the pad's predictions while drawing
 let shownFor = null;            // "A version/B version" of the comparison on the page
@@ -200,16 +200,29 @@ function galleries(r) {
 }
 
 function weights(r) {
+  const parts = [];
   ["a", "b"].forEach((key, i) => {
     const packed = r.weights[i];
-    const w = unpack(packed);
     const canvas = document.getElementById(`cmp-weights-${key}`);
-    drawTiles(canvas, w.data, w.shape[0], { cols: 8, limit: packed.limit });
-    legend(document.getElementById(`cmp-weights-${key}-legend`), packed.limit, 2);
-    const units = r.parameters[i].layers.find((l) => l.kernel_shape);
-    canvas.setAttribute("aria-label", `${key.toUpperCase()}'s first ${w.shape[0]} first-layer neurons' weights` +
-      (units ? ` (of ${units.kernel_shape[1]})` : ""));
+    const legendBox = document.getElementById(`cmp-weights-${key}-legend`);
+    unavailable(canvas, packed.note && !packed.shape ? packed.note : null, [legendBox]);
+    if (!packed.shape) return;
+    const w = unpack(packed);
+    const side = w.shape[1];
+    drawTiles(canvas, w.data, w.shape[0], { cols: Math.min(8, w.shape[0]), side, limit: packed.limit });
+    legend(legendBox, packed.limit, 2);
+    if (packed.kind === "kernels") {
+      canvas.setAttribute("aria-label", `${key.toUpperCase()}'s first layer, ${packed.layer}: ${w.shape[0]} filters of ${side}\u00d7${side} weights`);
+      parts.push(`${key.toUpperCase()}: the first ${w.shape[0]} filters of its Conv2D layer ${packed.layer}, each its ${side}\u00d7${side} weights over the pixels.`);
+    } else {
+      const units = r.parameters[i].layers.find((l) => l.kernel_shape);
+      canvas.setAttribute("aria-label", `${key.toUpperCase()}'s first ${w.shape[0]} first-layer neurons' weights` +
+        (units ? ` (of ${units.kernel_shape[1]})` : ""));
+      parts.push(`${key.toUpperCase()}: the first ${w.shape[0]} neurons of its first layer, each the 28\u00d728 picture of its incoming weights.`);
+    }
   });
+  document.getElementById("cmp-weights-note").textContent =
+    `${parts.join(" ")} Blue: ink there raises the sum, red: lowers it.`;
 }
 
 // ---- one digit through both ---------------------------------------------------------------------

@@ -7,7 +7,7 @@
 // An output: which neurons of the last hidden layer pushed it up or down, and the softmax.
 // Numbers from /api/neuron and /api/output; the views are functions of (data, callbacks).
 
-import { post } from "./api.js";
+import { ApiError, post } from "./api.js";
 import { diverging, drawDiverging, drawGray, fixed, flat, legend, maxAbs, percent, precise, signed } from "./colors.js";
 import { brightness, colour } from "./layers.js";
 import { className, el, emit, hiddenLayers, layerName, on, state, toast } from "./state.js";
@@ -38,12 +38,17 @@ async function refresh() {
     if (what.kind === "neuron") {
       const detail = await post("/api/neuron", { pixels, neuron: what.index, layer: what.layer });
       if (selected === what) show(neuronView(detail, context()));
+    } else if (what.kind === "map") {
+      const detail = await post("/api/maps/detail", { pixels, layer: what.layer, channel: what.index });
+      if (selected === what) show(mapView(detail, context()));
     } else {
       const detail = await post("/api/output", { pixels, output: what.index, top: 10 });
       if (selected === what) show(outputView(detail, context()));
     }
   } catch (error) {
-    toast(error.message, "error");
+    // A view this model cannot show (a 409: a CNN's neurons have no weight per pixel): its reason, in its place.
+    if (error instanceof ApiError && selected === what) { markNeurons(); show(unavailableView(what, error.message)); }
+    else toast(error.message, "error");
   } finally {
     busy = false;
     if (again) { again = false; refresh(); }
@@ -63,6 +68,7 @@ function context() {
     prediction: state.prediction, hidden: hiddenLayers(),
     goNeuron: (layer, index) => emit("inspect", { kind: "neuron", layer, index }),
     goOutput: (index) => emit("inspect", { kind: "output", index }),
+    goMap: (layer, index) => emit("inspect", { kind: "map", layer, index }),
     mark: markNeurons, markOutput,
   };
 }
@@ -299,4 +305,133 @@ export function outputView(d, ctx) {
         el("div", {}, el("h3", {}, el("span", { class: "pos", text: "Pushed it up" }), " (activation \u00d7 weight)"), pushList(rows(d.top_up), { kind: "up", name, go })),
         el("div", {}, el("h3", {}, el("span", { class: "neg", text: "Pushed it down" })), pushList(rows(d.top_down), { kind: "down", name, go }))),
       softmax ? el("div", {}, el("h3", { text: "softmax, step by step" }), softmax) : null)];
+}
+
+// ---- a view this model cannot show ----------------------------------------------------------------
+
+function unavailableView(what, reason) {
+  const title = what.kind === "neuron" ? `Neuron ${what.index} of ${layerName(what.layer)}`
+    : what.kind === "map" ? `Map ${what.index}` : `Output ${className(what.index)}`;
+  return [el("div", { class: "inspect-head" }, el("h2", { text: title })),
+    el("p", { class: "unavailable", "data-testid": "inspect-unavailable", text: reason })];
+}
+
+// ---- one feature map or pooled map (a convolutional network) ------------------------------------
+
+// A map (H x W values) drawn big, one canvas cell per value, with its strongest value ringed.
+function bigMap(values, height, width, { argmax = null, label }) {
+  const scale = Math.max(1, Math.floor(208 / Math.max(height, width)));
+  const canvas = el("canvas", { class: "map-big", width: width * scale, height: height * scale, role: "img", "aria-label": label });
+  const ctx = canvas.getContext("2d");
+  const data = flat(values);
+  const low = Math.min(...data), top = maxAbs(data) || 1e-9;
+  for (let r = 0; r < height; r++) {
+    for (let c = 0; c < width; c++) {
+      const v = data[r * width + c];
+      if (low < 0) { const [R, G, B] = diverging(v, top); ctx.fillStyle = `rgb(${R},${G},${B})`; }
+      else { const g = Math.round(255 * Math.max(0, v) / top); ctx.fillStyle = `rgb(${g},${g},${g})`; }
+      ctx.fillRect(c * scale, r * scale, scale, scale);
+    }
+  }
+  if (argmax) {
+    ctx.strokeStyle = ORANGE;
+    ctx.lineWidth = Math.max(2, scale / 3);
+    ctx.strokeRect(argmax[1] * scale - 1, argmax[0] * scale - 1, scale + 2, scale + 2);
+  }
+  return canvas;
+}
+
+// One input channel's slice of a kernel: a tiny picture and its numbers.
+function kernelSlice(slice, limit, caption) {
+  const [kh, kw] = [slice.length, slice[0].length];
+  const canvas = el("canvas", { width: kw, height: kh, role: "img",
+    "aria-label": `${caption}: ${slice.map((row) => row.map((v) => fixed(v, 2)).join(", ")).join("; ")}` });
+  drawDiverging(canvas, flat(slice), kw, kh, limit);
+  const table = el("table", { class: "kernel-table", "data-testid": "kernel-numbers" },
+    el("caption", { class: "visually-hidden", text: caption }),
+    ...slice.map((row) => el("tr", {}, ...row.map((v) => el("td", { text: fixed(v, 3), style: `color:var(${v >= 0 ? "--pos" : "--neg"})` })))));
+  return el("div", { class: "kernel-box" }, canvas, table, el("div", { class: "muted small", text: caption }));
+}
+
+const MAX_SLICES = 16;
+
+export function mapView(d, ctx) {
+  const one = d.maps.replace(/s$/, "");
+  const [height, width] = [d.map.length, d.map[0].length];
+  const nav = (delta) => {
+    const j = d.channel + delta;
+    return el("button", { type: "button", class: "btn ghost small-btn", disabled: j < 0 || j >= d.channels,
+      "data-testid": delta < 0 ? "previous-map" : "next-map", onclick: () => ctx.goMap(d.position, j),
+      title: delta < 0 ? `the previous ${one}` : `the next ${one}` },
+      delta < 0 ? el("span", { "aria-hidden": "true", text: "\u25c0 " }) : null, `${one} ${Math.max(0, Math.min(d.channels - 1, j))}`,
+      delta > 0 ? el("span", { "aria-hidden": "true", text: " \u25b6" }) : null);
+  };
+  ctx.mark();
+  ctx.markOutput(null);
+  const title = d.kernel ? `Filter ${d.channel} of ${d.name}` : `${one[0].toUpperCase()}${one.slice(1)} ${d.channel} of ${d.name}`;
+  const sections = [el("div", { class: "inspect-head" }, el("h2", { text: title }),
+    el("span", { class: "muted small", text: d.label }), el("span", { class: "grow" }), nav(-1), nav(+1)),
+    el("p", { class: "muted small", text: `${d.name} ${d.what}.` })];
+  const strongest = `strongest ${fixed(d.max, 3)} at row ${d.argmax[0]}, column ${d.argmax[1]}`;
+  const mapPicture = el("div", { class: "pic map-pic", "data-testid": "map-enlarged" },
+    bigMap(d.map, height, width, { argmax: d.argmax, label: `${one} ${d.channel} of ${d.name}, ${height} by ${width}: ${strongest}` }),
+    el("div", { class: "cap" }, `its ${one}, ${height}\u00d7${width}`, el("br"), `${strongest} (ringed); lowest ${fixed(d.min, 3)}`));
+  if (d.kernel) {
+    const [kh, kw, cin] = [d.kernel.length, d.kernel[0].length, d.kernel[0][0].length];
+    const limit = maxAbs(flat(d.kernel)) || 1e-9;
+    const slices = [];
+    for (let c = 0; c < Math.min(cin, MAX_SLICES); c++) {
+      const slice = d.kernel.map((row) => row.map((cell) => cell[c]));
+      slices.push(kernelSlice(slice, limit, cin === 1 ? "its weights" : `on ${d.input_name}'s map ${c}`));
+    }
+    const input = d.input_name === "the image" || cin === 1 ? "the image's pixels" : `the ${cin} maps of ${d.input_name}`;
+    // The sum at the strongest position, worked by hand: the window under the kernel, times the kernel
+    let worked = null;
+    if (d.window && cin === 1) {
+      const table = (rows, caption, colour) => el("table", { class: "kernel-table", "data-testid": `worked-${caption.split(" ")[0]}` },
+        el("caption", { class: "visually-hidden", text: caption }),
+        ...rows.map((row) => el("tr", {}, ...row.map((v) => el("td", { text: fixed(v, 3), style: colour ? `color:var(${v >= 0 ? "--pos" : "--neg"})` : null })))));
+      const pixels = d.window.map((row) => row.map((cell) => cell[0]));
+      const products = pixels.map((row, i) => row.map((v, j) => v * d.kernel[i][j][0]));
+      const sum = products.flat().reduce((a, b) => a + b, 0);
+      worked = el("div", { class: "inspect-cols worked", "data-testid": "worked-sum" },
+        el("div", { class: "kernel-box" }, table(pixels, "window: the pixels under the kernel", false),
+          el("div", { class: "muted small", text: `the pixels at row ${d.argmax[0]}, column ${d.argmax[1]} (0 to 1)` })),
+        el("span", { class: "muted small", text: "\u00d7 kernel =", "aria-hidden": "true" }),
+        el("div", { class: "kernel-box" }, table(products, "products: pixel times weight", true),
+          el("div", { class: "muted small", text: "pixel \u00d7 weight" })),
+        el("p", { class: "small", text: `\u03a3 pixel \u00d7 weight = ${fixed(sum, 4)}; + bias ${fixed(d.bias, 4)} = z = ${fixed(d.weighted_sum, 4)}; ` +
+          `${d.activation}(z) = ${fixed(d.max, 4)}, the map's strongest value.` }));
+    } else if (d.window) {
+      worked = el("p", { class: "small", "data-testid": "worked-sum", text: `At row ${d.argmax[0]}, column ${d.argmax[1]}: the ` +
+        `${kh}\u00d7${kw} window of each of the ${cin} input maps times that map's slice of the kernel, all summed, + bias = ` +
+        `z = ${fixed(d.weighted_sum, 4)}; ${d.activation}(z) = ${fixed(d.max, 4)}.` });
+    }
+    sections.push(el("h3", { class: "section-title", text: `Its kernel: ${kh}\u00d7${kw}${cin > 1 ? `\u00d7${cin}` : ""} weights slid over ${input}` }),
+      el("div", { class: "inspect-cols", "data-testid": "kernel" }, ...slices,
+        cin > MAX_SLICES ? el("p", { class: "muted small", text: `and ${cin - MAX_SLICES} more input channels` }) : null,
+        el("div", { class: "equation" },
+          el("div", {}, "each value of the map ", el("code", { text: `a = ${d.activation}(window \u00b7 kernel + bias)` })),
+          el("dl", { class: "kv" },
+            el("dt", { text: "bias" }), el("dd", { text: fixed(d.bias, 4) }),
+            d.weighted_sum !== null ? el("dt", { text: `z at row ${d.argmax[0]}, column ${d.argmax[1]}` }) : null,
+            d.weighted_sum !== null ? el("dd", { text: fixed(d.weighted_sum, 4) }) : null,
+            el("dt", { text: "strongest a" }), el("dd", { class: "big", text: fixed(d.max, 4) })),
+          el("p", { class: "muted small", text: "blue weights: ink there makes it fire more; red: ink there holds it back. " +
+            `The window is the ${kh}\u00d7${kw} patch under the kernel at each position, stepping ${d.stride.join("\u00d7")}.` }))),
+      el("h3", { class: "section-title", text: "What it finds in your digit" }),
+      el("div", { class: "inspect-cols" }, mapPicture, worked));
+  } else {
+    const parts = [];
+    if (d.input_map) {
+      const [ih, iw] = [d.input_map.length, d.input_map[0].length];
+      parts.push(el("div", { class: "pic map-pic" }, bigMap(d.input_map, ih, iw, { label: `${d.input_name}'s map ${d.channel}, ${ih} by ${iw}` }),
+        el("div", { class: "cap" }, `${d.input_name}'s map ${d.channel}`, el("br"), `${ih}\u00d7${iw}: what it ${d.maps === "pooled maps" ? "pooled" : "received"}`)),
+      el("span", { class: "op", text: "\u2192", "aria-hidden": "true" }));
+    }
+    parts.push(mapPicture);
+    sections.push(el("h3", { class: "section-title", text: `What ${d.name} makes of it: no weights of its own` }),
+      el("div", { class: "inspect-cols" }, ...parts));
+  }
+  return sections;
 }

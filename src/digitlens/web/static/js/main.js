@@ -5,6 +5,7 @@ import { loadColors } from "./colors.js";
 import { emit, on, state, toast } from "./state.js";
 import * as draw from "./draw.js";
 import * as network from "./network.js";
+import * as featureMaps from "./featuremaps.js";
 import * as inspect from "./inspect.js";
 import * as backprop from "./backprop.js";
 import * as train from "./train.js";
@@ -64,8 +65,12 @@ function renderPill() {
     name.textContent = "no model yet";
     origin.textContent = "train one or load a .keras file";
   } else {
-    const arch = [...m.hidden.map((h) => `${h.units} ${h.activation}`), `${m.outputs} ${m.layers[m.layers.length - 1].activation}`].join(" \u2192 ");
-    name.textContent = `Dense ${arch}`;
+    // a network of Dense layers by its sizes; any other by its layers' own labels (Conv2D 32 3x3 relu, MaxPool 2x2, ...)
+    const dense = m.layers.every((l) => l.fully_connected || l.count === 0 && !l.maps);
+    const last = m.layers[m.layers.length - 1];
+    const arch = dense ? [...m.hidden.map((h) => `${h.units} ${h.activation}`), `${m.outputs} ${last.activation}`].join(" \u2192 ")
+      : m.layers.filter((l) => l.maps || l.fully_connected).map((l) => l.label).join(" \u2192 ");
+    name.textContent = dense ? `Dense ${arch}` : arch;
     origin.textContent = m.origin;
     pill.title = `${arch}: ${m.params.toLocaleString()} parameters; ${m.origin}`;
   }
@@ -99,6 +104,7 @@ async function start() {
   setupModelUpload();
   draw.setup();
   network.setup();
+  featureMaps.setup();
   inspect.setup();
   backprop.setup();
   train.setup();

@@ -7,7 +7,7 @@
 
 import { get, post } from "./api.js";
 import { drawGray } from "./colors.js";
-import { className, el, emit, on, state, toast } from "./state.js";
+import { className, el, emit, on, state, toast, unavailable } from "./state.js";
 
 const NEAR = 9;                 // CSS pixels: how close the pointer must be to a dot
 const YOURS = "#111827";
@@ -42,14 +42,17 @@ export function setup() {
 async function load() {
   if (!state.model || loading) return;
   const hidden = state.model.hidden;
-  if (!hidden.length) { toast("this model has no hidden layer: there is no hidden space to map", "error"); return; }
+  const button = document.getElementById("map-show");
+  // a model whose Dense output layer reads its input directly has no hidden space: said in the maps' place
+  unavailable(button, hidden.length ? null : "This model has no hidden Dense layer: its output layer reads " +
+    "the layers below it directly, so there is no hidden space to map.");
+  if (!hidden.length) { maps.hidden = true; return; }
   if (layerSelect.options.length !== hidden.length || layerSelect.dataset.version !== String(state.version)) {
     layerSelect.replaceChildren(...hidden.map((h, k) => el("option", { value: String(k), text: `${k + 1}: ${h.name} (${h.units} ${h.activation})` })));
     layerSelect.value = String(hidden.length - 1);
     layerSelect.dataset.version = String(state.version);
   }
   document.getElementById("map-layer-field").hidden = hidden.length < 2;
-  const button = document.getElementById("map-show");
   button.disabled = true;
   button.textContent = "mapping 2,000 test images\u2026";
   loading = true;

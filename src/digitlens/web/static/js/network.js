@@ -49,6 +49,14 @@ function build(model) {
     return grid;
   });
   container.replaceChildren(...grids.map((g) => g.element.parentElement));
+  if (!hidden.length) {        // the output layer reads the pixels, or the layer below it (a CNN's pooled maps)
+    const output = model.layers.find((layer) => layer.fully_connected);
+    const k = output ? model.layers.indexOf(output) : -1;
+    const below = k > 0 ? model.layers[k - 1] : null;
+    container.replaceChildren(el("p", { class: "muted small", text: below && model.layers.some((layer) => layer.maps)
+      ? `This network has no hidden Dense layer: its output layer, ${output.name}, reads the ${output.input_shape[0].toLocaleString()} numbers of ${below.name} (${below.label}) directly.`
+      : "This network has no hidden layer: its output layer reads the pixels directly." }));
+  }
   outputs = createOutputs(outputsRoot, { names: model.class_names.map((_, k) => className(k)),
     onSelect: (k) => emit("inspect", { kind: "output", index: k }) });
   if (state.prediction) render(state.prediction);

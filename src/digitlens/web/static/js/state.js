@@ -75,3 +75,17 @@ export function layerName(k, { long = true } = {}) {
   if (!h) return `hidden layer ${k + 1}`;
   return long ? `hidden layer ${k + 1} (${h.name}, ${h.units} ${h.activation})` : `hidden layer ${k + 1}`;
 }
+
+// A picture this model cannot show (the server said why: a CNN has no weight per pixel to draw):
+// hide `element` and the `also` elements beside it and put the reason in its place; reason null
+// shows them again.
+export function unavailable(element, reason, also = []) {
+  let note = element.previousElementSibling;
+  if (!note || !note.classList.contains("unavailable")) {
+    note = el("p", { class: "unavailable", "data-testid": "unavailable", hidden: true });
+    element.before(note);
+  }
+  note.hidden = !reason;
+  note.textContent = reason || "";
+  for (const item of [element, ...also]) if (item) item.hidden = !!reason;
+}

@@ -11,6 +11,22 @@ let index = 0;
 let active = false;
 const resizes = new ResizeObserver(() => active && place());   // the spotlit element changed size
 
+const FLATTEN = `<p>A Dense layer does not see a picture, only a list of numbers. Flatten lays the 28 rows of the
+      image end to end: row 0 becomes inputs 0&ndash;27, row 1 inputs 28&ndash;55, and so on, 784 inputs in all.
+      Hover over the strip to find which pixel an input came from.</p>`;
+
+const DENSE = `<p>Each neuron of the first hidden layer is connected to <b>all 784 inputs</b>. It multiplies each pixel by its
+      own weight, adds them up with a bias, <code>z = &Sigma; pixel &times; weight + bias</code>, and passes z through its
+      activation (relu: a negative z becomes 0). A neuron of a later hidden layer does the same with the neurons below it.
+      Brighter squares are neurons with larger outputs for your digit.</p>
+      <p>Click one to see what drove it, which pixels, and what it pushes into the next layer.</p>`;
+
+const CONVOLUTION = `<p>This network does not flatten the pixels first. Each filter of a Conv2D layer is a small grid of weights
+      (3&times;3, say) slid over the image; at each position it multiplies the pixels under it by its weights and adds them up, so its
+      <b>feature map</b> lights up where the digit has what the filter looks for - an edge, a stroke's end. Neighbouring pixels stay neighbours.</p>
+      <p>A pooling layer then keeps the strongest value of each 2&times;2 window: a quarter of the numbers, and a digit shifted by a pixel
+      gives much the same maps. Only then does Flatten lay the maps end to end for the Dense layers. Click a map to see its filter.</p>`;
+
 const STEPS = [
   { tab: "draw", target: null, title: "Welcome to digitlens",
     build: () => [
@@ -26,16 +42,21 @@ const STEPS = [
     html: `<p>Draw a digit here. The network only ever saw MNIST, so your drawing is prepared the way MNIST's
       digits were: cropped to the ink, scaled into a 20&times;20 box, and centred by its centre of mass in 28&times;28.
       The three steps appear to the right as you draw.</p>` },
-  { tab: "draw", target: "#strip-card", title: "3. Flatten",
-    html: `<p>A Dense layer does not see a picture, only a list of numbers. Flatten lays the 28 rows of the
-      image end to end: row 0 becomes inputs 0&ndash;27, row 1 inputs 28&ndash;55, and so on, 784 inputs in all.
-      Hover over the strip to find which pixel an input came from.</p>` },
+  { tab: "draw", target: "#strip-card:not([hidden]), #fmaps-card:not([hidden])",
+    // a network of Dense layers flattens the pixels; a convolutional one first slides its filters over them
+    get cnn() { return !document.getElementById("fmaps-card").hidden; },
+    get title() { return this.cnn ? "3. Convolution and pooling" : "3. Flatten"; },
+    get html() { return this.cnn ? CONVOLUTION : FLATTEN; } },
   { tab: "draw", target: "#hidden-card", title: "4. Dense connections",
-    html: `<p>Each neuron of the first hidden layer is connected to <b>all 784 inputs</b>. It multiplies each pixel by its
-      own weight, adds them up with a bias, <code>z = &Sigma; pixel &times; weight + bias</code>, and passes z through its
-      activation (relu: a negative z becomes 0). A neuron of a later hidden layer does the same with the neurons below it.
-      Brighter squares are neurons with larger outputs for your digit.</p>
-      <p>Click one to see what drove it, which pixels, and what it pushes into the next layer.</p>` },
+    get html() {
+      if (document.getElementById("fmaps-card").hidden) return DENSE;
+      const first = state.model && state.model.layers.find((layer) => layer.fully_connected);
+      const inputs = first ? first.input_shape[0].toLocaleString() : "all the";
+      return `<p>After Flatten, each neuron of a Dense layer is connected to <b>all ${inputs} values</b> of the maps below it.
+        It multiplies each by its own weight, adds them up with a bias, <code>z = &Sigma; value &times; weight + bias</code>,
+        and passes z through its activation. Brighter squares are neurons with larger outputs for your digit.</p>
+        <p>Its weights are not one per pixel, so they are not drawn as pictures here: the filters in step 3 are what looks at the pixels.</p>`;
+    } },
   { tab: "draw", target: "#output-card", title: "5. The outputs",
     html: `<p>Each of the outputs is connected to every neuron of the last hidden layer the same way, giving one score per
       digit. Softmax turns the scores into probabilities that add up to 1; the largest is the prediction.</p>

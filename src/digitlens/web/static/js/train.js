@@ -10,7 +10,7 @@ import { get, post, unpack } from "./api.js";
 import { drawTiles, fixed, legend, maxAbs, percent } from "./colors.js";
 import { lineChart } from "./chart.js";
 import { createLayerEditor } from "./layereditor.js";
-import { emit, el, on, plural, state, toast } from "./state.js";
+import { emit, el, on, plural, state, toast, unavailable } from "./state.js";
 
 const TEST_COLOUR = "#0f766e";     // the test set: teal here and in the reports (orange is the prediction)
 let layers = null;       // the editor of the network's hidden layers
@@ -298,6 +298,7 @@ function drawCharts() {
 function showWeights(packed, note) {
   const w = unpack(packed);
   if (!w) return;
+  unavailable(document.getElementById("train-weights"), null, [document.getElementById("train-weights-legend")]);
   const limit = Number.isFinite(packed.limit) && packed.limit > 0 ? packed.limit : maxAbs(w.data) || 1e-9;
   drawTiles(document.getElementById("train-weights"), w.data, w.shape[0], { cols: Math.ceil(Math.sqrt(w.shape[0])), limit });
   legend(document.getElementById("train-weights-legend"), limit, 2);
@@ -312,7 +313,11 @@ async function showCurrentModel() {
     const r = await get("/api/weights?count=64");
     if (!run || run.fromHistory) showWeights(r.weights, "The current model's first-layer weights: the first 64 neurons of the first hidden layer, each as the 28\u00d728 picture of its 784 incoming weights. Train to watch them form from random noise.");
   } catch (error) {
-    /* no first layer wired to pixels: nothing to show */
+    // no first layer wired to the pixels (a CNN): say so in the pictures' place
+    if (!run || run.fromHistory) {
+      unavailable(document.getElementById("train-weights"), error.message, [document.getElementById("train-weights-legend")]);
+      document.getElementById("weights-note").textContent = "";
+    }
   }
   let history = null;
   try {
