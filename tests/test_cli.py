@@ -348,10 +348,10 @@ def test_every_command_takes_a_cnn_or_says_in_one_line_why_not(trained_cnn, mnis
     for section in ("filters", "feature-maps", "pooling", "receptive-field"):        # what a CNN has
         assert f'id="{section}"' in page, section
     assert 'id="batch-norm"' not in page and "conv2d: what each of its 32 filters finds in the image" in page
-    # The lesson's drawing needs a first Dense layer reading the pixels.
-    assert_one_line_error(digitlens("diagram", path, "--out", tmp_path / "n.svg", env=env),
-                          "needs a first Dense layer that reads the image's pixels", "conv2d (Conv2D)")
-    assert not (tmp_path / "n.svg").exists()
+    # The diagram draws it as its layers in a row (viz/stack_diagram.py).
+    drawn = digitlens("diagram", path, "--out", tmp_path / "n.svg", env=env)
+    assert drawn.returncode == 0, drawn.stderr
+    assert "max_pooling2d" in (tmp_path / "n.svg").read_text() and "692,352 parameters" in (tmp_path / "n.svg").read_text()
     # The web app serves it: its Draw tab shows the feature maps (tests/test_web_cnn.py has the rest)
     status = serve_briefly(path, mnist_dir, env)
     assert status["model"]["origin"] == "loaded from cnn.keras"

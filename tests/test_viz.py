@@ -592,12 +592,32 @@ def test_report_sections_of_a_cnn_one_at_a_time(data):
     assert 'class="note"' in note and "cannot be traced past 'reshape' (Reshape)" in html.unescape(note)
 
 
-def test_diagram_of_a_cnn_is_refused_in_one_sentence(tmp_path):
+def test_diagram_of_a_cnn_draws_each_layer_and_this_images_maps(data, tmp_path):
+    """A network that keeps rows and columns is drawn as its layers in a row: the labels, shapes and
+    counts from each layer's description, and with an image the first maps the model itself makes."""
     from digitlens.io import load_model
+    from digitlens.viz.stack_diagram import MAPS
 
-    with pytest.raises(DigitlensError, match="lesson's drawing of the network needs a first Dense layer"):
-        viz.write_diagram(load_model(FIXTURES / "keras_cnn.keras"), tmp_path / "cnn.svg")
-    assert list(tmp_path.iterdir()) == []
+    model = load_model(FIXTURES / "keras_cnn_bn.keras")
+    image = data[2][1]
+    root = ET.fromstring(viz.diagram_svg(model, image))
+    words = [t.text or "" for t in root.iter() if t.tag.endswith("text")]
+    for layer in model.layers:
+        d = layer.describe()
+        assert d.name in words and d.label in words
+        assert " x ".join(map(str, d.output_shape)) in words
+    assert "16 parameters" in words and "4 of 8 maps drawn" in words          # BatchNorm's 4 x 4; conv2d_1's 8 maps
+    probs = model.predict(image[None])[0]
+    assert f"{probs.max():.1%}" in words
+    # The first conv layer's first map, pixel by pixel: the darkest squares are its largest values.
+    conv = dict(model.activations(image[None]))["conv2d"][0][..., 0]
+    fills = [r.get("fill") for r in root.iter() if r.tag.endswith("rect")]
+    darkest = "#000000" if np.abs(conv).max() > 0 else None
+    assert darkest in fills and MAPS == 4
+    plain = viz.diagram_svg(model)                                           # no image: frames, no maps
+    assert plain.count("<rect") < root.findall(".//{*}rect").__len__()
+    viz.write_diagram(model, tmp_path / "cnn.png", image=image)
+    assert (tmp_path / "cnn.png").stat().st_size > 10_000
 
 
 @pytest.mark.parametrize("width", [390, 1280])

@@ -23,7 +23,7 @@ def add_parsers(commands):
     explain.set_defaults(run=run_explain)
 
     diagram = commands.add_parser(
-        "diagram", help="the lesson's drawing of the network, as SVG or PNG",
+        "diagram", help="the drawing of the network (a CNN: its layers in a row), as SVG or PNG",
         description="Draw the network the way the lesson does: the 28x28 image, the flatten strip, "
         "the hidden neurons and the outputs, with their connections and counts. Given a trained "
         "MODEL, connections are coloured by weight.")

@@ -13,6 +13,9 @@ sample is drawn and the caption says how many. With a model, each drawn connecti
 its weight (blue positive, red negative, fainter when small). With an image, the connections drawn
 are the ones that pushed hardest for this image (pixel x weight, activation x weight), neurons are
 shaded by how strongly they fire, and the outputs show their probabilities.
+
+A network whose first layers keep the image's rows and columns (a CNN) is drawn by
+stack_diagram.py instead: its layers in a row, each as the feature maps or numbers it hands on.
 """
 
 from pathlib import Path
@@ -20,11 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DigitlensError
-from ..explain.common import dense_layers, image_shape, is_fully_connected, require_pixels_into_first_dense
+from ..explain.common import dense_layers, image_shape, is_fully_connected, reads_pixels_first
 from ..explain.parameters import parameter_table
 from ..explain.path import first_layer_contributions, layer_contributions, trace
 from .output import save, write_atomic
 from .scene import Scene, hex_colour
+from .stack_diagram import stack_scene
 from .style import HIGHLIGHT, NEUTRAL, TEXT, colorize, ink, symmetric_limit
 
 WIDTH, TOP, STRIP_HEIGHT, BOTTOM = 1280, 96, 784, 160
@@ -40,7 +44,8 @@ def diagram_scene(model=None, image=None, seed=0):
         from ..nn import lesson_model
 
         model = lesson_model(seed=seed).build()
-    require_pixels_into_first_dense(model, "the lesson's drawing of the network")
+    if not reads_pixels_first(model):
+        return stack_scene(model, image)         # a CNN: its layers drawn as what they hand on
     table = parameter_table(model)
     height, width = image_shape(model)
     t = trace(model, image) if image is not None and weighted else None
