@@ -68,7 +68,7 @@ def check_comparable(model, session, name):
 
 
 @router.post("/choose", summary="Compare with the previous model, or with the one the app started with",
-             responses=errors(409, 422))
+             responses=errors(409, 422, 429))        # 429: a new session, when every kept one is training
 def choose(body: Choice, request: Request):
     session = session_of(request, create=True)
     snapshot = session.previous if body.which == "previous" else session.classroom.default
