@@ -75,16 +75,15 @@ def model_file(mnist, tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module")
-def server(model_file, mnist_dir, tmp_path_factory):
-    """`serve(MODEL)` in a subprocess on a free port; yields its URL."""
+def served(model_path, mnist_dir, home):
+    """`serve(MODEL)` in a subprocess on a free port, as `digitlens serve MODEL` runs it, with its own
+    cache and state under `home`; yields its URL, and stops it afterwards."""
     port = free_port()
-    home = tmp_path_factory.mktemp("home")
     env = dict(os.environ, XDG_CACHE_HOME=str(home / "cache"), XDG_STATE_HOME=str(home / "state"),
                HOME=str(home))
     code = ("import sys; from digitlens.web import serve; "
             "serve(model_path=sys.argv[1], port=int(sys.argv[2]), data_dir=sys.argv[3])")
-    process = subprocess.Popen([sys.executable, "-c", code, str(model_file), str(port), str(mnist_dir)],
+    process = subprocess.Popen([sys.executable, "-c", code, str(model_path), str(port), str(mnist_dir)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
@@ -103,6 +102,12 @@ def server(model_file, mnist_dir, tmp_path_factory):
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="module")
+def server(model_file, mnist_dir, tmp_path_factory):
+    """`serve(MODEL)` in a subprocess on a free port; yields its URL."""
+    yield from served(model_file, mnist_dir, tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture(scope="module")

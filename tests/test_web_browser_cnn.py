@@ -11,12 +11,7 @@ How many bytes a drawing update carries and how long the server took for it are 
 artifacts/web-timings.json ("cnn drawing"), never judged.
 """
 
-import os
 import statistics
-import subprocess
-import sys
-import time
-import urllib.request
 
 import numpy as np
 import pytest
@@ -24,7 +19,7 @@ from conftest import FIXTURES
 
 from digitlens.web.packing import unpack_maps
 from test_web_browser import (SEVEN, THREE, WAIT_MS, api, axe_violations, browser, draw, expect_prediction,  # noqa: F401
-                              free_port, open_page, record_timings, shot, wait_until_answered)
+                              served, open_page, record_timings, shot, wait_until_answered)
 
 pytestmark = pytest.mark.browser
 
@@ -32,30 +27,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(mnist_dir, tmp_path_factory):
     """`serve(keras_cnn.keras)` in a subprocess on a free port, as `digitlens serve MODEL` runs it."""
-    port = free_port()
-    home = tmp_path_factory.mktemp("home")
-    env = dict(os.environ, XDG_CACHE_HOME=str(home / "cache"), XDG_STATE_HOME=str(home / "state"), HOME=str(home))
-    code = ("import sys; from digitlens.web import serve; "
-            "serve(model_path=sys.argv[1], port=int(sys.argv[2]), data_dir=sys.argv[3])")
-    process = subprocess.Popen([sys.executable, "-c", code, str(FIXTURES / "keras_cnn.keras"), str(port), str(mnist_dir)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url + "api/status", timeout=1).read()
-            break
-        except OSError:
-            if process.poll() is not None or time.time() > deadline:
-                process.kill()
-                pytest.fail(f"the server did not answer within 120 s:\n{process.stdout.read()}")
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    yield from served(FIXTURES / "keras_cnn.keras", mnist_dir, tmp_path_factory.mktemp("home"))
 
 
 def real_errors(page):

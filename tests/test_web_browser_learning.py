@@ -13,17 +13,12 @@ artifacts/screenshots/ for people to look at.
 Each page is its own browser session (its own cookie), so what one test loads or trains is its own.
 """
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 from test_web_browser import (SEVEN, SHOTS, TRAINING_MS, WAIT_MS, api, axe_violations, browser, draw,  # noqa: F401
-                              expect_prediction, free_port, open_page, shot)
+                              expect_prediction, served, open_page, shot)
 
 pytestmark = pytest.mark.browser
 
@@ -54,30 +49,7 @@ def models(mnist, tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(models, mnist_dir, tmp_path_factory):
     """`serve(MODEL)` in a subprocess on a free port; yields its URL."""
-    port = free_port()
-    home = tmp_path_factory.mktemp("home")
-    env = dict(os.environ, XDG_CACHE_HOME=str(home / "cache"), XDG_STATE_HOME=str(home / "state"), HOME=str(home))
-    code = ("import sys; from digitlens.web import serve; "
-            "serve(model_path=sys.argv[1], port=int(sys.argv[2]), data_dir=sys.argv[3])")
-    process = subprocess.Popen([sys.executable, "-c", code, str(models[0]), str(port), str(mnist_dir)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url + "api/status", timeout=1).read()
-            break
-        except OSError:
-            if process.poll() is not None or time.time() > deadline:
-                process.kill()
-                pytest.fail(f"the server did not answer within 120 s:\n{process.stdout.read()}")
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    yield from served(models[0], mnist_dir, tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture
