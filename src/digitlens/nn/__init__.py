@@ -11,6 +11,8 @@ NumPy. Nothing here imports the rest of digitlens (data files, pictures, the web
     reshaping.py       Reshape                                     }
     conv_kernels.py    their hot loops compiled (numba), beside the NumPy
     fusion.py          a Conv2D -> MaxPooling2D pair run as one compiled step
+    fast_dense.py      the fast path for Dense stacks (fast_kernels.py computes), beside layers.py
+    fused.py           the optimizers' updates compiled; compiled.py loads every compiled loop once
 """
 
 from .layer import LAYERS, Description, Layer, layer_class

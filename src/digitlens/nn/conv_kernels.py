@@ -32,42 +32,18 @@ numba is imported on first use and its compiled code cached on disk. If numba ca
 (or DIGITLENS_NO_NUMBA is set), `available()` is False and the layers compute with NumPy.
 """
 
-import os
-import threading
 import types
 
-_kernels = None
-_compiling = threading.Lock()
+from .compiled import Compiled
 
 
 def available():
-    return _load() is not None
+    return KERNELS.get() is not None
 
 
 def run(name, all_cores, *args):
     """Run kernel `name` on one core, or split over every core (one split call at a time)."""
-    from .fused import one_parallel_call_at_a_time
-
-    kernel = _load()[name, bool(all_cores)]
-    if all_cores:
-        with one_parallel_call_at_a_time:
-            kernel(*args)
-    else:
-        kernel(*args)
-
-
-def _load():
-    global _kernels
-    with _compiling:
-        if _kernels is None:
-            if os.environ.get("DIGITLENS_NO_NUMBA"):
-                _kernels = False
-            else:
-                try:
-                    _kernels = _compile()
-                except Exception:  # numba missing or unable to compile here: the NumPy versions
-                    _kernels = False
-    return _kernels or None
+    KERNELS.run(name, all_cores, *args)
 
 
 def _compile():
@@ -208,3 +184,6 @@ def _compile():
             kernels[name, parallel] = numba.njit(variant, parallel=parallel, fastmath=True, nogil=True,
                                                  error_model="numpy", cache=True)
     return kernels
+
+
+KERNELS = Compiled(_compile)

@@ -29,7 +29,6 @@ does not say so, and listens to batches, gets every step as its own call.
 import bisect
 import math
 import os
-import threading
 import time
 import weakref
 
@@ -37,6 +36,7 @@ import numpy as np
 
 from . import activations, losses, optimizers
 from .layers import Dense, Dropout, Flatten
+from .compiled import Compiled, one_parallel_call_at_a_time
 from .threads import CoreChoice, available_cores, compiled_threads
 
 ACTIVATION_CODES = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "softmax": 4}
@@ -44,24 +44,20 @@ STEPS_PER_CALL = 64          # at most, so progress bars and live curves move sm
 PREDICT_BLOCK = 32           # images per block when prediction is split over the cores
 ALL_CORES_FROM = 256         # images: fewer are predicted on one core (no hand-over between cores)
 
-_kernels = None
-_loading = threading.Lock()
 _plans = weakref.WeakKeyDictionary()
+
+
+def _import_kernels():
+    from . import fast_kernels          # compiles (or loads from numba's disk cache) on import
+    return fast_kernels.KERNELS
+
+
+LOOPS = Compiled(_import_kernels)
 
 
 def kernels():
     """fast_kernels.KERNELS, or None if numba is missing, switched off, or cannot compile here."""
-    global _kernels
-    with _loading:
-        if _kernels is None:
-            _kernels = False
-            if not os.environ.get("DIGITLENS_NO_NUMBA"):
-                try:
-                    from . import fast_kernels
-                    _kernels = fast_kernels.KERNELS
-                except Exception:     # numba missing or broken: the reference runs
-                    pass
-    return _kernels or None
+    return LOOPS.get()
 
 
 # ---- which models: the plan ----------------------------------------------------------------
@@ -296,8 +292,7 @@ class FastSteps:
                 *self.work.values(), losses_, rights)
         kernel = kernels()["train_steps", chosen]
         if chosen:
-            from .fused import one_parallel_call_at_a_time    # numba's thread pool: one caller at a time
-            with one_parallel_call_at_a_time:
+            with one_parallel_call_at_a_time:      # numba's thread pool: one caller at a time
                 kernel(*args)
         else:
             kernel(*args)
@@ -392,8 +387,7 @@ def predictor(model):
                 PREDICT_BLOCK)
         if parallel:
             from .fast_kernels import one_at_a_time
-            from .fused import one_parallel_call_at_a_time    # numba's thread pool: one caller at a time
-            with one_parallel_call_at_a_time:
+            with one_parallel_call_at_a_time:      # numba's thread pool: one caller at a time
                 one_at_a_time(kernel, *args)
         else:
             kernel(*args)

@@ -15,9 +15,9 @@ numba is imported on the first training step, not with digitlens, and compiled c
 disk. If numba cannot be imported, `available()` is False and the NumPy versions are used.
 """
 
-import os
-import threading
 import types
+
+from .compiled import Compiled
 
 # The smallest normal float32. Below it numbers are "subnormal", and CPUs compute with them up to
 # a hundred times slower. Adam's running mean m of a weight whose gradient stays zero (a border
@@ -27,47 +27,19 @@ import types
 # effect on the weights is below 1e-26 per step.
 TINY = 1.1754944e-38
 
-_kernels = None
-_compiling = threading.Lock()
-# numba's fallback thread pool ("workqueue") must not be entered by two threads at once; the web
-# app may take a backprop step while a training run goes on. conv_kernels.py shares this lock.
-one_parallel_call_at_a_time = threading.Lock()
 
 
 def available():
-    return _load() is not None
+    return KERNELS.get() is not None
 
 
 def adam(all_cores, *args):
     """Adam's update in one pass; all_cores splits it over every core (see threads.py)."""
-    _run("adam", all_cores, args)
+    KERNELS.run("adam", all_cores, *args)
 
 
 def sgd_momentum(all_cores, *args):
-    _run("sgd_momentum", all_cores, args)
-
-
-def _run(name, all_cores, args):
-    kernel = _load()[name, bool(all_cores)]
-    if all_cores:
-        with one_parallel_call_at_a_time:
-            kernel(*args)
-    else:
-        kernel(*args)
-
-
-def _load():
-    global _kernels
-    with _compiling:
-        if _kernels is None:
-            if os.environ.get("DIGITLENS_NO_NUMBA"):
-                _kernels = False
-            else:
-                try:
-                    _kernels = _compile()
-                except Exception:  # numba missing or unable to compile here: fall back to NumPy
-                    _kernels = False
-    return _kernels or None
+    KERNELS.run("sgd_momentum", all_cores, *args)
 
 
 def _compile():
@@ -106,3 +78,6 @@ def _compile():
             kernels[name, parallel] = numba.njit(variant, parallel=parallel, fastmath=True,
                                                  error_model="numpy", cache=True)
     return kernels
+
+
+KERNELS = Compiled(_compile)
