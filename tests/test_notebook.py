@@ -437,3 +437,17 @@ def test_a_cnns_explanation_has_its_filters_maps_and_pooling_sections(mnist):
     assert 'data-section="batch-norm"' not in page
     assert ".digitlens-report table.kernel td" in page                 # the CNN tables' style, confined
     assert "conv2d: what each of its 4 filters finds in the image" in e.section("feature-maps").html
+
+
+def test_the_pad_says_in_one_line_why_it_does_not_draw_a_cnn():
+    # The pad's flatten strip and neuron grids are of pixels feeding a Dense layer; a CNN's feature
+    # maps as you draw live in the web app, and the refusal says so rather than "not 28 x 28".
+    from conftest import FIXTURES
+    from digitlens.errors import DigitlensError
+    from digitlens.io import load_model
+
+    with pytest.raises(DigitlensError) as refused:
+        DrawPad(load_model(FIXTURES / "keras_cnn.keras"))
+    message = str(refused.value)
+    assert "\n" not in message and "digitlens serve MODEL" in message and "conv2d (Conv2D)" in message
+    assert "28 x 28 images" not in message

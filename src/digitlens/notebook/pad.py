@@ -20,6 +20,7 @@ Left out: uploading a photo (the web app and `digitlens predict` take files; in 
 `pad.image = datasets.prepare_image("photo.png")` does it) and undoing a stroke.
 """
 
+import math
 import time
 
 import anywidget
@@ -28,6 +29,7 @@ import traitlets
 
 from ..datasets.images import SIZE, prepare_image
 from ..errors import DigitlensError, ImageError
+from ..explain.common import require_pixels_into_first_dense
 from . import assets, payloads
 
 BOARD = 140          # the board's side in Python: the 280-pixel canvas averaged over 2 x 2
@@ -51,9 +53,12 @@ class DrawPad(anywidget.AnyWidget):
     def __init__(self, model, **kwargs):
         model._require_built()
         payloads.dense_layers(model)          # refuses a model without Dense layers, in one line
-        if tuple(model.input_shape) not in ((SIZE, SIZE), (SIZE * SIZE,)):
+        if math.prod(model.input_shape) != SIZE * SIZE:
             raise DigitlensError(f"draw: expected a model of 28 x 28 images, received input shape "
                                  f"{tuple(model.input_shape)}")
+        # The pad shows the flatten strip and each Dense layer's neurons as the pixels feed them; a
+        # CNN's feature maps as you draw are on the web app's Draw tab (digitlens serve MODEL).
+        require_pixels_into_first_dense(model, "draw (the notebook's pad; for a CNN, digitlens serve MODEL)")
         super().__init__(**kwargs)
         self.model = model
         self.board = np.zeros((BOARD, BOARD), dtype=np.uint8)
