@@ -111,6 +111,7 @@ NETWORKS = {   # every hidden activation, softmax and other outputs, use_bias of
     "dropout": lambda: [Dropout(0.3, seed=3), Dense(40, "relu"), Dropout(0.5, seed=4), Dropout(0.2, seed=5),
                         Dense(20, "relu", use_bias=False), Dropout(0.25, seed=6), Dense(10, "softmax")],
     "one-layer": lambda: [Dense(10, "softmax")],
+    "lesson-size": lambda: [Dense(256, "relu"), Dense(10, "softmax")],   # the kernel's rows cut in parts
 }
 
 
@@ -174,17 +175,20 @@ def test_augmented_batches_equal_the_reference(digits):
 def test_one_core_and_all_cores_give_the_same_numbers_to_the_bit(digits, monkeypatch):
     # The training run picks one core or all by timing both (threads.CoreChoice): that choice
     # must never change a number, or seeded training would not be reproducible.
+    # The first kernel's rows are cut in one part per available core (here 2, then 3 on the
+    # machine's cores), run on one core or all of them.
     x, y = digits
-    results = []
-    for all_cores in (False, True):
-        monkeypatch.setattr(threads.CoreChoice, "next", lambda self, all_cores=all_cores: (all_cores, None))
-        monkeypatch.setattr(fast_dense, "available_cores", lambda: 2)
-        monkeypatch.setattr(fast_dense, "compiled_threads", lambda all_cores=all_cores: 2 if all_cores else 1)
-        model = build(NETWORKS["dropout"], OPTIMIZERS["adam"])
-        model.fit(x, y, batch_size=64, epochs=2, verbose=0)
-        results.append((model.params.copy(), model.predict(np.concatenate([x] * 2))))   # 800: split
-    np.testing.assert_array_equal(results[0][0], results[1][0])
-    np.testing.assert_array_equal(results[0][1], results[1][1])
+    for parts in (2, 3):
+        results = []
+        for all_cores in (False, True):
+            monkeypatch.setattr(threads.CoreChoice, "next", lambda self, all_cores=all_cores: (all_cores, None))
+            monkeypatch.setattr(fast_dense, "available_cores", lambda parts=parts: parts)
+            monkeypatch.setattr(fast_dense, "compiled_threads", lambda all_cores=all_cores: 2 if all_cores else 1)
+            model = build(NETWORKS["dropout"], OPTIMIZERS["adam"])
+            model.fit(x, y, batch_size=64, epochs=2, verbose=0)
+            results.append((model.params.copy(), model.predict(np.concatenate([x] * 2))))   # 800: split
+        np.testing.assert_array_equal(results[0][0], results[1][0])
+        np.testing.assert_array_equal(results[0][1], results[1][1])
 
 
 def test_the_choice_of_cores_tries_both_then_keeps_the_faster(monkeypatch):

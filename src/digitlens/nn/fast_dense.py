@@ -198,21 +198,25 @@ class FastSteps:
         self.plan, self.model = plan, plan.model
         self.x, self.y, self.batch, self.hooks, self.augment = x, y, batch_size, hooks, augment
         self.data = x.reshape(len(x), -1)
+        threads = available_cores()
+        # The first layer's kernel is cut into one stretch of rows per core (fast_kernels.train_steps),
+        # whether the parts then run on one core or on all of them.
+        self.cuts = kernels()["row_cuts"](plan.width, threads)
         # Every image's non-zero pixels, listed once (about a fifth of MNIST's; 28 MB for all of
         # it): each step then reads its images' lists instead of looking at all 784 pixels.
-        self.ink = ink_lists(self.data) if augment is None else None
+        self.ink = self.training_lists(self.data) if augment is None else None
         self.scale = np.float32(1.0 / 255.0) if x.dtype == np.uint8 else np.float32(1.0)
         self.table = plan.table_for(batch_size)
         self.optimizer_setup()
-        threads = available_cores()
         self.cores = CoreChoice(threads)
         self.cores_available = threads
         b, width = batch_size, plan.width
         self.work = dict(
-            begin=np.empty(b, np.int64), end=np.empty(b, np.int64),
+            begin=np.empty((threads, b), np.int64), end=np.empty((threads, b), np.int64),
             idx=np.empty(b * width, np.int32), val=np.empty(b * width, np.float32),
-            counts=np.empty((threads, width), np.int64),
+            counts=np.empty(width, np.int64),
             cimg=np.empty(b * width, np.int32), cval=np.empty(b * width, np.float32),
+            z_parts=np.zeros((threads, b, plan.table[0, 1]), np.float32),
             acts=np.empty(b * int(plan.table[:, 1].sum()), np.float32),
             inputs=np.empty(b * max(1, int(plan.table[1:, 0].sum())), np.float32),
             dacts=np.empty(b * int(plan.table[:, 1].sum()), np.float32),
@@ -223,9 +227,16 @@ class FastSteps:
         if augment is None:
             ink, scale = self.ink, self.scale
         else:          # augmented batches are floats
-            ink, scale = ink_lists(scaled(x[:1]).reshape(1, -1)), np.float32(1.0)
+            ink, scale = self.training_lists(scaled(x[:1]).reshape(1, -1)), np.float32(1.0)
         for all_cores in sorted({False, threads > 1}):
             self.call(ink, self.y, np.arange(min(len(x), batch_size)), 0, 0, batch_size, scale, all_cores)
+
+    def training_lists(self, data):
+        """(positions, values, splits): ink_lists's, and where each row's list crosses the parts."""
+        starts, positions, values = ink_lists(data)
+        splits = np.empty((len(data), len(self.cuts)), np.int64)
+        kernels()["split_ink"](starts, positions, self.cuts, splits)
+        return positions, values, splits
 
     def optimizer_setup(self):
         """The optimizer as the loops know it: a code, its settings, and its per-parameter state."""
@@ -285,10 +296,9 @@ class FastSteps:
         noise, at = self.noise(sizes)
         losses_, rights = np.empty(count, np.float64), np.empty(count, np.int64)
         slot1, slot2 = self.slots
-        parts = self.cores_available if chosen else 1     # the first layer's work cut in parts
-        args = (*ink, order, labels, first, count, batch, scale,
+        args = (*ink, self.cuts, order, labels, first, count, batch, scale,
                 self.table, self.plan.rates, self.plan.scales, noise, at, self.model.params,
-                self.model.grads, slot1, slot2, self.opt, self.hyper, self.step_rates(count), parts,
+                self.model.grads, slot1, slot2, self.opt, self.hyper, self.step_rates(count),
                 *self.work.values(), losses_, rights)
         kernel = kernels()["train_steps", chosen]
         if chosen:
@@ -336,7 +346,7 @@ class FastSteps:
             idx = order[step * self.batch:(step + 1) * self.batch]
             xb = scaled(self.x[idx])
             xb = np.ascontiguousarray(self.augment(xb, self.model.rng), dtype=np.float32)
-            ink = ink_lists(xb.reshape(len(idx), -1))
+            ink = self.training_lists(xb.reshape(len(idx), -1))
             sizes, losses_, rights = self.call(ink, self.y[idx], np.arange(len(idx)), 0, 1, len(idx),
                                                np.float32(1.0))
             self.last, self.last_x = idx, xb

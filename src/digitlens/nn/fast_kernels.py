@@ -130,14 +130,30 @@ def list_ink(data, starts, positions, values):
 
 
 @njit
-def take_ink(rows, i0, i1, width, starts, positions, values, scale, drop_first, drop_count, rates, scales,
+def split_ink(starts, positions, cuts, splits):
+    """Where each image's list (list_ink) crosses the first layer's parts: image r's inputs in
+    rows cuts[t]:cuts[t + 1] are positions[splits[r, t]:splits[r, t + 1]] (a list is in order of
+    position). Found once per fit, as the lists are."""
+    for r in range(starts.shape[0] - 1):
+        k = starts[r]
+        for t in range(cuts.shape[0] - 1):
+            while k < starts[r + 1] and positions[k] < cuts[t]:
+                k += 1
+            splits[r, t] = k
+        splits[r, cuts.shape[0] - 1] = starts[r + 1]
+
+
+@njit
+def take_ink(rows, n, width, r0, lo, hi, positions, values, scale, drop_first, drop_count, rates, scales,
              noise, noise_at, begin, end, idx, val):
-    """The lists of gather_ink for images i0 .. i1 - 1 of a training batch (rows[i] of the data),
-    taken from those list_ink made: their values scaled, and dropped out if a Dropout comes
-    first, as the reference does (x = data * scale, then x *= mask for each Dropout)."""
-    for i in range(i0, i1):
-        k = i * width
-        for e in range(starts[rows[i]], starts[rows[i] + 1]):
+    """The lists of gather_ink for a training batch's images (rows[i] of the data), inputs r0:r1
+    only, taken from those list_ink made: their values scaled, and dropped out if a Dropout comes
+    first, as the reference does (x = data * scale, then x *= mask for each Dropout). Image i's
+    inputs r0:r1 are positions[lo[rows[i]]:hi[rows[i]]]; its list is written from
+    idx[i * width + r0], so the parts of a batch never overlap."""
+    for i in range(n):
+        k = i * width + r0
+        for e in range(lo[rows[i]], hi[rows[i]]):
             p = positions[e]
             v = np.float32(values[e]) * scale
             for d in range(drop_first, drop_first + drop_count):
@@ -147,7 +163,7 @@ def take_ink(rows, i0, i1, width, starts, positions, values, scale, drop_first, 
                 idx[k] = p
                 val[k] = v
                 k += 1
-        begin[i], end[i] = i * width, k
+        begin[i], end[i] = i * width + r0, k
 
 
 @njit
@@ -318,6 +334,24 @@ def score(n, probs, labels):
     return loss, right
 
 
+@njit
+def add_parts(n, z_parts, params, b0, z):
+    """z[:n] = z_parts[0] + z_parts[1] + ... (in that order), + the bias params[b0:] if b0 >= 0."""
+    units = z.shape[1]
+    for i in range(n):
+        zi, first = z[i], z_parts[0, i]
+        for j in range(units):
+            zi[j] = first[j]
+        for t in range(1, z_parts.shape[0]):
+            share = z_parts[t, i]
+            for j in range(units):
+                zi[j] += share[j]
+        if b0 >= 0:
+            bias = params[b0:b0 + units]
+            for j in range(units):
+                zi[j] += bias[j]
+
+
 # ---- the backward pass ---------------------------------------------------------------------
 
 @njit
@@ -446,16 +480,15 @@ def backward_rest(n, labels, table, params, grads, slot1, slot2, opt, hyper, rat
 
 
 @njit
-def pixel_lists(i0, i1, width, begin, end, idx, val, scale, count, cimg, cval):
-    """The non-zero inputs of images i0 .. i1 - 1 again (as first_forward reads them), by
-    position: the images with a value at input p are cimg[i0 * width + p * (i1 - i0):][:count[p]],
-    in order, with the values cval[...]."""
-    group = i1 - i0
-    count[:] = 0
-    for i in range(i0, i1):
+def pixel_lists(n, begin, end, idx, val, scale, r0, r1, count, cimg, cval):
+    """The non-zero inputs r0:r1 of a batch's images again (as first_forward reads them), by
+    position: the images with a value at input p are cimg[p * n:][:count[p]], in order, with the
+    values cval[...]."""
+    count[r0:r1] = 0
+    for i in range(n):
         for k in range(begin[i], end[i]):
             p = idx[k]
-            at = i0 * width + p * group + count[p]
+            at = p * n + count[p]
             cimg[at] = i
             cval[at] = np.float32(val[k]) * scale
             count[p] += 1
@@ -484,46 +517,34 @@ def accumulate(g, dz, cimg, cval, e, count, c0, c1):
 
 
 @njit
-def first_backward(n, dz, groups, counts, cimg, cval, params, grads, slot1, slot2, k0, b0, units,
-                   width, opt, hyper, rate, c0, c1, keep):
-    """The first layer's gradient for units c0:c1, by row - dkernel[p] = sum over the images i
-    with a value at input p of x[i, p] * dz[i] - a few rows at a time, each few updated by the
-    optimizer while they are in the cache; then the bias (dbias = dz summed over the batch).
-    The rows are stored in `grads` only if `keep` (the last step of a call: what model.grads
-    holds after the reference's step); otherwise a few rows of scratch, which spares the memory
-    traffic."""
-    whole = c0 == 0 and c1 == units       # whole rows: a few are one stretch of params
-    rows = ROWS if whole else 1
-    scratch = np.empty(rows * (c1 - c0), dtype=np.float32)
-    images = np.empty(n, dtype=np.int32)
-    values = np.empty(n, dtype=np.float32)
-    for p0 in range(0, width, rows):
-        p1 = min(p0 + rows, width)
-        start = k0 + p0 * units + c0
-        block = grads[start:start + (p1 - p0) * (c1 - c0)] if keep else scratch[:(p1 - p0) * (c1 - c0)]
+def first_backward(n, dz, count, cimg, cval, params, grads, slot1, slot2, k0, units, r0, r1, opt, hyper,
+                   rate, keep):
+    """The first layer's gradient for its kernel's rows r0:r1 (inputs r0:r1) - dkernel[p] = the
+    sum over the images i with a value at input p of x[i, p] * dz[i] - a few rows at a time, each
+    few updated by the optimizer while they are in the cache. The rows are stored in `grads`
+    only if `keep` (the last step of a call: what model.grads holds after the reference's
+    step); otherwise in a few rows of scratch, which spares the memory traffic."""
+    scratch = np.empty(ROWS * units, dtype=np.float32)
+    for p0 in range(r0, r1, ROWS):
+        p1 = min(p0 + ROWS, r1)
+        start = k0 + p0 * units
+        block = grads[start:start + (p1 - p0) * units] if keep else scratch[:(p1 - p0) * units]
         block[:] = 0.0
         for p in range(p0, p1):
-            # The images with a value at p, gathered from every group's list in order: the sum
-            # is then taken in the same order however many groups there are (the same numbers
-            # to the bit on one core or on all of them).
-            m = 0
-            for t in range(groups.shape[0] - 1):
-                base = groups[t] * width + p * (groups[t + 1] - groups[t])
-                for e in range(base, base + counts[t, p]):
-                    images[m] = cimg[e]
-                    values[m] = cval[e]
-                    m += 1
-            g = block[(p - p0) * (c1 - c0):(p - p0 + 1) * (c1 - c0)]
-            accumulate(g, dz, images, values, 0, m, c0, c1)
+            accumulate(block[(p - p0) * units:(p - p0 + 1) * units], dz, cimg, cval, p * n, count[p], 0, units)
         update(params, block, slot1, slot2, start, opt, hyper, rate)
-    if b0 >= 0:
-        db = grads[b0 + c0:b0 + c1]
-        db[:] = 0.0
-        for i in range(n):
-            d = dz[i, c0:c1]
-            for j in range(db.shape[0]):
-                db[j] += d[j]
-        update(params, db, slot1, slot2, b0 + c0, opt, hyper, rate)
+
+
+@njit
+def bias_backward(n, dz, params, grads, slot1, slot2, b0, units, opt, hyper, rate):
+    """dbias = dz summed over the batch, and the optimizer's step on the bias."""
+    db = grads[b0:b0 + units]
+    db[:] = 0.0
+    for i in range(n):
+        d = dz[i]
+        for j in range(units):
+            db[j] += d[j]
+    update(params, db, slot1, slot2, b0, opt, hyper, rate)
 
 
 # ---- the optimizers: optimizers.py's (and fused.py's) arithmetic on params[lo:hi] ----------
@@ -569,26 +590,29 @@ def update(params, g, slot1, slot2, lo, opt, hyper, rate):
 
 # ---- whole steps, and prediction: the two entry points (one-core and all-core variants) ----
 
-def train_steps(starts, positions, values, order, labels, first, count, batch, scale, table, rates, scales,
-                noise, noise_at,
-                params, grads, slot1, slot2, opt, hyper, step_rates, cores,
-                begin, end, idx, val, counts, cimg, cval, acts, inputs, dacts, dinputs, kernels_t, losses, rights):
+def train_steps(positions, values, splits, cuts, order, labels, first, count, batch, scale, table,
+                rates, scales, noise, noise_at,
+                params, grads, slot1, slot2, opt, hyper, step_rates,
+                begin, end, idx, val, counts, cimg, cval, z_parts, acts, inputs, dacts, dinputs, kernels_t, losses,
+                rights):
     """Training steps first .. first + count - 1 of an epoch whose images come in `order`,
     `batch` at a time (the last batch may be smaller): each one the reference's train_step -
     forward, loss, backward, optimizer. losses[s] and rights[s] receive step s's summed loss and
     number of right answers, before its update; noise_at[s] holds the offsets of its dropout
     noise in `noise`, step_rates[s] its learning rate (Adam: lr_t). The images are given by
-    their non-zero inputs (list_ink). The first layer's work is cut into `cores` parts: its
-    forward pass by images, its gradient and update by units."""
+    their non-zero inputs (list_ink, split_ink).
+
+    The first layer's kernel is cut into stretches of rows (inputs) cuts[t]:cuts[t + 1], one per
+    core (split_ink says where each image's list crosses them): part t computes its inputs' share of every image's z (z_parts[t]), their gradient and their
+    update. A core then only ever touches its own rows of the kernel and of the optimizer's
+    state - they stay in that core's cache, and no row moves between cores. The shares are summed
+    in the same order whether the parts run on one core or on all of them: the same numbers, to
+    the bit."""
     total = order.shape[0]
     width, units = table[0, N_IN], table[0, N_OUT]
     k0, b0 = table[0, KERNEL], table[0, BIAS]
     kernel0 = matrix(params, k0, width, units)
-    bias0 = params[max(b0, 0):max(b0, 0) + units]
-    slices = np.empty(cores + 1, dtype=np.int64)    # units c0:c1 of each part, whole cache lines
-    for t in range(cores + 1):
-        slices[t] = min(units, 16 * ((units * t // cores + 8) // 16)) if t < cores else units
-    groups = np.empty(cores + 1, dtype=np.int64)     # images i0:i1 of each part
+    parts = cuts.shape[0] - 1
     for s in range(count):
         start = (first + s) * batch
         rows = order[start:min(start + batch, total)]
@@ -596,37 +620,35 @@ def train_steps(starts, positions, values, order, labels, first, count, batch, s
         y = labels[rows]
         at, rate = noise_at[s], step_rates[s]
         z0 = matrix(acts, table[0, OUT], n, units)
-        for t in range(cores + 1):
-            groups[t] = n * t // cores
-        # 1. predict: the first layer from the non-zero inputs alone, a group of images per core,
-        #    which also lists its inputs by position for step 3
-        for t in numba.prange(cores):
-            i0, i1 = groups[t], groups[t + 1]
+        # 1. predict: each part's inputs' share of the first layer's z, from the non-zero inputs
+        #    alone, also listed by position for step 3
+        for t in numba.prange(parts):
+            r0, r1 = cuts[t], cuts[t + 1]
+            b, e = begin[t], end[t]
             if table[0, DROP_COUNT] == 0:      # straight from the lists made for the whole fit
-                for i in range(i0, i1):
-                    begin[i], end[i] = starts[rows[i]], starts[rows[i] + 1]
-                first_forward(i0, i1, begin, end, positions, values, scale, kernel0, bias0, b0 >= 0, z0, 0,
-                              units)
-                pixel_lists(i0, i1, width, begin, end, positions, values, scale, counts[t], cimg, cval)
+                for i in range(n):
+                    b[i], e[i] = splits[rows[i], t], splits[rows[i], t + 1]
+                first_forward(0, n, b, e, positions, values, scale, kernel0, params, False, z_parts[t], 0, units)
+                pixel_lists(n, b, e, positions, values, scale, r0, r1, counts, cimg, cval)
             else:                              # dropped out first, into lists of this step's own
-                take_ink(rows, i0, i1, width, starts, positions, values, scale, table[0, DROP_FIRST],
-                         table[0, DROP_COUNT], rates, scales, noise, at, begin, end, idx, val)
-                first_forward(i0, i1, begin, end, idx, val, ONE, kernel0, bias0, b0 >= 0, z0, 0, units)
-                pixel_lists(i0, i1, width, begin, end, idx, val, ONE, counts[t], cimg, cval)
-            if table[0, ACT] != SOFTMAX:
-                activate(i0, i1, z0, table[0, ACT], 0, units)
-        if table[0, ACT] == SOFTMAX:
-            activate(0, n, z0, SOFTMAX, 0, units)
+                take_ink(rows, n, width, r0, splits[:, t], splits[:, t + 1], positions, values, scale, table[0, DROP_FIRST],
+                         table[0, DROP_COUNT], rates, scales, noise, at, b, e, idx, val)
+                first_forward(0, n, b, e, idx, val, ONE, kernel0, params, False, z_parts[t], 0, units)
+                pixel_lists(n, b, e, idx, val, ONE, r0, r1, counts, cimg, cval)
+        add_parts(n, z_parts, params, b0, z0)     # z = the parts' shares, in order, + bias
+        activate(0, n, z0, table[0, ACT], 0, units)
         probs = forward_rest(n, table, params, acts, inputs, kernels_t, rates, scales, noise, at)
         # 2. measure how wrong
         losses[s], rights[s] = score(n, probs, y)
-        # 3. and 4. blame every weight and nudge it: the later layers, then the first by rows of
-        #    its kernel, a slice of its units per core
+        # 3. and 4. blame every weight and nudge it: the later layers, then the first, each part
+        #    its own rows of the kernel
         dz0 = backward_rest(n, y, table, params, grads, slot1, slot2, opt, hyper, rate, acts, inputs,
                             dacts, dinputs, kernels_t, rates, scales, noise, at)
-        for t in numba.prange(cores):
-            first_backward(n, dz0, groups, counts, cimg, cval, params, grads, slot1, slot2, k0, b0, units,
-                           width, opt, hyper, rate, slices[t], slices[t + 1], s == count - 1)
+        if b0 >= 0:
+            bias_backward(n, dz0, params, grads, slot1, slot2, b0, units, opt, hyper, rate)
+        for t in numba.prange(parts):
+            first_backward(n, dz0, counts, cimg, cval, params, grads, slot1, slot2, k0, units, cuts[t], cuts[t + 1],
+                           opt, hyper, rate, s == count - 1)
 
 
 def predict(data, scale, table, params, kernels_t, out, block):
@@ -673,7 +695,16 @@ def _variant(function, parallel):
 KERNELS = {(name, parallel): _variant(function, parallel)
            for name, function in (("train_steps", train_steps), ("predict", predict))
            for parallel in (False, True)}
-KERNELS["count_ink"], KERNELS["list_ink"] = count_ink, list_ink
+KERNELS["count_ink"], KERNELS["list_ink"], KERNELS["split_ink"] = count_ink, list_ink, split_ink
+
+
+def row_cuts(width, parts):
+    """Rows cuts[t]:cuts[t + 1] of the first kernel for each of `parts` parts (train_steps):
+    about equal stretches, in whole blocks of ROWS rows."""
+    return np.array([min(width, ROWS * ((width * t // parts) // ROWS)) for t in range(parts)] + [width], np.int64)
+
+
+KERNELS["row_cuts"] = row_cuts
 
 
 def one_at_a_time(kernel, *args):
