@@ -26,12 +26,12 @@ timing. XLA picks its own thread counts (all cores).
 Recipes (--recipe, for the `target` part; `epoch` always uses Adam 1e-3):
   adam-32, adam-64, adam-128   optax.adam(1e-3) at that batch size
   cosine-128                   digitlens's default recipe written in optax:
-                               warmup_cosine_decay_schedule(3e-4 -> 3e-3 over the first tenth of
-                               6 epochs, then down to 0), batch 128
+                               warmup_cosine_decay_schedule(8e-4 -> 8e-3 over the first tenth of
+                               3 epochs, then down to 0), batch 128
 adam-64 is the default, JAX's best of the constant-rate ones: over seeds 0, 1, 2 the epochs
 needed to reach 98.0% were 11, 12, 9 at batch 32, 7, 8, 6 at batch 64, 9, 11, 6 at batch 128,
 and an epoch at 64 costs far less than two at 128. cosine-128 is digitlens's recipe, which
-benchmarks/run.py also runs apart: with it JAX needs 4 epochs, as digitlens does.
+benchmarks/run.py also runs apart, to show how much of digitlens's lead is its recipe.
 
 Parts (--parts, comma-separated):
   epoch   seconds per epoch at batch 32 and at batch 128 (--epochs-timing epochs each, a fresh
@@ -148,11 +148,11 @@ class Trainer:
         return time.perf_counter() - start
 
 
-def recipe_optimizer(name, steps_per_epoch, epochs=6):
-    if name == "cosine-128":
+def recipe_optimizer(name, steps_per_epoch, epochs=3):
+    if name == "cosine-128":          # recipes.py's "default", as make_optimizer builds it
         total = steps_per_epoch * epochs
         warmup = total // 10
-        return optax.adam(optax.warmup_cosine_decay_schedule(3e-4, 3e-3, warmup, total, end_value=0.0))
+        return optax.adam(optax.warmup_cosine_decay_schedule(8e-4, 8e-3, warmup, total, end_value=0.0))
     return optax.adam(1e-3)
 
 

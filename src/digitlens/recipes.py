@@ -5,8 +5,10 @@ it changes, batch size, epochs, augmentation. Both recipes train exactly the les
 architecture from random weights.
 
     lesson    Adam 1e-3, batch 32, 5 epochs: the lesson's own code; about 97.5-98% on the test set.
-    default   Adam with a learning rate that warms up then decays along a cosine, larger batches:
-              reaches 98% sooner (see benchmarks/).
+    default   Adam with a learning rate that warms up to 8e-3 then decays along a cosine to 0,
+              batch 128, 3 epochs: about 98.1-98.2% on the test set. (Seeds 0-7 all passed 98.0% in
+              the third epoch, at 98.07-98.21%; the 6 epochs at 3e-3 it replaced ended at about
+              the same, 98.15-98.27%, in twice the time. See benchmarks/.)
 
 The command line, the web app and the benchmarks all train through `train()` below.
 """
@@ -45,7 +47,7 @@ class Recipe:
 
 
 RECIPES = {
-    "default": Recipe("default", epochs=6, batch_size=128, learning_rate=3e-3, schedule="warmup-cosine"),
+    "default": Recipe("default", epochs=3, batch_size=128, learning_rate=8e-3, schedule="warmup-cosine"),
     "lesson": Recipe("lesson", epochs=5, batch_size=32, learning_rate=1e-3),
     "augment": Recipe("augment", epochs=20, batch_size=128, learning_rate=3e-3, schedule="warmup-cosine",
                       augment=True),

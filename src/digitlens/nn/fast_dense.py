@@ -365,10 +365,10 @@ def ink_lists(data):
     """(starts, positions, values): each row's non-zero entries (fast_kernels.list_ink)."""
     starts = np.empty(len(data) + 1, np.int64)
     total = kernels()["count_ink"](data, starts)
-    positions = np.empty(total, np.int16 if data.shape[1] <= 32767 else np.int32)
-    values = np.empty(total, data.dtype)
+    positions = np.empty(total + 1, np.int16 if data.shape[1] <= 32767 else np.int32)   # (+1: see list_ink)
+    values = np.empty(total + 1, data.dtype)
     kernels()["list_ink"](data, starts, positions, values)
-    return starts, positions, values
+    return starts, positions[:total], values[:total]
 
 
 def scaled(x):

@@ -118,15 +118,16 @@ def count_ink(data, starts):
 @njit
 def list_ink(data, starts, positions, values):
     """Every image's non-zero inputs, found once per fit: image r's positions are
-    positions[starts[r]:starts[r + 1]] and its raw values (uint8 pixels, or floats) values[...]."""
+    positions[starts[r]:starts[r + 1]] and its raw values (uint8 pixels, or floats) values[...].
+    Each input is stored and kept only if it is not 0 (a store is cheaper than a branch the CPU
+    cannot predict), so the arrays have one spare place at the end."""
     for r in range(data.shape[0]):
         row = data[r]
         k = starts[r]
         for p in range(data.shape[1]):
-            if row[p] != 0:
-                positions[k] = p
-                values[k] = row[p]
-                k += 1
+            positions[k] = p
+            values[k] = row[p]
+            k += row[p] != 0
 
 
 @njit

@@ -26,7 +26,7 @@ export function setup() {
   document.getElementById("train-undo").addEventListener("click", undo);
   document.getElementById("train-accept").addEventListener("click", accept);
   document.getElementById("t-recipe").addEventListener("change", (event) => {
-    if (event.target.value === "default") { setValue("t-rate", 0.003); setValue("t-batch", 128); }
+    if (event.target.value === "default") { setValue("t-rate", 0.008); setValue("t-batch", 128); }
     else { setValue("t-rate", 0.001); setValue("t-batch", 32); }
   });
   on("tab", (name) => { if (name === "train") { drawCharts(); if (!run || run.fromHistory) showCurrentModel(); } });
