@@ -217,6 +217,9 @@ class FastSteps:
             counts=np.empty(width, np.int64),
             cimg=np.empty(b * width, np.int32), cval=np.empty(b * width, np.float32),
             z_parts=np.zeros((threads, b, plan.table[0, 1]), np.float32),
+            # each part's gradients of the later layers, at their places in params (only those
+            # places are ever written, so the first layer's share of this is never touched)
+            part_grads=np.empty((threads, len(plan.params)), np.float32),
             acts=np.empty(b * int(plan.table[:, 1].sum()), np.float32),
             inputs=np.empty(b * max(1, int(plan.table[1:, 0].sum())), np.float32),
             dacts=np.empty(b * int(plan.table[:, 1].sum()), np.float32),

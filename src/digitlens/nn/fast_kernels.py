@@ -17,11 +17,16 @@ drives them. What makes them fast, as the profile of the reference asked for it:
 - The first kernel's gradient is computed one row at a time (one pixel: the images of the batch
   with ink there) and the optimizer updates that row at once, while it is in the cache, instead
   of in a second pass over all 203,530 numbers.
-- With two or more cores, the first layer's work is cut into one part per core: its forward
-  pass by images, its gradient and update by units - each core then always updates the same
-  slice of the kernel and of the optimizer's state, which stays in that core's own cache. The
-  rest of the network is small and runs on one core. The parts are summed in the same order
-  either way, so one core and all of them give the same numbers to the bit.
+- With two or more cores, the first layer's kernel is cut into one stretch of rows (inputs)
+  per core, and each core does everything for its rows: their share of every image's z, their
+  gradient, their update. A core then only ever touches its own rows of the kernel and of the
+  optimizer's state (1.2 MB of the 2.4 MB for two cores), which stay in its own cache; no row
+  ever moves between cores. (Cutting by units instead - each core half of every row - was 3x
+  slower: at the edges of the halves the cores fight over the same cache lines.) The rest of the
+  network, the loss and the backward pass down to the first layer take a group of the batch's
+  images per core instead: the rows of a batch do not meet until their gradients are summed.
+  Shares and gradients are summed in the same order however many cores run the parts, so one
+  core and all of them give the same numbers to the bit.
 
 Arrays are flat and the model's layout is a small integer table (fast_dense.py builds it): row l
 of `table` says where layer l's kernel and bias are in `params` (the same array whose views the
@@ -275,15 +280,15 @@ def activate(i0, i1, z, act, c0, c1):
 
 
 @njit
-def dropped(n, a, out, drop_first, drop_count, rates, scales, noise, noise_at):
+def dropped(n, a, out, drop_first, drop_count, rates, scales, noise, noise_at, row0=0):
     """out = a * mask for each Dropout in turn (mask = (noise >= rate) / (1 - rate)); a plain
-    copy when there is none."""
+    copy when there is none. a's row i is the batch's row row0 + i."""
     width = a.shape[1]
     for i in range(n):
         for p in range(width):
             v = a[i, p]
             for d in range(drop_first, drop_first + drop_count):
-                keep = noise[noise_at[d] + i * width + p] >= rates[d]
+                keep = noise[noise_at[d] + (row0 + i) * width + p] >= rates[d]
                 v = v * (scales[d] if keep else np.float32(0.0))
             out[i, p] = v
 
@@ -297,20 +302,20 @@ def layer_input(n, table, l, acts, inputs):
 
 
 @njit
-def forward_rest(n, table, params, acts, inputs, kernels_t, rates, scales, noise, noise_at):
-    """Every layer after the first, for a training step (their inputs kept for backward);
-    returns the last layer's output."""
-    transpose(table, params, kernels_t)
-    a = matrix(acts, table[0, OUT], n, table[0, N_OUT])
+def forward_rest(i0, i1, n, table, params, acts, inputs, kernels_t, rates, scales, noise, noise_at):
+    """Every layer after the first, for rows i0 .. i1 - 1 of a training step of n images (their
+    inputs kept for backward); returns the last layer's output for those rows. kernels_t holds
+    the narrow layers' kernels transposed (`transpose`)."""
+    a = matrix(acts, table[0, OUT], n, table[0, N_OUT])[i0:i1]
     for l in range(1, table.shape[0]):
         n_in, n_out, b = table[l, N_IN], table[l, N_OUT], table[l, BIAS]
-        x = layer_input(n, table, l, acts, inputs)
+        x = layer_input(n, table, l, acts, inputs)[i0:i1]
         if table[l, DROP_COUNT]:
-            dropped(n, a, x, table[l, DROP_FIRST], table[l, DROP_COUNT], rates, scales, noise, noise_at)
-        z = matrix(acts, table[l, OUT], n, n_out)
-        dense_forward(n, x, matrix(params, table[l, KERNEL], n_in, n_out),
+            dropped(i1 - i0, a, x, table[l, DROP_FIRST], table[l, DROP_COUNT], rates, scales, noise, noise_at, i0)
+        z = matrix(acts, table[l, OUT], n, n_out)[i0:i1]
+        dense_forward(i1 - i0, x, matrix(params, table[l, KERNEL], n_in, n_out),
                       params[max(b, 0):max(b, 0) + n_out], b >= 0, z, matrix(kernels_t, table[l, KERNEL_T], n_out, n_in))
-        activate(0, n, z, table[l, ACT], 0, n_out)
+        activate(0, i1 - i0, z, table[l, ACT], 0, n_out)
         a = z
     return a
 
@@ -336,10 +341,11 @@ def score(n, probs, labels):
 
 
 @njit
-def add_parts(n, z_parts, params, b0, z):
-    """z[:n] = z_parts[0] + z_parts[1] + ... (in that order), + the bias params[b0:] if b0 >= 0."""
+def add_parts(i0, i1, z_parts, params, b0, z):
+    """z[i] = z_parts[0, i] + z_parts[1, i] + ... (in that order), + the bias params[b0:] if
+    b0 >= 0, for rows i0 .. i1 - 1."""
     units = z.shape[1]
-    for i in range(n):
+    for i in range(i0, i1):
         zi, first = z[i], z_parts[0, i]
         for j in range(units):
             zi[j] = first[j]
@@ -356,9 +362,10 @@ def add_parts(n, z_parts, params, b0, z):
 # ---- the backward pass ---------------------------------------------------------------------
 
 @njit
-def output_gradient(n, probs, labels, act, dz):
-    """dL/dz of the last layer for the mean cross-entropy: (probs - onehot) / n for a softmax
-    (losses.logits_gradient); otherwise dL/dprobs (losses.gradient) through f'(z)."""
+def output_gradient(n, batch, probs, labels, act, dz):
+    """dL/dz of the last layer for the mean cross-entropy over a batch of `batch` images, for
+    n of its rows: (probs - onehot) / batch for a softmax (losses.logits_gradient); otherwise
+    dL/dprobs (losses.gradient) through f'(z)."""
     classes = probs.shape[1]
     for i in range(n):
         y = labels[i]
@@ -367,7 +374,7 @@ def output_gradient(n, probs, labels, act, dz):
                 dz[i, j] = probs[i, j]
             dz[i, y] -= np.float32(1.0)
             for j in range(classes):
-                dz[i, j] *= np.float32(1.0 / n)
+                dz[i, j] *= np.float32(1.0 / batch)
         else:
             # p = outputs / S, S the row's sum; inside the clip dL/d(outputs_k) = 1/S - [k = y] / outputs_y
             total = np.float32(0.0)
@@ -376,9 +383,9 @@ def output_gradient(n, probs, labels, act, dz):
             p = probs[i, y] / total
             inside = p > EPSILON and p < np.float32(1.0) - EPSILON
             for j in range(classes):
-                dz[i, j] = np.float32(1.0) / (total * np.float32(n)) if inside else np.float32(0.0)
+                dz[i, j] = np.float32(1.0) / (total * np.float32(batch)) if inside else np.float32(0.0)
             if inside:
-                dz[i, y] -= np.float32(1.0) / (np.float32(n) * probs[i, y])
+                dz[i, y] -= np.float32(1.0) / (np.float32(batch) * probs[i, y])
     if act != SOFTMAX:
         activation_gradient(n, dz, probs, act)
 
@@ -406,9 +413,10 @@ def activation_gradient(n, da, a, act):
 
 
 @njit
-def dense_backward(n, x, dz, kernel, dkernel, dbias, has_bias, dx, kernel_t):
-    """dkernel = x.T @ dz, dbias = dz summed over the batch, dx = dz @ kernel.T (the kernel as it
-    was before this step's update: kernel_t holds it transposed for a layer of few units)."""
+def dense_backward(n, x, dz, kernel, dkernel, dbias, has_bias, dx, kernel_t, scratch):
+    """dkernel = x.T @ dz, dbias = dz summed over the rows, dx = dz @ kernel.T (the kernel as it
+    was before this step's update: kernel_t holds it transposed for a layer of few units, whose
+    dkernel is made transposed in scratch (units, inputs) first)."""
     inputs, units = kernel.shape
     if has_bias:
         dbias[:] = 0.0
@@ -423,8 +431,8 @@ def dense_backward(n, x, dz, kernel, dkernel, dbias, has_bias, dx, kernel_t):
                 d, column = di[j], kernel_t[j]
                 for p in range(inputs):
                     dxi[p] += d * column[p]
-        for j in range(units):             # dkernel[:, j] = x.T @ dz[:, j], made in kernel_t[j]
-            column = kernel_t[j]           # (no longer needed: dx is done)
+        for j in range(units):             # dkernel[:, j] = x.T @ dz[:, j], made in scratch[j]
+            column = scratch[j]
             column[:] = 0.0
             for i in range(n):
                 d, xi = dz[i, j], x[i]
@@ -432,7 +440,7 @@ def dense_backward(n, x, dz, kernel, dkernel, dbias, has_bias, dx, kernel_t):
                     column[p] += d * xi[p]
         for p in range(inputs):
             for j in range(units):
-                dkernel[p, j] = kernel_t[j, p]
+                dkernel[p, j] = scratch[j, p]
         return
     dkernel[:, :] = 0.0
     for i in range(n):                     # (inputs, N) @ (N, units): only where x is not 0
@@ -454,30 +462,50 @@ def dense_backward(n, x, dz, kernel, dkernel, dbias, has_bias, dx, kernel_t):
 
 
 @njit
-def backward_rest(n, labels, table, params, grads, slot1, slot2, opt, hyper, rate, acts, inputs,
-                  dacts, dinputs, kernels_t, rates, scales, noise, noise_at):
-    """The backward pass from the loss down to the first layer's dz, which it returns; each
-    layer after the first is updated by the optimizer as soon as its dx is known."""
+def backward_rest(i0, i1, n, labels, table, params, grads, acts, inputs, dacts, dinputs, kernels_t, rates,
+                  scales, noise, noise_at):
+    """The backward pass for rows i0 .. i1 - 1 of a step of n images, from the loss down to the
+    first layer's dz (left in dacts): each later layer's gradient from these rows alone is
+    written to `grads` (at the layer's place in params; the caller sums the parts' and updates).
+    The kernels are not changed, so every part's dx is made with the kernels before the step."""
     last = table.shape[0] - 1
-    dz = matrix(dacts, table[last, OUT], n, table[last, N_OUT])
-    output_gradient(n, matrix(acts, table[last, OUT], n, table[last, N_OUT]), labels, table[last, ACT], dz)
+    rows = i1 - i0
+    dz = matrix(dacts, table[last, OUT], n, table[last, N_OUT])[i0:i1]
+    output_gradient(rows, n, matrix(acts, table[last, OUT], n, table[last, N_OUT])[i0:i1], labels[i0:i1],
+                    table[last, ACT], dz)
     for l in range(last, 0, -1):
         n_in, n_out, k, b = table[l, N_IN], table[l, N_OUT], table[l, KERNEL], table[l, BIAS]
         below = table[l - 1, N_OUT]
-        da = matrix(dacts, table[l - 1, OUT], n, below)
-        dx = matrix(dinputs, table[l, IN], n, n_in) if table[l, DROP_COUNT] else da
-        dense_backward(n, layer_input(n, table, l, acts, inputs), dz, matrix(params, k, n_in, n_out),
+        da = matrix(dacts, table[l - 1, OUT], n, below)[i0:i1]
+        dx = matrix(dinputs, table[l, IN], n, n_in)[i0:i1] if table[l, DROP_COUNT] else da
+        scratch = np.empty((n_out, n_in) if n_out < NARROW else (0, 0), dtype=np.float32)
+        dense_backward(rows, layer_input(n, table, l, acts, inputs)[i0:i1], dz, matrix(params, k, n_in, n_out),
                        matrix(grads, k, n_in, n_out), grads[max(b, 0):max(b, 0) + n_out], b >= 0, dx,
-                       matrix(kernels_t, table[l, KERNEL_T], n_out, n_in))
-        update(params, grads[k:k + n_in * n_out], slot1, slot2, k, opt, hyper, rate)
-        if b >= 0:
-            update(params, grads[b:b + n_out], slot1, slot2, b, opt, hyper, rate)
+                       matrix(kernels_t, table[l, KERNEL_T], n_out, n_in), scratch)
         # back through this layer's Dropouts (the same masks), then the previous activation
         if table[l, DROP_COUNT]:
-            dropped(n, dx, da, table[l, DROP_FIRST], table[l, DROP_COUNT], rates, scales, noise, noise_at)
-        activation_gradient(n, da, matrix(acts, table[l - 1, OUT], n, below), table[l - 1, ACT])
+            dropped(rows, dx, da, table[l, DROP_FIRST], table[l, DROP_COUNT], rates, scales, noise, noise_at, i0)
+        activation_gradient(rows, da, matrix(acts, table[l - 1, OUT], n, below)[i0:i1], table[l - 1, ACT])
         dz = da
-    return dz
+
+
+@njit
+def update_rest(table, params, grads, part_grads, slot1, slot2, opt, hyper, rate):
+    """Each later layer's gradient: the parts' (part_grads[t], each from its rows) summed in
+    order into grads; then the optimizer's step on the layer."""
+    for l in range(1, table.shape[0]):
+        k, b, size = table[l, KERNEL], table[l, BIAS], table[l, N_IN] * table[l, N_OUT]
+        for lo, hi in ((k, k + size), (b, b + table[l, N_OUT])):
+            if lo < 0:
+                continue
+            g, first = grads[lo:hi], part_grads[0, lo:hi]
+            for j in range(g.shape[0]):
+                g[j] = first[j]
+            for t in range(1, part_grads.shape[0]):
+                share = part_grads[t, lo:hi]
+                for j in range(g.shape[0]):
+                    g[j] += share[j]
+            update(params, g, slot1, slot2, lo, opt, hyper, rate)
 
 
 @njit
@@ -594,8 +622,8 @@ def update(params, g, slot1, slot2, lo, opt, hyper, rate):
 def train_steps(positions, values, splits, cuts, order, labels, first, count, batch, scale, table,
                 rates, scales, noise, noise_at,
                 params, grads, slot1, slot2, opt, hyper, step_rates,
-                begin, end, idx, val, counts, cimg, cval, z_parts, acts, inputs, dacts, dinputs, kernels_t, losses,
-                rights):
+                begin, end, idx, val, counts, cimg, cval, z_parts, part_grads, acts, inputs, dacts, dinputs, kernels_t,
+                losses, rights):
     """Training steps first .. first + count - 1 of an epoch whose images come in `order`,
     `batch` at a time (the last batch may be smaller): each one the reference's train_step -
     forward, loss, backward, optimizer. losses[s] and rights[s] receive step s's summed loss and
@@ -604,9 +632,11 @@ def train_steps(positions, values, splits, cuts, order, labels, first, count, ba
     their non-zero inputs (list_ink, split_ink).
 
     The first layer's kernel is cut into stretches of rows (inputs) cuts[t]:cuts[t + 1], one per
-    core (split_ink says where each image's list crosses them): part t computes its inputs' share of every image's z (z_parts[t]), their gradient and their
-    update. A core then only ever touches its own rows of the kernel and of the optimizer's
-    state - they stay in that core's cache, and no row moves between cores. The shares are summed
+    core (split_ink says where each image's list crosses them): part t computes its inputs' share
+    of every image's z (z_parts[t]), their gradient and their update. A core then only ever
+    touches its own rows of the kernel and of the optimizer's state - they stay in that core's
+    cache, and no row moves between cores. The rest of the step takes a group of images per part
+    (part_grads[t]: the later layers' gradients from its images). Shares and gradients are summed
     in the same order whether the parts run on one core or on all of them: the same numbers, to
     the bit."""
     total = order.shape[0]
@@ -614,6 +644,8 @@ def train_steps(positions, values, splits, cuts, order, labels, first, count, ba
     k0, b0 = table[0, KERNEL], table[0, BIAS]
     kernel0 = matrix(params, k0, width, units)
     parts = cuts.shape[0] - 1
+    part_losses = np.empty(parts, dtype=np.float64)
+    part_rights = np.empty(parts, dtype=np.int64)
     for s in range(count):
         start = (first + s) * batch
         rows = order[start:min(start + batch, total)]
@@ -636,15 +668,26 @@ def train_steps(positions, values, splits, cuts, order, labels, first, count, ba
                          table[0, DROP_COUNT], rates, scales, noise, at, b, e, idx, val)
                 first_forward(0, n, b, e, idx, val, ONE, kernel0, params, False, z_parts[t], 0, units)
                 pixel_lists(n, b, e, idx, val, ONE, r0, r1, counts, cimg, cval)
-        add_parts(n, z_parts, params, b0, z0)     # z = the parts' shares, in order, + bias
-        activate(0, n, z0, table[0, ACT], 0, units)
-        probs = forward_rest(n, table, params, acts, inputs, kernels_t, rates, scales, noise, at)
-        # 2. measure how wrong
-        losses[s], rights[s] = score(n, probs, y)
-        # 3. and 4. blame every weight and nudge it: the later layers, then the first, each part
-        #    its own rows of the kernel
-        dz0 = backward_rest(n, y, table, params, grads, slot1, slot2, opt, hyper, rate, acts, inputs,
-                            dacts, dinputs, kernels_t, rates, scales, noise, at)
+        # 2. and 3. the rest of the network, the loss and the backward pass down to the first
+        #    layer's dz: a group of images per core (the rows of a batch do not meet until
+        #    their gradients are summed)
+        transpose(table, params, kernels_t)
+        for t in numba.prange(parts):
+            i0, i1 = n * t // parts, n * (t + 1) // parts
+            add_parts(i0, i1, z_parts, params, b0, z0)     # z = the parts' shares, in order, + bias
+            activate(i0, i1, z0, table[0, ACT], 0, units)
+            probs = forward_rest(i0, i1, n, table, params, acts, inputs, kernels_t, rates, scales, noise, at)
+            part_losses[t], part_rights[t] = score(i1 - i0, probs, y[i0:i1])
+            backward_rest(i0, i1, n, y, table, params, part_grads[t], acts, inputs, dacts, dinputs, kernels_t,
+                          rates, scales, noise, at)
+        losses[s], rights[s] = part_losses[0], part_rights[0]
+        for t in range(1, parts):
+            losses[s] += part_losses[t]
+            rights[s] += part_rights[t]
+        # 4. nudge every weight: the later layers and the first layer's bias, then the first
+        #    layer's kernel, each part its own rows
+        update_rest(table, params, grads, part_grads, slot1, slot2, opt, hyper, rate)
+        dz0 = matrix(dacts, table[0, OUT], n, units)
         if b0 >= 0:
             bias_backward(n, dz0, params, grads, slot1, slot2, b0, units, opt, hyper, rate)
         for t in numba.prange(parts):
