@@ -34,6 +34,8 @@ from digitlens.web.app import create_app
 from digitlens.web.colors import LIMIT_PERCENTILE
 from digitlens.web.guard import allowed_host_names, host_name
 
+from web_helpers import unpack
+
 STATIC = REPO / "src" / "digitlens" / "web" / "static"
 TIMINGS = REPO / "artifacts" / "web-timings.json"
 BASE = "http://127.0.0.1:8000"
@@ -261,10 +263,6 @@ def test_backprop_step_learns_without_touching_the_apps_model(client, model, dig
         assert c["from"] == 28 * c["pixel"][0] + c["pixel"][1]
     after = client.post("/api/predict", json={"pixels": digit.tolist()}).json()
     assert after["probabilities"] == before["probabilities"] and after["version"] == before["version"]
-
-
-def unpack(packed):
-    return np.frombuffer(base64.b64decode(packed["base64"]), dtype="<f4").reshape(packed["shape"])
 
 
 def test_a_model_with_two_hidden_layers_through_every_panel(client, data):

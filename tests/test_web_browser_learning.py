@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from test_web_browser import (SEVEN, SHOTS, TRAINING_MS, WAIT_MS, api, axe_violations, browser, draw,  # noqa: F401
                               expect_prediction, served, open_page, shot)
+from web_helpers import unpack
 
 pytestmark = pytest.mark.browser
 
@@ -80,12 +81,6 @@ def stroke_on(page, testid, strokes):
             for t in range(1, 7):
                 page.mouse.move(box["x"] + (ax + (bx - ax) * t / 6) * scale, box["y"] + (ay + (by - ay) * t / 6) * scale)
         page.mouse.up()
-
-
-def unpack(packed):
-    import base64
-
-    return np.frombuffer(base64.b64decode(packed["base64"]), dtype="<f4").reshape(packed["shape"])
 
 
 def replay_at(page, k):

@@ -6,7 +6,6 @@ A is the model the app starts with (conftest's small_trained_model); B comes fro
 Every figure is checked against each model's own evaluate and predict.
 """
 
-import base64
 import time
 
 import numpy as np
@@ -20,6 +19,8 @@ from digitlens.explain.neurons import weight_images
 from digitlens.io import load_model, save_model
 from digitlens.web.app import create_app
 from digitlens.web.session import COOKIE
+
+from web_helpers import one_line_error, unpack
 
 BASE = "http://127.0.0.1:8000"
 TIMEOUT = 300
@@ -48,16 +49,6 @@ def session_of(app, client):
 
 def send_file(client, path, name=None, route="/api/compare/upload"):
     return client.post(route, files={"file": (name or path.name, path.read_bytes())})
-
-
-def unpack(packed):
-    return np.frombuffer(base64.b64decode(packed["base64"]), dtype="<f4").reshape(packed["shape"])
-
-
-def one_line_error(response, status, *words):
-    assert response.status_code == status, response.text
-    detail = response.json()["detail"]
-    assert "\n" not in detail and all(word in detail for word in words), detail
 
 
 def test_a_keras_file_as_b_agrees_with_each_models_own_evaluate(client, small_trained_model, data):

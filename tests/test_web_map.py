@@ -13,6 +13,8 @@ from digitlens.io import load_model
 from digitlens.viz.hidden_space import digit_colours
 from digitlens.web.app import create_app
 
+from web_helpers import one_line_error
+
 BASE = "http://127.0.0.1:8000"
 
 
@@ -85,12 +87,6 @@ def test_each_hidden_layer_of_a_deeper_model_has_its_map(data):
     assert first["pixels"] == last["pixels"]                               # the same images by their pixels
     placed = client.post("/api/map/project", json={"pixels": data.x_test[3].tolist(), "layer": 0}).json()
     np.testing.assert_allclose(placed["hidden"], first["hidden"]["points"][3], atol=1e-4)
-
-
-def one_line_error(response, status, *words):
-    assert response.status_code == status, response.text
-    detail = response.json()["detail"]
-    assert "\n" not in detail and all(word in detail for word in words), detail
 
 
 def test_bad_requests_are_one_line_4xx(client, data):

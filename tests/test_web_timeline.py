@@ -21,6 +21,8 @@ from digitlens.viz.style import symmetric_limit
 from digitlens.web.app import create_app
 from digitlens.web.colors import LIMIT_PERCENTILE
 
+from web_helpers import one_line_error, unpack
+
 BASE = "http://127.0.0.1:8000"
 TIMEOUT = 300            # seconds for a small training job on a busy shared machine
 
@@ -45,18 +47,6 @@ def timed(data):
 @pytest.fixture
 def client(timed, data):
     return TestClient(create_app(timed, dataset=data), base_url=BASE)
-
-
-def unpack(packed):
-    import base64
-
-    return np.frombuffer(base64.b64decode(packed["base64"]), dtype="<f4").reshape(packed["shape"])
-
-
-def one_line_error(response, status, *words):
-    assert response.status_code == status, response.text
-    detail = response.json()["detail"]
-    assert "\n" not in detail and all(word in detail for word in words), detail
 
 
 def test_the_overview_is_the_recorded_timeline(client, timed, data):

@@ -173,33 +173,41 @@ def take_ink(rows, n, width, r0, lo, hi, positions, values, scale, drop_first, d
 
 
 @njit
+def add_rows(g, rows, which, values, scale, lo, hi, c0, c1):
+    """g += values[k] * scale * rows[which[k], c0:c1] for k in lo .. hi - 1: the sum first_forward
+    takes over an image's ink pixels (rows of the kernel) and first_backward over the images with
+    ink at one pixel (rows of dz)."""
+    # (Loops run over views from 0: numba then knows no index is negative, and vectorizes.)
+    k = lo
+    while k + 8 <= hi:                     # eight rows at a time: one pass over g for eight rows
+        v0, v1 = np.float32(values[k]) * scale, np.float32(values[k + 1]) * scale
+        v2, v3 = np.float32(values[k + 2]) * scale, np.float32(values[k + 3]) * scale
+        v4, v5 = np.float32(values[k + 4]) * scale, np.float32(values[k + 5]) * scale
+        v6, v7 = np.float32(values[k + 6]) * scale, np.float32(values[k + 7]) * scale
+        r0, r1 = rows[which[k], c0:c1], rows[which[k + 1], c0:c1]
+        r2, r3 = rows[which[k + 2], c0:c1], rows[which[k + 3], c0:c1]
+        r4, r5 = rows[which[k + 4], c0:c1], rows[which[k + 5], c0:c1]
+        r6, r7 = rows[which[k + 6], c0:c1], rows[which[k + 7], c0:c1]
+        for j in range(g.shape[0]):
+            g[j] += ((v0 * r0[j] + v1 * r1[j]) + (v2 * r2[j] + v3 * r3[j])
+                     + (v4 * r4[j] + v5 * r5[j]) + (v6 * r6[j] + v7 * r7[j]))
+        k += 8
+    while k < hi:
+        v, r = np.float32(values[k]) * scale, rows[which[k], c0:c1]
+        for j in range(g.shape[0]):
+            g[j] += v * r[j]
+        k += 1
+
+
+@njit
 def first_forward(i0, i1, begin, end, idx, val, scale, kernel, bias, has_bias, z, c0, c1):
     """z[i, c0:c1] = x[i] @ kernel[:, c0:c1] + bias[c0:c1] for images i0 .. i1 - 1, reading only
     the non-zero values of x: x[i, idx[k]] = val[k] * scale for k in begin[i] .. end[i] - 1 (the
     lists of gather_ink or take_ink, scale 1; or list_ink's raw pixels themselves)."""
-    # (Loops run over views from 0: numba then knows no index is negative, and vectorizes.)
     for i in range(i0, i1):
         zi = z[i, c0:c1]
         zi[:] = 0.0
-        k, last = begin[i], end[i]
-        while k + 8 <= last:               # eight inputs at a time: one pass over zi for eight rows
-            v0, v1 = np.float32(val[k]) * scale, np.float32(val[k + 1]) * scale
-            v2, v3 = np.float32(val[k + 2]) * scale, np.float32(val[k + 3]) * scale
-            v4, v5 = np.float32(val[k + 4]) * scale, np.float32(val[k + 5]) * scale
-            v6, v7 = np.float32(val[k + 6]) * scale, np.float32(val[k + 7]) * scale
-            w0, w1 = kernel[idx[k], c0:c1], kernel[idx[k + 1], c0:c1]
-            w2, w3 = kernel[idx[k + 2], c0:c1], kernel[idx[k + 3], c0:c1]
-            w4, w5 = kernel[idx[k + 4], c0:c1], kernel[idx[k + 5], c0:c1]
-            w6, w7 = kernel[idx[k + 6], c0:c1], kernel[idx[k + 7], c0:c1]
-            for j in range(zi.shape[0]):
-                zi[j] += ((v0 * w0[j] + v1 * w1[j]) + (v2 * w2[j] + v3 * w3[j])
-                          + (v4 * w4[j] + v5 * w5[j]) + (v6 * w6[j] + v7 * w7[j]))
-            k += 8
-        while k < last:
-            v, w = np.float32(val[k]) * scale, kernel[idx[k], c0:c1]
-            for j in range(zi.shape[0]):
-                zi[j] += v * w[j]
-            k += 1
+        add_rows(zi, kernel, idx, val, scale, begin[i], end[i], c0, c1)
         if has_bias:
             b = bias[c0:c1]
             for j in range(zi.shape[0]):
@@ -524,28 +532,6 @@ def pixel_lists(n, begin, end, idx, val, scale, r0, r1, count, cimg, cval):
 
 
 @njit
-def accumulate(g, dz, cimg, cval, e, count, c0, c1):
-    """g += sum of cval[e + k] * dz[cimg[e + k], c0:c1] over k < count: one row of x.T @ dz."""
-    end = e + count
-    while e + 8 <= end:                    # eight images at a time, as in first_forward
-        v0, v1, v2, v3 = cval[e], cval[e + 1], cval[e + 2], cval[e + 3]
-        v4, v5, v6, v7 = cval[e + 4], cval[e + 5], cval[e + 6], cval[e + 7]
-        d0, d1 = dz[cimg[e], c0:c1], dz[cimg[e + 1], c0:c1]
-        d2, d3 = dz[cimg[e + 2], c0:c1], dz[cimg[e + 3], c0:c1]
-        d4, d5 = dz[cimg[e + 4], c0:c1], dz[cimg[e + 5], c0:c1]
-        d6, d7 = dz[cimg[e + 6], c0:c1], dz[cimg[e + 7], c0:c1]
-        for j in range(g.shape[0]):
-            g[j] += ((v0 * d0[j] + v1 * d1[j]) + (v2 * d2[j] + v3 * d3[j])
-                     + (v4 * d4[j] + v5 * d5[j]) + (v6 * d6[j] + v7 * d7[j]))
-        e += 8
-    while e < end:
-        v, d = cval[e], dz[cimg[e], c0:c1]
-        for j in range(g.shape[0]):
-            g[j] += v * d[j]
-        e += 1
-
-
-@njit
 def first_backward(n, dz, count, cimg, cval, params, grads, slot1, slot2, k0, units, r0, r1, opt, hyper,
                    rate, keep):
     """The first layer's gradient for its kernel's rows r0:r1 (inputs r0:r1) - dkernel[p] = the
@@ -560,7 +546,8 @@ def first_backward(n, dz, count, cimg, cval, params, grads, slot1, slot2, k0, un
         block = grads[start:start + (p1 - p0) * units] if keep else scratch[:(p1 - p0) * units]
         block[:] = 0.0
         for p in range(p0, p1):
-            accumulate(block[(p - p0) * units:(p - p0 + 1) * units], dz, cimg, cval, p * n, count[p], 0, units)
+            add_rows(block[(p - p0) * units:(p - p0 + 1) * units], dz, cimg, cval, ONE, p * n, p * n + count[p], 0,
+                     units)
         update(params, block, slot1, slot2, start, opt, hyper, rate)
 
 
