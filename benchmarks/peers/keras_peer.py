@@ -78,7 +78,6 @@ import keras  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - _t0
 
-import argparse  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -88,8 +87,8 @@ import numpy as np  # noqa: E402
 GOAL = 0.98
 
 
-import mnist_files  # noqa: E402  (beside this script)
-from record import finish, rss_mb, single_latencies  # noqa: E402  (beside it too)
+import record  # noqa: E402  (beside this script)
+from record import finish, rss_mb, single_latencies  # noqa: E402
 from mnist_files import load_mnist  # noqa: E402
 
 
@@ -140,38 +139,10 @@ def median_ms(fn, arg, runs):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="Keras peer benchmark (see module docstring).")
-    p.add_argument("--data", required=True, help="folder with the four MNIST IDX .gz files")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--parts", default="epoch,target,infer")
-    p.add_argument("--epochs-timing", type=int, default=3)
-    p.add_argument("--epochs-target", type=int, default=15)
+    p = record.options("Keras peer benchmark (see module docstring).")
     p.add_argument("--batch-target", type=int, default=32)
-    p.add_argument("--infer-runs", type=int, default=10)
-    p.add_argument("--single-calls", type=int, default=500)
     p.add_argument("--single-predict-calls", type=int, default=50)
-    p.add_argument("--slice", type=int, default=None, help="use the first N training images")
-    p.add_argument("--quick", action="store_true", help="smoke run: cut every count down")
-    args = p.parse_args(argv)
-    parts = [s.strip() for s in args.parts.split(",") if s.strip()]
-    unknown = set(parts) - {"epoch", "target", "infer"}
-    if unknown:
-        p.error(f"--parts: expected a comma list of epoch,target,infer, received {args.parts!r}")
-    missing = mnist_files.missing_files(args.data)
-    if missing:
-        p.error(f"--data: expected a folder with the four MNIST IDX .gz files, "
-                f"{args.data!r} lacks {', '.join(missing)}")
-    if args.quick:
-        args.epochs_timing = 1
-        args.epochs_target = min(args.epochs_target, 2)
-        args.infer_runs = 3
-        args.single_calls = 50
-        args.single_predict_calls = 5
-
-    # Everything but the JSON goes to stderr, including C-level prints to fd 1.
-    json_out = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
+    args, parts, json_out = record.parse(p, argv, quick={"single_predict_calls": 5})
 
     import tensorflow as tf  # already imported by keras on this backend
 

@@ -1,10 +1,56 @@
-"""What every peer script writes the same way: its peak memory, the single-image latencies, and
-the one JSON line it ends with (benchmarks/run.py reads it). Beside the scripts, as mnist_files.py."""
+"""What every peer script does the same way: its options and their checks, its peak memory, the
+single-image latencies, and the one JSON line it ends with (benchmarks/run.py reads it). Beside
+the scripts, as mnist_files.py."""
 
+import argparse
 import json
 import os
 import resource
 import statistics
+import sys
+
+import mnist_files
+
+QUICK = {"epochs_timing": 1, "infer_runs": 3, "single_calls": 50}   # --quick: every count cut down
+
+
+def options(description, epochs_target=15):
+    """The options every peer takes (a peer adds its own to the parser, then calls `parse`)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--data", required=True, help="folder with the four MNIST IDX .gz files")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--parts", default="epoch,target,infer")
+    p.add_argument("--epochs-timing", type=int, default=3)
+    p.add_argument("--epochs-target", type=int, default=epochs_target)
+    p.add_argument("--infer-runs", type=int, default=10)
+    p.add_argument("--single-calls", type=int, default=500)
+    p.add_argument("--slice", type=int, default=None, help="use the first N training images")
+    p.add_argument("--quick", action="store_true", help="smoke run: cut every count down")
+    return p
+
+
+def parse(p, argv, quick=None):
+    """(args, parts, json_out): the options checked (a bad one ends the run in one line, exit 2),
+    cut down by --quick (QUICK, and the peer's own `quick` settings), and sys.stdout moved to
+    stderr - everything but the JSON line goes there, C-level prints to fd 1 included; the JSON
+    goes to json_out."""
+    args = p.parse_args(argv)
+    parts = [s.strip() for s in args.parts.split(",") if s.strip()]
+    unknown = set(parts) - {"epoch", "target", "infer"}
+    if unknown:
+        p.error(f"--parts: expected a comma list of epoch,target,infer, received {args.parts!r}")
+    missing = mnist_files.missing_files(args.data)
+    if missing:
+        p.error(f"--data: expected a folder with the four MNIST IDX .gz files, "
+                f"{args.data!r} lacks {', '.join(missing)}")
+    if args.quick:
+        for name, value in {**QUICK, **(quick or {})}.items():
+            setattr(args, name, value)
+        args.epochs_target = min(args.epochs_target, 2)
+    json_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return args, parts, json_out
 
 
 def rss_mb():

@@ -40,7 +40,6 @@ from sklearn.neural_network import MLPClassifier  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - _t0
 
-import argparse  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -51,7 +50,8 @@ import numpy as np  # noqa: E402
 import sklearn  # noqa: E402
 
 import mnist_files  # noqa: E402  (beside this script)
-from record import finish, rss_mb, single_latencies  # noqa: E402  (beside it too)
+import record  # noqa: E402  (beside it too)
+from record import finish, rss_mb, single_latencies  # noqa: E402
 
 GOAL = 0.98
 CLASSES = np.arange(10)
@@ -71,36 +71,10 @@ def timed_epoch(clf, x, y):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="scikit-learn peer benchmark (see module docstring).")
-    p.add_argument("--data", required=True, help="folder with the four MNIST IDX .gz files")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--parts", default="epoch,target,infer")
-    p.add_argument("--epochs-timing", type=int, default=3)
-    p.add_argument("--epochs-target", type=int, default=30)
+    p = record.options("scikit-learn peer benchmark (see module docstring).", epochs_target=30)
     p.add_argument("--batch-target", default="auto", help='"auto" (scikit-learn\'s 200) or a size')
-    p.add_argument("--infer-runs", type=int, default=10)
-    p.add_argument("--single-calls", type=int, default=500)
-    p.add_argument("--slice", type=int, default=None, help="use the first N training images")
-    p.add_argument("--quick", action="store_true", help="smoke run: cut every count down")
-    args = p.parse_args(argv)
-    parts = [s.strip() for s in args.parts.split(",") if s.strip()]
-    unknown = set(parts) - {"epoch", "target", "infer"}
-    if unknown:
-        p.error(f"--parts: expected a comma list of epoch,target,infer, received {args.parts!r}")
-    missing = mnist_files.missing_files(args.data)
-    if missing:
-        p.error(f"--data: expected a folder with the four MNIST IDX .gz files, "
-                f"{args.data!r} lacks {', '.join(missing)}")
+    args, parts, json_out = record.parse(p, argv)
     batch_target = args.batch_target if args.batch_target == "auto" else int(args.batch_target)
-    if args.quick:
-        args.epochs_timing = 1
-        args.epochs_target = min(args.epochs_target, 2)
-        args.infer_runs = 3
-        args.single_calls = 50
-
-    json_out = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
     warnings.simplefilter("ignore")   # ConvergenceWarning would go to stderr anyway
 
     x_train, y_train, x_test, y_test = mnist_files.load_mnist(args.data, args.slice)
