@@ -59,8 +59,6 @@ import jax  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - _t0
 
-import os  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 
@@ -177,22 +175,9 @@ def main(argv=None):
 
     x_train, y_train, x_test, y_test = mnist_files.load_mnist(args.data, args.slice)
     x_dev, y_dev = jax.device_put(x_train), jax.device_put(y_train.astype(np.int32))
-    result = {
-        "framework": "jax",
-        "version": jax.__version__,
-        "optax": optax.__version__,
-        "python": platform.python_version(),
-        "devices": [str(d) for d in jax.devices()],
-        "cpu_count": os.cpu_count(),
-        "seed": args.seed,
-        "train_images": int(x_train.shape[0]),
-        "test_images": int(x_test.shape[0]),
-        "parts": parts,
-        "quick": args.quick,
-        "loadavg_start": [round(v, 2) for v in os.getloadavg()],
-        "import_seconds": round(IMPORT_SECONDS, 3),
-        "compile_seconds": {},
-    }
+    result = record.header("jax", jax.__version__, args, parts, x_train, x_test, IMPORT_SECONDS,
+                           optax=optax.__version__, devices=[str(d) for d in jax.devices()])
+    result["compile_seconds"] = {}
 
     if "epoch" in parts:
         result["epoch_seconds"] = {}

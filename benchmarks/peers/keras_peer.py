@@ -78,7 +78,6 @@ import keras  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - _t0
 
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 
@@ -147,25 +146,10 @@ def main(argv=None):
     import tensorflow as tf  # already imported by keras on this backend
 
     x_train, y_train, x_test, y_test = load_mnist(args.data, args.slice)
-    result = {
-        "framework": "keras",
-        "version": keras.__version__,
-        "backend": keras.backend.backend(),
-        "backend_version": tf.__version__,
-        "python": platform.python_version(),
-        "threads": {
-            "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
-        },
-        "cpu_count": os.cpu_count(),
-        "seed": args.seed,
-        "train_images": int(x_train.shape[0]),
-        "test_images": int(x_test.shape[0]),
-        "parts": parts,
-        "quick": args.quick,
-        "loadavg_start": [round(v, 2) for v in os.getloadavg()],
-        "import_seconds": round(IMPORT_SECONDS, 3),
-    }
+    result = record.header("keras", keras.__version__, args, parts, x_train, x_test, IMPORT_SECONDS,
+                           backend=keras.backend.backend(), backend_version=tf.__version__,
+                           threads={"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+                                    "inter_op": tf.config.threading.get_inter_op_parallelism_threads()})
 
     if "epoch" in parts:
         result["epoch_seconds"] = {}

@@ -5,6 +5,7 @@ the scripts, as mnist_files.py."""
 import argparse
 import json
 import os
+import platform
 import resource
 import statistics
 import sys
@@ -51,6 +52,14 @@ def parse(p, argv, quick=None):
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     return args, parts, json_out
+
+
+def header(framework, version, args, parts, x_train, x_test, import_seconds, **own):
+    """The start of a peer's JSON record: what ran, on what, and the framework's own facts (`own`)."""
+    return {"framework": framework, "version": version, **own, "python": platform.python_version(),
+            "cpu_count": os.cpu_count(), "seed": args.seed, "train_images": int(x_train.shape[0]),
+            "test_images": int(x_test.shape[0]), "parts": parts, "quick": args.quick,
+            "loadavg_start": [round(v, 2) for v in os.getloadavg()], "import_seconds": round(import_seconds, 3)}
 
 
 def rss_mb():

@@ -40,8 +40,6 @@ from sklearn.neural_network import MLPClassifier  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - _t0
 
-import os  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import warnings  # noqa: E402
@@ -79,19 +77,7 @@ def main(argv=None):
 
     x_train, y_train, x_test, y_test = mnist_files.load_mnist(args.data, args.slice)
     x_train, x_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
-    result = {
-        "framework": "sklearn",
-        "version": sklearn.__version__,
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "seed": args.seed,
-        "train_images": int(x_train.shape[0]),
-        "test_images": int(x_test.shape[0]),
-        "parts": parts,
-        "quick": args.quick,
-        "loadavg_start": [round(v, 2) for v in os.getloadavg()],
-        "import_seconds": round(IMPORT_SECONDS, 3),
-    }
+    result = record.header("sklearn", sklearn.__version__, args, parts, x_train, x_test, IMPORT_SECONDS)
 
     if "epoch" in parts:
         result["epoch_seconds"] = {}

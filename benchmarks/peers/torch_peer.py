@@ -63,7 +63,6 @@ import torch  # noqa: E402
 IMPORT_SECONDS = time.perf_counter() - _t0
 
 import os  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 
@@ -128,20 +127,8 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     x_train, y_train, x_test, y_test = load_mnist(args.data, args.slice)
-    result = {
-        "framework": "pytorch",
-        "version": torch.__version__,
-        "python": platform.python_version(),
-        "threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(),
-        "seed": args.seed,
-        "train_images": int(x_train.shape[0]),
-        "test_images": int(x_test.shape[0]),
-        "parts": parts,
-        "quick": args.quick,
-        "loadavg_start": [round(v, 2) for v in os.getloadavg()],
-        "import_seconds": round(IMPORT_SECONDS, 3),
-    }
+    result = record.header("pytorch", torch.__version__, args, parts, x_train, x_test, IMPORT_SECONDS,
+                           threads=torch.get_num_threads())
 
     if "epoch" in parts:
         result["epoch_seconds"] = {}
