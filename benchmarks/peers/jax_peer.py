@@ -203,18 +203,9 @@ def main(argv=None):
                 reached_at = epoch
                 break
         params = trainer.params
-        result["target"] = {
-            "goal": GOAL,
-            "recipe": args.recipe,
-            "batch_size": batch_size,
-            "max_epochs": args.epochs_target,
-            "reached": reached_at is not None,
-            "epoch": reached_at,
-            "seconds": round(sum(epoch_times), 3),
-            "epoch_seconds": [round(t, 4) for t in epoch_times],
-            "test_accuracy": [round(a, 4) for a in accs],
-            "timing": "training only; per-epoch test evaluation and the ahead-of-time compile excluded",
-        }
+        result["target"] = record.target(
+            GOAL, batch_size, args.epochs_target, reached_at, epoch_times, accs, recipe=args.recipe,
+            timing="training only; per-epoch test evaluation and the ahead-of-time compile excluded")
     result["peak_rss_mb_after_training"] = round(rss_mb(), 1)
 
     if "infer" in parts:

@@ -169,17 +169,8 @@ def main(argv=None):
         model.fit(x_train, y_train, epochs=args.epochs_target, batch_size=args.batch_target,
                   verbose=0, callbacks=[clock])
         n = clock.reached_at or len(clock.seconds)
-        result["target"] = {
-            "goal": GOAL,
-            "batch_size": args.batch_target,
-            "max_epochs": args.epochs_target,
-            "reached": clock.reached_at is not None,
-            "epoch": clock.reached_at,
-            "seconds": round(sum(clock.seconds[:n]), 3),
-            "epoch_seconds": [round(t, 4) for t in clock.seconds],
-            "test_accuracy": [round(a, 4) for a in clock.accuracy],
-            "timing": "training only; per-epoch test evaluation excluded",
-        }
+        result["target"] = record.target(GOAL, args.batch_target, args.epochs_target, clock.reached_at, clock.seconds,
+                                         clock.accuracy, seconds=sum(clock.seconds[:n]))
     result["peak_rss_mb_after_training"] = round(rss_mb(), 1)
 
     if "infer" in parts:

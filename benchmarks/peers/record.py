@@ -62,6 +62,18 @@ def header(framework, version, args, parts, x_train, x_test, import_seconds, **o
             "loadavg_start": [round(v, 2) for v in os.getloadavg()], "import_seconds": round(import_seconds, 3)}
 
 
+def target(goal, batch_size, max_epochs, reached_at, epoch_times, accuracy, seconds=None,
+           timing="training only; per-epoch test evaluation excluded", **own):
+    """The record of a run to `goal` test accuracy: epoch_times and accuracy after each epoch, the
+    epoch it was reached (1-based; None: not), and the training seconds until then (`seconds`:
+    the sum of epoch_times unless given)."""
+    return {"goal": goal, **own, "batch_size": batch_size, "max_epochs": max_epochs,
+            "reached": reached_at is not None, "epoch": reached_at,
+            "seconds": round(sum(epoch_times) if seconds is None else seconds, 3),
+            "epoch_seconds": [round(t, 4) for t in epoch_times], "test_accuracy": [round(a, 4) for a in accuracy],
+            "timing": timing}
+
+
 def rss_mb():
     """The process's peak resident memory so far, MB (Linux reports ru_maxrss in KB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -100,17 +100,7 @@ def main(argv=None):
                 reached_at = epoch
                 break
         result["dtype"] = str(clf.coefs_[0].dtype)
-        result["target"] = {
-            "goal": GOAL,
-            "batch_size": batch_target,
-            "max_epochs": args.epochs_target,
-            "reached": reached_at is not None,
-            "epoch": reached_at,
-            "seconds": round(sum(epoch_times), 3),
-            "epoch_seconds": [round(t, 4) for t in epoch_times],
-            "test_accuracy": [round(a, 4) for a in accs],
-            "timing": "training only; per-epoch test evaluation excluded",
-        }
+        result["target"] = record.target(GOAL, batch_target, args.epochs_target, reached_at, epoch_times, accs)
     result["peak_rss_mb_after_training"] = round(rss_mb(), 1)
 
     if "infer" in parts:
